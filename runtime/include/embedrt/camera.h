@@ -1,0 +1,31 @@
+/* Cameras as embedrt sees them: enumeration through libcamera (when built in).
+ * The frame-source interface (libcamera, replay, synthetic) grows here. */
+#ifndef EMBEDRT_CAMERA_H
+#define EMBEDRT_CAMERA_H
+
+#include <stddef.h>
+
+#include "embedrt/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ert_camera_info {
+    char id[128];      /* libcamera's stable id, e.g. "/base/soc/i2c0mux/i2c@1/imx219@10" */
+    char model[64];    /* sensor model when the camera reports it, else "" */
+    char location[16]; /* "front", "back", "external" or "" */
+} ert_camera_info;
+
+/* libcamera's version string, or NULL when this build has no libcamera backend. */
+const char *ert_camera_libcamera_version(void);
+
+/* Lists up to cap cameras into out and sets *count to the number libcamera found
+ * (which may exceed cap). Zero cameras is success. ERT_EUNSUPPORTED when libcamera
+ * is not built in; ERT_EIO when its camera manager cannot start. */
+ert_status ert_camera_list(ert_camera_info *out, size_t cap, size_t *count, ert_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
