@@ -1,6 +1,8 @@
 /* ert_gemm: checked row-major sgemm on OpenBLAS. */
 #include "embedrt/gemm.h"
 
+#include "embedrt/pool.h"
+
 #include <cblas.h>
 #include <limits.h>
 
@@ -47,4 +49,52 @@ void ert_gemm_set_threads(int threads)
 int ert_gemm_get_threads(void)
 {
     return openblas_get_num_threads();
+}
+
+typedef struct gemm_job {
+    bool ta, tb, split_n;
+    size_t m, n, k, lda, ldb, ldc;
+    float alpha, beta;
+    const float *a, *b;
+    float *c;
+} gemm_job;
+
+static void gemm_part(void *arg, size_t begin, size_t end, int worker)
+{
+    (void)worker;
+    const gemm_job *j = arg;
+    size_t cnt = end - begin;
+    if (j->split_n) {
+        /* Columns [begin, end) of C need columns of op(B): B + begin (or rows when transposed). */
+        const float *b = j->tb ? j->b + begin * j->ldb : j->b + begin;
+        cblas_sgemm(CblasRowMajor, j->ta ? CblasTrans : CblasNoTrans, j->tb ? CblasTrans : CblasNoTrans,
+                    (blasint)j->m, (blasint)cnt, (blasint)j->k, j->alpha, j->a, (blasint)j->lda, b, (blasint)j->ldb,
+                    j->beta, j->c + begin, (blasint)j->ldc);
+    } else {
+        const float *a = j->ta ? j->a + begin : j->a + begin * j->lda;
+        cblas_sgemm(CblasRowMajor, j->ta ? CblasTrans : CblasNoTrans, j->tb ? CblasTrans : CblasNoTrans,
+                    (blasint)cnt, (blasint)j->n, (blasint)j->k, j->alpha, a, (blasint)j->lda, j->b, (blasint)j->ldb,
+                    j->beta, j->c + begin * j->ldc, (blasint)j->ldc);
+    }
+}
+
+ert_status ert_gemm_mt(struct ert_pool *pool, bool trans_a, bool trans_b, size_t m, size_t n, size_t k, float alpha,
+                       const float *a, size_t lda, const float *b, size_t ldb, float beta, float *c, size_t ldc,
+                       ert_error *err)
+{
+    /* Below ~2 MFLOP a condition-variable wake-up costs more than it saves. */
+    double flops = 2.0 * (double)m * (double)n * (double)k;
+    if (ert_pool_size(pool) < 2 || flops < 2e6 || k == 0)
+        return ert_gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, err);
+    /* Validate the whole product once; the parts then run unchecked. */
+    if (!fits_blasint(m) || !fits_blasint(n) || !fits_blasint(k) || !fits_blasint(lda) || !fits_blasint(ldb) ||
+        !fits_blasint(ldc))
+        return ert_fail(err, ERT_EINVAL, "gemm: dimension exceeds INT_MAX (m=%zu n=%zu k=%zu)", m, n, k);
+    size_t a_cols = trans_a ? m : k, b_cols = trans_b ? k : n;
+    if (lda < (a_cols ? a_cols : 1) || ldb < (b_cols ? b_cols : 1) || ldc < n || !a || !b || !c)
+        return ert_fail(err, ERT_EINVAL, "gemm: bad leading dimension or NULL matrix");
+    gemm_job j = {trans_a, trans_b, n >= m, m, n, k, lda, ldb, ldc, alpha, beta, a, b, c};
+    /* Parts of at least 16 columns/rows keep OpenBLAS's micro-kernels efficient. */
+    ert_pool_run(pool, j.split_n ? n : m, 16, gemm_part, &j);
+    return ERT_OK;
 }

@@ -56,10 +56,12 @@ ert_status ert_attr_tensor(ert_attrs *a, const ert_node *n, const char *name, ui
 void ert_attr_ignore(ert_attrs *a, const char *name);
 
 /* ---- execution ---- */
+struct ert_pool;
 typedef struct ert_ctx {
     void *scratch; /* at least the node's scratch_bytes(), 64-byte aligned */
     size_t scratch_bytes;
-    int threads;   /* threads this run may use (OpenBLAS is set to the same) */
+    int threads;   /* threads this run may use */
+    struct ert_pool *pool; /* split work with ert_pool_run / ert_gemm_mt; NULL = one thread */
 } ert_ctx;
 
 typedef struct ert_op_def {
@@ -79,6 +81,12 @@ typedef struct ert_op_def {
     ert_status (*run)(const ert_ctx *ctx, const ert_graph *g, const ert_node *n, ert_error *err);
     /* The op can apply node->act to its output itself (the converter fuses into it). */
     bool fuses_act;
+    /* Optional: the node is a pure elementwise activation expressible as ert_act (Relu,
+     * Clip with constant bounds...): fills act/alpha/beta and returns true. */
+    bool (*as_act)(const ert_graph *g, const ert_node *n, ert_act *act, float *alpha, float *beta);
+    /* Optional: the node is y = x * scale[c] + shift[c] over channel axis 1 with constant
+     * parameters (inference BatchNormalization): fills c floats each and returns true. */
+    bool (*channel_affine)(const ert_graph *g, const ert_node *n, float *scale, float *shift, size_t c);
 } ert_op_def;
 
 /* Lookup by ONNX name; NULL when unsupported. */

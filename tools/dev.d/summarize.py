@@ -7,15 +7,16 @@ import json
 import re
 import sys
 
-LINE = re.compile(r"^(?:[\w:.-]+: )?(\d+) passed, (\d+) failed", re.M)
+LINE = re.compile(r"^(?:[\w:.-]+: )?(\d+) passed, (\d+) failed(?:, (\d+) skipped)?", re.M)
 
-passed = failed = 0
+passed = failed = skipped = 0
 with open(sys.argv[1]) as f:
     for raw in f:
         t = json.loads(raw)
         out = t.get("stdout") or ""
         m = LINE.findall(out)
         p, fl = (int(m[-1][0]), int(m[-1][1])) if m else (0, 0)
+        skipped += int(m[-1][2]) if m and m[-1][2] else 0
         ok = t.get("result") in ("OK", "EXPECTEDFAIL", "SKIP")
         if not ok and fl == 0:
             fl = 1
@@ -30,5 +31,5 @@ if len(sys.argv) > 2:
                 passed += 1
             elif line.strip():
                 failed += 1
-print(f"{passed} passed, {failed} failed")
+print(f"{passed} passed, {failed} failed" + (f", {skipped} skipped" if skipped else ""))
 sys.exit(1 if failed else 0)

@@ -10,8 +10,23 @@ typedef struct ert_cli_cmd {
 } ert_cli_cmd;
 
 int ert_cmd_peak(int argc, char **argv);
+int ert_cmd_convert(int argc, char **argv);
+int ert_cmd_inspect(int argc, char **argv);
+int ert_cmd_run(int argc, char **argv);
+int ert_cmd_bench(int argc, char **argv);
 
 /* Parses a positive integer option value; prints the error and returns 0 on failure. */
 int ert_cli_parse_int(const char *opt, const char *val, long lo, long hi, long *out);
+
+#include <stdio.h>
+
+/* Writes s as a JSON string literal (quotes and escapes included). */
+void ert_cli_json_str(FILE *f, const char *s);
+
+/* Loads a blob into a runnable model with the given threads (0 = all cores); prints
+ * the error as "embedrt <cmd>: <message>" and returns NULL on failure. */
+struct ert_model;
+struct ert_blob;
+struct ert_model *ert_cli_load_model(const char *cmd, const char *path, int threads, struct ert_blob **blob);
 
 #endif

@@ -20,6 +20,14 @@ ert_status ert_gemm(bool trans_a, bool trans_b, size_t m, size_t n, size_t k, fl
                     const float *a, size_t lda, const float *b, size_t ldb, float beta, float *c,
                     size_t ldc, ert_error *err);
 
+struct ert_pool;
+/* ert_gemm split across a thread pool (embedrt/pool.h) along the larger of M and N, each
+ * part one single-threaded cblas_sgemm call. With a NULL or one-thread pool, or a product
+ * too small to be worth waking threads for, it is exactly ert_gemm. */
+ert_status ert_gemm_mt(struct ert_pool *pool, bool trans_a, bool trans_b, size_t m, size_t n, size_t k, float alpha,
+                       const float *a, size_t lda, const float *b, size_t ldb, float beta, float *c, size_t ldc,
+                       ert_error *err);
+
 /* Threads OpenBLAS may use inside one call. embedrt owns threads: when it runs work in
  * parallel itself it sets this to 1 so the two never oversubscribe the cores. */
 void ert_gemm_set_threads(int threads);

@@ -1,0 +1,34 @@
+/* embedrt's one owner of threads: a fixed pool of workers that sleep on a condition
+ * variable between jobs (no spinning). Kernels split work with ert_pool_run; OpenBLAS
+ * is kept single-threaded so the two never oversubscribe the cores. */
+#ifndef EMBEDRT_POOL_H
+#define EMBEDRT_POOL_H
+
+#include <stddef.h>
+
+#include "embedrt/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ert_pool ert_pool;
+
+/* Work on [begin, end) of a job's range; worker is 0..size-1 (0 = the calling thread). */
+typedef void (*ert_task_fn)(void *arg, size_t begin, size_t end, int worker);
+
+/* A pool of `threads` (>= 1) including the caller: threads - 1 workers are started. */
+ert_status ert_pool_create(int threads, ert_pool **out, ert_error *err);
+void ert_pool_destroy(ert_pool *p);
+/* Threads that take part in a job (1 for a NULL pool). */
+int ert_pool_size(const ert_pool *p);
+
+/* Runs fn over [0, n) split into at most size contiguous ranges of at least `grain`
+ * items, and returns when all are done. With a NULL pool, a single range, or n small,
+ * fn runs inline on the caller's thread. Not reentrant: one job at a time per pool. */
+void ert_pool_run(ert_pool *p, size_t n, size_t grain, ert_task_fn fn, void *arg);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

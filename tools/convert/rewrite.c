@@ -1,0 +1,351 @@
+/* Converter graph rewrites (rewrite.h). Each pass marks nodes dead and rewires tensor
+ * ids; one compaction at the end frees dead nodes and unreferenced tensors. */
+#include "rewrite.h"
+
+#include "op.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct uses {
+    uint32_t *count;    /* live consumers per tensor */
+    uint32_t *producer; /* node index per tensor, UINT32_MAX: none */
+    bool *graph_out;
+} uses;
+
+static ert_status uses_build(const ert_graph *g, const bool *dead, uses *u, ert_error *err)
+{
+    u->count = calloc(g->n_tensors + 1, sizeof *u->count);
+    u->producer = malloc((g->n_tensors + 1) * sizeof *u->producer);
+    u->graph_out = calloc(g->n_tensors + 1, sizeof *u->graph_out);
+    if (!u->count || !u->producer || !u->graph_out)
+        return ert_fail(err, ERT_ENOMEM, "converter: out of memory");
+    for (uint32_t t = 0; t < g->n_tensors; t++)
+        u->producer[t] = UINT32_MAX;
+    for (uint32_t i = 0; i < g->n_nodes; i++) {
+        if (dead[i])
+            continue;
+        const ert_node *n = &g->nodes[i];
+        for (uint32_t k = 0; k < n->n_in; k++)
+            if (n->in[k] != ERT_NO_TENSOR)
+                u->count[n->in[k]]++;
+        for (uint32_t k = 0; k < n->n_out; k++)
+            u->producer[n->out[k]] = i;
+    }
+    for (uint32_t k = 0; k < g->n_outputs; k++)
+        u->graph_out[g->outputs[k]] = true;
+    return ERT_OK;
+}
+
+static void uses_free(uses *u)
+{
+    free(u->count), free(u->producer), free(u->graph_out);
+    memset(u, 0, sizeof *u);
+}
+
+static bool is_shape_only(const ert_node *n)
+{
+    /* These read only their input's static shape, never its data. */
+    return strcmp(n->def->name, "Shape") == 0 || strcmp(n->def->name, "Size") == 0;
+}
+
+static ert_status pass_fold(ert_graph *g, bool *dead, ert_rewrite_stats *stats, ert_error *err)
+{
+    static const uint8_t shape_only_dummy[64] __attribute__((aligned(64)));
+    for (uint32_t i = 0; i < g->n_nodes; i++) {
+        ert_node *n = &g->nodes[i];
+        bool all_const = true;
+        for (uint32_t k = 0; k < n->n_in; k++) {
+            ert_tensor *t = ert_node_input(g, n, k);
+            if (t && !t->is_const)
+                all_const = false;
+        }
+        ert_tensor *x = ert_node_input(g, n, 0);
+        bool shape_only = !all_const && is_shape_only(n) && x && x->shape.rank >= 0 && !x->data;
+        ert_status st;
+        if (all_const || shape_only) {
+            if (shape_only)
+                x->data = (void *)shape_only_dummy;
+            st = ert_node_eval(g, i, err);
+            if (shape_only)
+                x->data = NULL;
+            if (st == ERT_OK) {
+                dead[i] = true;
+                stats->folded++;
+            }
+        } else {
+            st = n->def->infer(g, n, err);
+        }
+        if (st != ERT_OK)
+            return st;
+    }
+    return ERT_OK;
+}
+
+static void replace_uses(ert_graph *g, const bool *dead, uint32_t from, uint32_t to)
+{
+    for (uint32_t i = 0; i < g->n_nodes; i++) {
+        if (dead[i])
+            continue;
+        ert_node *n = &g->nodes[i];
+        for (uint32_t k = 0; k < n->n_in; k++)
+            if (n->in[k] == from)
+                n->in[k] = to;
+    }
+}
+
+static ert_status pass_identity(ert_graph *g, bool *dead, ert_rewrite_stats *stats, ert_error *err)
+{
+    uses u;
+    ert_status st = uses_build(g, dead, &u, err);
+    for (uint32_t i = 0; i < g->n_nodes && st == ERT_OK; i++) {
+        ert_node *n = &g->nodes[i];
+        if (dead[i] || (strcmp(n->def->name, "Identity") != 0 && strcmp(n->def->name, "Dropout") != 0))
+            continue;
+        if (n->n_in < 1 || n->in[0] == ERT_NO_TENSOR || n->n_out < 1 || u.graph_out[n->out[0]])
+            continue;
+        if (n->n_out > 1 && (u.count[n->out[1]] || u.graph_out[n->out[1]]))
+            continue; /* Dropout's mask is used */
+        replace_uses(g, dead, n->out[0], n->in[0]);
+        dead[i] = true;
+        stats->identities++;
+    }
+    uses_free(&u);
+    return st;
+}
+
+static ert_status pass_bn_fold(ert_graph *g, bool *dead, ert_rewrite_stats *stats, ert_error *err)
+{
+    uses u;
+    ert_status st = uses_build(g, dead, &u, err);
+    for (uint32_t i = 0; i < g->n_nodes && st == ERT_OK; i++) {
+        ert_node *bn = &g->nodes[i];
+        if (dead[i] || !bn->def->channel_affine || bn->n_in < 1 || bn->in[0] == ERT_NO_TENSOR)
+            continue;
+        uint32_t x = bn->in[0], pi = u.producer[x];
+        if (pi == UINT32_MAX || u.count[x] != 1 || u.graph_out[x])
+            continue;
+        ert_node *conv = &g->nodes[pi];
+        if (strcmp(conv->def->name, "Conv") != 0 || conv->act != ERT_ACT_NONE || conv->n_out != 1)
+            continue;
+        ert_tensor *w = ert_node_input(g, conv, 1), *b = ert_node_input(g, conv, 2);
+        if (!w || !w->is_const || w->dtype != ERT_DT_F32 || w->shape.rank < 2 || (b && (!b->is_const ||
+                                                                                        b->dtype != ERT_DT_F32)))
+            continue;
+        size_t m = (size_t)w->shape.dims[0], nw;
+        if (!ert_shape_numel(&w->shape, &nw) || m == 0)
+            continue;
+        float *scale = malloc(m * sizeof *scale), *shift = malloc(m * sizeof *shift);
+        float *nwd = malloc(nw * sizeof *nwd), *nbd = malloc(m * sizeof *nbd);
+        if (!scale || !shift || !nwd || !nbd) {
+            free(scale), free(shift), free(nwd), free(nbd);
+            st = ert_fail(err, ERT_ENOMEM, "converter: out of memory");
+            break;
+        }
+        if (!bn->def->channel_affine(g, bn, scale, shift, m)) {
+            free(scale), free(shift), free(nwd), free(nbd);
+            continue;
+        }
+        size_t per = nw / m;
+        const float *wd = w->data, *bd = b ? b->data : NULL;
+        for (size_t o = 0; o < m; o++) {
+            for (size_t k = 0; k < per; k++)
+                nwd[o * per + k] = wd[o * per + k] * scale[o];
+            nbd[o] = (bd ? bd[o] : 0.0f) * scale[o] + shift[o];
+        }
+        free(scale), free(shift);
+        /* New tensors: the originals may be shared with other nodes. */
+        char name[600];
+        uint32_t wid, bid;
+        ert_shape bshape = {.rank = 1, .dims = {(int64_t)m}};
+        ert_shape wshape = w->shape;
+        snprintf(name, sizeof name, "%s/weight_bn", conv->name);
+        st = ert_graph_add_tensor(g, name, ERT_DT_F32, &wshape, nwd, false, &wid, err);
+        if (st != ERT_OK) {
+            free(nwd), free(nbd);
+            break;
+        }
+        snprintf(name, sizeof name, "%s/bias_bn", conv->name);
+        st = ert_graph_add_tensor(g, name, ERT_DT_F32, &bshape, nbd, false, &bid, err);
+        if (st != ERT_OK) {
+            free(nbd);
+            break;
+        }
+        conv = &g->nodes[pi]; /* (nodes never move when tensors are added; kept for clarity) */
+        if (conv->n_in < 3) {
+            uint32_t *nin = realloc(conv->in, 3 * sizeof *nin);
+            if (!nin) {
+                st = ert_fail(err, ERT_ENOMEM, "converter: out of memory");
+                break;
+            }
+            conv->in = nin;
+            conv->n_in = 3;
+        }
+        conv->in[1] = wid;
+        conv->in[2] = bid;
+        conv->out[0] = bn->out[0];
+        dead[i] = true;
+        stats->bn_folded++;
+        st = conv->def->infer(g, conv, err);
+    }
+    uses_free(&u);
+    return st;
+}
+
+static ert_status pass_act_fuse(ert_graph *g, bool *dead, ert_rewrite_stats *stats, ert_error *err)
+{
+    uses u;
+    ert_status st = uses_build(g, dead, &u, err);
+    for (uint32_t i = 0; i < g->n_nodes && st == ERT_OK; i++) {
+        ert_node *a = &g->nodes[i];
+        ert_act act;
+        float alpha = 0, beta = 0;
+        if (dead[i] || !a->def->as_act || a->n_in < 1 || a->in[0] == ERT_NO_TENSOR || a->n_out != 1 ||
+            !a->def->as_act(g, a, &act, &alpha, &beta))
+            continue;
+        uint32_t x = a->in[0], pi = u.producer[x];
+        if (pi == UINT32_MAX || u.count[x] != 1 || u.graph_out[x] || g->tensors[x].dtype != ERT_DT_F32)
+            continue;
+        ert_node *p = &g->nodes[pi];
+        if (!p->def->fuses_act || p->act != ERT_ACT_NONE || p->n_out != 1)
+            continue;
+        p->act = act;
+        p->act_alpha = alpha;
+        p->act_beta = beta;
+        p->out[0] = a->out[0];
+        dead[i] = true;
+        stats->act_fused++;
+        st = p->def->infer(g, p, err);
+    }
+    uses_free(&u);
+    return st;
+}
+
+static ert_status pass_dead(ert_graph *g, bool *dead, ert_rewrite_stats *stats, ert_error *err)
+{
+    uses u;
+    ert_status st = uses_build(g, dead, &u, err);
+    if (st != ERT_OK) {
+        uses_free(&u);
+        return st;
+    }
+    for (uint32_t i = g->n_nodes; i-- > 0;) {
+        if (dead[i])
+            continue;
+        ert_node *n = &g->nodes[i];
+        bool used = false;
+        for (uint32_t k = 0; k < n->n_out; k++)
+            if (u.count[n->out[k]] || u.graph_out[n->out[k]])
+                used = true;
+        if (used)
+            continue;
+        dead[i] = true;
+        stats->dead++;
+        for (uint32_t k = 0; k < n->n_in; k++)
+            if (n->in[k] != ERT_NO_TENSOR)
+                u.count[n->in[k]]--;
+    }
+    uses_free(&u);
+    return ERT_OK;
+}
+
+/* Frees dead nodes and tensors nothing references; renumbers tensor ids. */
+static ert_status compact(ert_graph *g, const bool *dead, ert_error *err)
+{
+    uint32_t *remap = malloc((g->n_tensors + 1) * sizeof *remap);
+    bool *ref = calloc(g->n_tensors + 1, sizeof *ref);
+    if (!remap || !ref) {
+        free(remap), free(ref);
+        return ert_fail(err, ERT_ENOMEM, "converter: out of memory");
+    }
+    uint32_t nn = 0;
+    for (uint32_t i = 0; i < g->n_nodes; i++) {
+        ert_node *n = &g->nodes[i];
+        if (dead[i]) {
+            free(n->name), free(n->in), free(n->out), free(n->ints), free(n->floats);
+            continue;
+        }
+        for (uint32_t k = 0; k < n->n_in; k++)
+            if (n->in[k] != ERT_NO_TENSOR)
+                ref[n->in[k]] = true;
+        for (uint32_t k = 0; k < n->n_out; k++)
+            ref[n->out[k]] = true;
+        g->nodes[nn++] = *n;
+    }
+    g->n_nodes = nn;
+    for (uint32_t k = 0; k < g->n_inputs; k++)
+        ref[g->inputs[k]] = true;
+    for (uint32_t k = 0; k < g->n_outputs; k++)
+        ref[g->outputs[k]] = true;
+    uint32_t nt = 0;
+    for (uint32_t t = 0; t < g->n_tensors; t++) {
+        if (!ref[t]) {
+            free(g->tensors[t].name);
+            if (g->tensors[t].is_const)
+                free(g->tensors[t].data);
+            remap[t] = ERT_NO_TENSOR;
+            continue;
+        }
+        remap[t] = nt;
+        g->tensors[nt++] = g->tensors[t];
+    }
+    g->n_tensors = nt;
+    for (uint32_t i = 0; i < g->n_nodes; i++) {
+        ert_node *n = &g->nodes[i];
+        for (uint32_t k = 0; k < n->n_in; k++)
+            if (n->in[k] != ERT_NO_TENSOR)
+                n->in[k] = remap[n->in[k]];
+        for (uint32_t k = 0; k < n->n_out; k++)
+            n->out[k] = remap[n->out[k]];
+    }
+    for (uint32_t k = 0; k < g->n_inputs; k++)
+        g->inputs[k] = remap[g->inputs[k]];
+    for (uint32_t k = 0; k < g->n_outputs; k++)
+        g->outputs[k] = remap[g->outputs[k]];
+    free(remap), free(ref);
+    return ERT_OK;
+}
+
+ert_status ert_graph_infer(ert_graph *g, ert_error *err)
+{
+    for (uint32_t i = 0; i < g->n_nodes; i++) {
+        ert_status st = g->nodes[i].def->infer(g, &g->nodes[i], err);
+        if (st != ERT_OK)
+            return st;
+    }
+    return ERT_OK;
+}
+
+ert_status ert_graph_optimize(ert_graph *g, ert_rewrite_stats *stats, ert_error *err)
+{
+    ert_rewrite_stats local;
+    if (!stats)
+        stats = &local;
+    memset(stats, 0, sizeof *stats);
+    stats->nodes_in = g->n_nodes;
+    bool *dead = calloc(g->n_nodes + 1, sizeof *dead);
+    if (!dead)
+        return ert_fail(err, ERT_ENOMEM, "converter: out of memory");
+    ert_status st = pass_fold(g, dead, stats, err);
+    if (st == ERT_OK)
+        st = pass_identity(g, dead, stats, err);
+    if (st == ERT_OK)
+        st = pass_bn_fold(g, dead, stats, err);
+    if (st == ERT_OK)
+        st = pass_act_fuse(g, dead, stats, err);
+    if (st == ERT_OK)
+        st = pass_dead(g, dead, stats, err);
+    if (st == ERT_OK)
+        st = compact(g, dead, err);
+    free(dead);
+    if (st == ERT_OK)
+        st = ert_graph_infer(g, err);
+    for (uint32_t k = 0; st == ERT_OK && k < g->n_outputs; k++) {
+        const ert_tensor *t = &g->tensors[g->outputs[k]];
+        if (t->shape.rank < 0)
+            st = ert_fail(err, ERT_EINTERNAL, "converter: output '%s' has no inferred shape", t->name);
+    }
+    stats->nodes_out = g->n_nodes;
+    return st;
+}

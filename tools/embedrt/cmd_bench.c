@@ -1,0 +1,139 @@
+/* `embedrt bench`: latency distribution of one graph on synthetic inputs, one JSON line. */
+#include "cli.h"
+
+#include "embedrt/blob.h"
+#include "embedrt/model.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static void usage(FILE *f)
+{
+    fputs("usage: embedrt bench BLOB.erb [--threads N] [--iterations K] [--warmup W] [--graph NAME]\n"
+          "\n"
+          "Times K runs (default 50) after W warm-up runs (default 5) on deterministic pseudo-random\n"
+          "inputs and prints one JSON line: median_ms, p90_ms, p99_ms, min_ms, mean_ms, macs, gflops\n"
+          "(2*MACs per second at the median), arena_bytes, threads, iterations, graph.\n",
+          f);
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void fill_input(ert_tensor *t, uint32_t seed)
+{
+    size_t n;
+    if (!ert_shape_numel(&t->shape, &n))
+        return;
+    uint32_t s = seed * 2654435761u + 1;
+    for (size_t i = 0; i < n; i++) {
+        s = s * 1664525u + 1013904223u;
+        float v = (float)(s >> 8) / 16777216.0f; /* [0, 1): every family's image range */
+        switch (t->dtype) {
+        case ERT_DT_F32: ((float *)t->data)[i] = v; break;
+        case ERT_DT_I64: ((int64_t *)t->data)[i] = 0; break;
+        default: memset(t->data, 0, t->nbytes); return;
+        }
+    }
+}
+
+int ert_cmd_bench(int argc, char **argv)
+{
+    const char *blob_path = NULL, *graph_name = NULL;
+    long threads = 0, iters = 50, warmup = 5;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            return 0;
+        } else if (strcmp(a, "--threads") == 0) {
+            if (!ert_cli_parse_int(a, val, 1, 256, &threads))
+                return 2;
+            i++;
+        } else if (strcmp(a, "--iterations") == 0) {
+            if (!ert_cli_parse_int(a, val, 1, 1000000, &iters))
+                return 2;
+            i++;
+        } else if (strcmp(a, "--warmup") == 0) {
+            if (!ert_cli_parse_int(a, val, 0, 1000000, &warmup))
+                return 2;
+            i++;
+        } else if (strcmp(a, "--graph") == 0 && val) {
+            graph_name = val;
+            i++;
+        } else if (a[0] == '-') {
+            fprintf(stderr, "embedrt bench: unknown option '%s' (see embedrt bench --help)\n", a);
+            return 2;
+        } else if (!blob_path) {
+            blob_path = a;
+        } else {
+            fprintf(stderr, "embedrt bench: unexpected argument '%s'\n", a);
+            return 2;
+        }
+    }
+    if (!blob_path) {
+        fprintf(stderr, "embedrt bench: need BLOB.erb (see embedrt bench --help)\n");
+        return 2;
+    }
+    ert_model *m = ert_cli_load_model("bench", blob_path, (int)threads, NULL);
+    if (!m)
+        return 1;
+    uint32_t gi = graph_name ? ert_model_find_graph(m, graph_name) : 0;
+    if (gi == UINT32_MAX) {
+        fprintf(stderr, "embedrt bench: %s has no graph '%s'\n", blob_path, graph_name);
+        ert_model_free(m);
+        return 1;
+    }
+    ert_graph *g = ert_model_graph(m, gi);
+    for (uint32_t k = 0; k < g->n_inputs; k++)
+        fill_input(ert_model_input(m, gi, k), k);
+    double *t = malloc((size_t)iters * sizeof *t);
+    if (!t) {
+        fprintf(stderr, "embedrt bench: out of memory\n");
+        ert_model_free(m);
+        return 1;
+    }
+    ert_error err;
+    for (long i = 0; i < warmup + iters; i++) {
+        double t0 = now_ms();
+        if (ert_model_run(m, gi, &err) != ERT_OK) {
+            fprintf(stderr, "embedrt bench: %s\n", err.msg);
+            free(t);
+            ert_model_free(m);
+            return 1;
+        }
+        if (i >= warmup)
+            t[i - warmup] = now_ms() - t0;
+    }
+    double sum = 0;
+    for (long i = 0; i < iters; i++)
+        sum += t[i];
+    qsort(t, (size_t)iters, sizeof *t, cmp_double);
+    double median = t[iters / 2];
+    uint64_t macs = ert_graph_macs(g);
+    int used_threads = threads > 0 ? (int)threads : ert_cpu_count();
+    printf("{\"model\":");
+    ert_cli_json_str(stdout, blob_path);
+    printf(",\"graph\":");
+    ert_cli_json_str(stdout, g->name);
+    printf(",\"threads\":%d,\"iterations\":%ld,\"warmup\":%ld,\"median_ms\":%.4f,\"p90_ms\":%.4f,\"p99_ms\":%.4f,"
+           "\"min_ms\":%.4f,\"mean_ms\":%.4f,\"macs\":%llu,\"gflops\":%.3f,\"arena_bytes\":%llu}\n",
+           used_threads, iters, warmup, median, t[(size_t)((double)iters * 0.9)], t[(size_t)((double)iters * 0.99)],
+           t[0], sum / (double)iters, (unsigned long long)macs, median > 0 ? 2.0 * (double)macs / (median * 1e6) : 0.0,
+           (unsigned long long)g->arena_bytes);
+    free(t);
+    ert_model_free(m);
+    return 0;
+}
