@@ -305,10 +305,9 @@ def build_cases(size, wanted):
 
 
 ALL_CASE_NAMES = {
-    size: [n for n in ([f"grasp2vec_{s}" for s in cfg["g2v_sides"]]
-                       + [f"tcn_{cfg['tcn_side']}", f"tcn_l2_{cfg['tcn_side']}",
-                          f"mftcn_trunk_{cfg['mf_side']}", f"mftcn_head_n{mftcn.N_FRAMES}",
-                          "rig_encoder", "rig_decoder", "ccvae", "ccvae_context"])]
+    size: [f"grasp2vec_{s}" for s in cfg["g2v_sides"]]
+    + [f"tcn_{cfg['tcn_side']}", f"tcn_l2_{cfg['tcn_side']}", f"mftcn_trunk_{cfg['mf_side']}",
+       f"mftcn_head_n{mftcn.N_FRAMES}", "rig_encoder", "rig_decoder", "ccvae", "ccvae_context"]
     for size, cfg in SIZES.items()
 }
 
@@ -379,7 +378,8 @@ def export_case(case, size, out_dir):
     }
     text = json.dumps(meta, indent=1)
     # Keep shapes and ranges on one line each.
-    text = re.sub(r"\[\s+([-+\d.e,\s]+?)\s+\]", lambda m: "[" + ", ".join(v.strip() for v in m.group(1).split(",")) + "]", text)
+    text = re.sub(r"\[\s+([-+\d.e,\s]+?)\s+\]",
+                  lambda m: "[" + ", ".join(v.strip() for v in m.group(1).split(",")) + "]", text)
     with open(os.path.join(case_dir, "meta.json"), "w") as f:
         f.write(text + "\n")
     return meta, outputs
