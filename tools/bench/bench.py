@@ -1,0 +1,327 @@
+#!/usr/bin/python3
+"""Speed and numerics of embedrt against ONNX Runtime and PyTorch on the reference models.
+Exports the full-size graphs once (cached), converts them, times all three, prints a table.
+
+usage: /usr/bin/python3 tools/bench/bench.py [--threads 1,2] [--iterations 20] [--warmup 3]
+           [--models a,b] [--size full|small] [--embedrt PATH] [--ort-bench PATH] [--cache DIR]
+           [--no-ort] [--no-torch] [--no-embedrt] [--reexport] [--json FILE]
+See tools/bench/README.md for what each column means.
+"""
+
+import argparse
+import glob
+import hashlib
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+EXPORT = os.path.join(ROOT, "models", "export_reference.py")
+DEFAULT_MODELS = {
+    "full": ["grasp2vec_224", "grasp2vec_472", "tcn_299", "mftcn_trunk_224", "mftcn_head_n2",
+             "rig_encoder", "rig_decoder", "ccvae", "ccvae_context"],
+    "small": ["grasp2vec_64", "tcn_99", "mftcn_trunk_64", "mftcn_head_n2", "rig_encoder",
+              "rig_decoder", "ccvae", "ccvae_context"],
+}
+
+
+class BenchError(Exception):
+    """A failure of one tool on one model: reported in the table, the run goes on."""
+
+
+def die(msg):
+    print(f"bench: {msg}", file=sys.stderr)
+    sys.exit(2)
+
+
+def run_json(cmd, what, timeout):
+    """Runs cmd and returns the last JSON line of its stdout."""
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise BenchError(f"{what}: timed out after {timeout} s")
+    except OSError as e:
+        raise BenchError(f"{what}: cannot run {cmd[0]}: {e.strerror}")
+    if p.returncode != 0:
+        tail = (p.stderr.strip() or p.stdout.strip() or "no output").splitlines()[-1]
+        raise BenchError(f"{what}: exit {p.returncode}: {tail}")
+    for line in reversed(p.stdout.splitlines()):
+        if line.startswith("{"):
+            try:
+                return json.loads(line)
+            except json.JSONDecodeError:
+                break
+    raise BenchError(f"{what}: no JSON line in its output")
+
+
+def run_quiet(cmd, what, timeout):
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise BenchError(f"{what}: timed out after {timeout} s")
+    except OSError as e:
+        raise BenchError(f"{what}: cannot run {cmd[0]}: {e.strerror}")
+    if p.returncode != 0:
+        tail = (p.stderr.strip() or p.stdout.strip() or "no output").splitlines()[-1]
+        raise BenchError(f"{what}: exit {p.returncode}: {tail}")
+
+
+def max_rel_err(expected, got):
+    """max |got - expected| / max |expected|: the definition ort-bench uses."""
+    if expected.shape != got.shape:
+        raise BenchError(f"shape {list(got.shape)} where {list(expected.shape)} was expected")
+    scale = max(float(np.abs(expected).max()), 1e-6)
+    return float(np.abs(got.astype(np.float64) - expected).max()) / scale
+
+
+def sources_hash():
+    h = hashlib.sha256()
+    for path in sorted([EXPORT] + glob.glob(os.path.join(ROOT, "models", "*", "reference", "*.py"))):
+        with open(path, "rb") as f:
+            h.update(os.path.relpath(path, ROOT).encode() + b"\0" + f.read())
+    return h.hexdigest()
+
+
+def ensure_exported(models, size, model_dir, force):
+    """Exports the missing cases; a change to the reference sources invalidates the cache."""
+    stamp = os.path.join(model_dir, ".sources-sha256")
+    digest = sources_hash()
+    if not (os.path.exists(stamp) and open(stamp).read().strip() == digest) and os.path.isdir(model_dir):
+        shutil.rmtree(model_dir)
+    todo = [m for m in models if force or not os.path.exists(os.path.join(model_dir, m, "meta.json"))]
+    if not todo:
+        return
+    print(f"bench: exporting {', '.join(todo)} ({size}) to {model_dir} ...", file=sys.stderr, flush=True)
+    t0 = time.time()
+    p = subprocess.run([sys.executable, EXPORT, "--size", size, "--out", model_dir, "--only", ",".join(todo),
+                        "--quiet"], capture_output=True, text=True)
+    if p.returncode != 0:
+        die(f"export failed: {(p.stderr.strip() or p.stdout.strip() or 'no output').splitlines()[-1]}")
+    print(f"bench: exported in {time.time() - t0:.1f} s", file=sys.stderr)
+    with open(stamp, "w") as f:
+        f.write(digest + "\n")
+
+
+def case_files(case_dir, meta, kind):
+    """{name: path} of the input_/output_ .npy files, in the graph's order (from meta.json)."""
+    files = {}
+    for entry in meta[kind + "s"]:
+        path = os.path.join(case_dir, f"{kind}_{entry['name']}.npy")
+        if not os.path.exists(path):
+            die(f"{path} is missing: run again with --reexport")
+        files[entry["name"]] = path
+    return files
+
+
+# ---------------------------------------------------------------------------------------------
+# The three runtimes.
+
+def embedrt_convert(exe, onnx_path, erb):
+    if os.path.exists(erb) and os.path.getmtime(erb) > max(os.path.getmtime(onnx_path), os.path.getmtime(exe)):
+        return
+    run_quiet([exe, "convert", onnx_path, "-o", erb], "embedrt convert", 1800)
+
+
+def embedrt_check(exe, erb, inputs, outputs, out_dir):
+    os.makedirs(out_dir, exist_ok=True)
+    for stale in glob.glob(os.path.join(out_dir, "*.npy")):
+        os.remove(stale)
+    cmd = [exe, "run", erb]
+    for name, path in inputs.items():
+        cmd += ["--input", f"{name}={path}"]
+    run_quiet(cmd + ["--output-dir", out_dir], "embedrt run", 600)
+    err = 0.0
+    for name, path in outputs.items():
+        got = os.path.join(out_dir, name + ".npy")
+        if not os.path.exists(got):
+            raise BenchError(f"embedrt run wrote no {name}.npy")
+        err = max(err, max_rel_err(np.load(path), np.load(got)))
+    return err
+
+
+def embedrt_bench(exe, erb, threads, iterations, warmup):
+    return run_json([exe, "bench", erb, "--threads", str(threads), "--iterations", str(iterations),
+                     "--warmup", str(warmup)], "embedrt bench", 3600)
+
+
+def ort_bench(tool, onnx_path, threads, iterations, inputs, outputs):
+    cmd = [tool, onnx_path, str(threads), str(iterations)]
+    cmd += [f"{n}={p}" for n, p in inputs.items()]
+    cmd += ["--expect"] + [f"{n}={p}" for n, p in outputs.items()]
+    return run_json(cmd, "ort-bench", 3600)
+
+
+def torch_models(size, names):
+    """The PyTorch models, rebuilt from the same seeds as the exported graphs."""
+    import importlib.util
+    import torch
+    spec = importlib.util.spec_from_file_location("embedrt_export_reference", EXPORT)
+    ref = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ref)
+    torch.set_num_threads(1)  # the export calibrated on one thread: same weights bit for bit
+    return {c.name: c.model.eval() for c in ref.build_cases(size, set(names))}
+
+
+def torch_bench(model, inputs, outputs, threads, iterations, warmup):
+    import torch
+    torch.set_num_threads(threads)
+    args = tuple(torch.from_numpy(np.load(p)) for p in inputs.values())
+    with torch.no_grad():
+        result = model(*args)
+        result = result if isinstance(result, tuple) else (result,)
+        err = max(max_rel_err(np.load(p), r.numpy()) for p, r in zip(outputs.values(), result))
+        for _ in range(warmup):
+            model(*args)
+        times = []
+        for _ in range(iterations):
+            t0 = time.perf_counter()
+            model(*args)
+            times.append((time.perf_counter() - t0) * 1e3)
+    return {"median_ms": statistics.median(times), "max_rel_err": err}
+
+
+# ---------------------------------------------------------------------------------------------
+
+def fmt(v, spec):
+    return "n/a" if v is None else format(v, spec)
+
+
+def cpu_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.machine()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--size", choices=["full", "small"], default="full")
+    ap.add_argument("--models", default="", help="comma-separated cases (default: all of --size)")
+    ap.add_argument("--threads", default="1,2", help="comma-separated thread counts (default 1,2)")
+    ap.add_argument("--iterations", type=int, default=20)
+    ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--embedrt", default=os.path.join(ROOT, "build", "tools", "embedrt", "embedrt"))
+    ap.add_argument("--ort-bench", default=os.path.normpath(os.path.join(ROOT, "..", "shared", "peers", "ort-bench")),
+                    help="ONNX Runtime peer script (default ../shared/peers/ort-bench from the repo)")
+    ap.add_argument("--cache", default=os.path.join(ROOT, "build", "bench"))
+    ap.add_argument("--no-embedrt", action="store_true", help="skip embedrt (peers only)")
+    ap.add_argument("--no-ort", action="store_true")
+    ap.add_argument("--no-torch", action="store_true")
+    ap.add_argument("--reexport", action="store_true", help="export the ONNX models again")
+    ap.add_argument("--json", help="also write every measurement to this file")
+    args = ap.parse_args()
+
+    try:
+        threads = [int(t) for t in args.threads.split(",") if t.strip()]
+    except ValueError:
+        die(f"--threads: expected comma-separated integers, got '{args.threads}'")
+    if not threads or min(threads) < 1 or args.iterations < 1 or args.warmup < 0:
+        die("--threads, --iterations must be >= 1 and --warmup >= 0")
+    models = [m.strip() for m in args.models.split(",") if m.strip()] or DEFAULT_MODELS[args.size]
+    exe = os.path.abspath(args.embedrt)
+    if not args.no_embedrt and not (os.path.isfile(exe) and os.access(exe, os.X_OK)):
+        die(f"embedrt not found at {exe}: build it first (tools/dev build), pass --embedrt PATH, "
+            f"or --no-embedrt to time the peers only")
+    if not args.no_embedrt:
+        for sub in ("convert", "run", "bench", "peak"):
+            if subprocess.run([exe, sub, "--help"], capture_output=True).returncode != 0:
+                die(f"{exe} has no working '{sub}' subcommand (this benchmark needs embedrt convert, run, "
+                    f"bench and peak); rebuild, or pass --no-embedrt to time the peers only")
+    if not args.no_ort and not os.path.isfile(args.ort_bench):
+        die(f"ONNX Runtime peer not found at {args.ort_bench}: pass --ort-bench PATH or --no-ort")
+
+    model_dir = os.path.join(args.cache, "models" if args.size == "full" else "models-small")
+    ensure_exported(models, args.size, model_dir, args.reexport)
+    for m in models:
+        if not os.path.exists(os.path.join(model_dir, m, "model.onnx")):
+            die(f"no case '{m}' for --size {args.size} (cases: {', '.join(DEFAULT_MODELS[args.size])}, "
+                f"tcn_l2_*)")
+
+    peak = {}
+    if not args.no_embedrt:
+        for t in threads:
+            try:
+                peak[t] = run_json([exe, "peak", "--threads", str(t)], "embedrt peak", 120)["gflops"]
+            except (BenchError, KeyError) as e:
+                die(f"embedrt peak --threads {t}: {e}")
+    tms = {} if args.no_torch else torch_models(args.size, models)
+
+    rows, problems = [], []
+    for m in models:
+        case_dir = os.path.join(model_dir, m)
+        onnx_path = os.path.join(case_dir, "model.onnx")
+        with open(os.path.join(case_dir, "meta.json")) as f:
+            meta = json.load(f)
+        inputs, outputs = case_files(case_dir, meta, "input"), case_files(case_dir, meta, "output")
+        erb = os.path.join(args.cache, "erb", m + ".erb")
+        ert_ok, ert_err = not args.no_embedrt, None
+        if ert_ok:
+            os.makedirs(os.path.dirname(erb), exist_ok=True)
+            try:
+                embedrt_convert(exe, onnx_path, erb)
+                ert_err = embedrt_check(exe, erb, inputs, outputs, os.path.join(args.cache, "run", m))
+            except BenchError as e:
+                problems.append(f"{m}: {e}")
+                ert_ok = False
+        for t in threads:
+            row = {"model": m, "threads": t, "macs": meta["macs"], "embedrt": None, "ort": None, "torch": None,
+                   "embedrt_err": ert_err, "peak_gflops": peak.get(t)}
+            print(f"bench: {m} at {t} thread(s) ...", file=sys.stderr, flush=True)
+            if ert_ok:
+                try:
+                    row["embedrt"] = embedrt_bench(exe, erb, t, args.iterations, args.warmup)
+                except BenchError as e:
+                    problems.append(f"{m} ({t} threads): {e}")
+            if not args.no_ort:
+                try:
+                    row["ort"] = ort_bench(args.ort_bench, onnx_path, t, args.iterations, inputs, outputs)
+                except BenchError as e:
+                    problems.append(f"{m} ({t} threads): {e}")
+            if m in tms:
+                row["torch"] = torch_bench(tms[m], inputs, outputs, t, args.iterations, args.warmup)
+            rows.append(row)
+
+    print(f"\n{cpu_name()}, {os.cpu_count()} CPUs; {args.size} models; {args.iterations} iterations after "
+          f"{args.warmup} warm-up; times are medians in ms")
+    if peak:
+        print("cblas_sgemm peak: " + ", ".join(f"{t} thread(s) {g:.1f} GFLOP/s" for t, g in peak.items()))
+    print()
+    print("| model | threads | embedrt ms | ORT ms | PyTorch ms | embedrt/ORT | embedrt GFLOP/s | % of peak "
+          "| embedrt err | ORT err | PyTorch err |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for r in rows:
+        e, o, p = r["embedrt"], r["ort"], r["torch"]
+        e_ms = e.get("median_ms") if e else None
+        o_ms = o.get("median_ms") if o else None
+        gflops = None
+        if e_ms:
+            gflops = e.get("gflops") or 2.0 * r["macs"] / (e_ms * 1e6)
+        pct = 100.0 * gflops / r["peak_gflops"] if gflops and r["peak_gflops"] else None
+        print(f"| {r['model']} | {r['threads']} | {fmt(e_ms, '.2f')} | {fmt(o_ms, '.2f')} | "
+              f"{fmt(p and p['median_ms'], '.2f')} | {fmt(e_ms / o_ms if e_ms and o_ms else None, '.2f')} | "
+              f"{fmt(gflops, '.1f')} | {fmt(pct, '.0f')} | {fmt(r['embedrt_err'], '.1e')} | "
+              f"{fmt(o and o.get('max_rel_err'), '.1e')} | {fmt(p and p['max_rel_err'], '.1e')} |")
+    if problems:
+        print("\nproblems:")
+        for msg in problems:
+            print(f"- {msg}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"cpu": cpu_name(), "size": args.size, "iterations": args.iterations, "warmup": args.warmup,
+                       "peak_gflops": peak, "rows": rows, "problems": problems}, f, indent=1)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
