@@ -654,6 +654,17 @@ static void test_pad_negative_pads_crop_and_outer_axis_fill(void)
     ert_graph_free(g);
 }
 
+static void test_pad_reflect_after_crop_reflects_the_cropped_axis(void)
+{
+    ert_graph *g = new_graph();
+    uint32_t in[2] = {tu_f32(g, "x", F32(1, 2, 3, 4), 1, I64(4)), tu_i64(g, "p", I64(-2, 3), 1, I64(2))};
+    uint32_t y = tu_out(g, "y");
+    ert_attr a = tu_attr_string("mode", "reflect");
+    run_ok(g, "Pad", in, 2, &y, 1, &a, 1, 13);
+    tu_expect_f32(g, y, 1, I64(5), F32(3, 4, 3, 4, 3), 0.0f);
+    ert_graph_free(g);
+}
+
 static void test_pad_int64_constant_value_input(void)
 {
     ert_graph *g = new_graph();
@@ -955,6 +966,7 @@ static const ert_test_case cases[] = {
     ERT_TEST(test_pad_opset2_attributes_constant_value),
     ERT_TEST(test_pad_opset11_reflect_edge_and_wide_reflect),
     ERT_TEST(test_pad_negative_pads_crop_and_outer_axis_fill),
+    ERT_TEST(test_pad_reflect_after_crop_reflects_the_cropped_axis),
     ERT_TEST(test_pad_int64_constant_value_input),
     ERT_TEST(test_resize_opset10_nearest_scales_is_asymmetric_floor),
     ERT_TEST(test_resize_linear_half_pixel_upsample),
