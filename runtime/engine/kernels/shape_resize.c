@@ -96,8 +96,10 @@ static ert_status pad_make(const ert_graph *g, const ert_node *n, const ert_tens
     }
     for (int i = 0; i < r; i++) {
         int64_t d = x->shape.dims[i], b = p->begin[i], e = p->end[i];
-        int64_t cl = b < 0 ? -b : 0, cr = e < 0 ? -e : 0, o;
+        int64_t cl = 0, cr = 0, o;
         /* Crops may remove at most the whole axis; this also keeps index math in range. */
+        if (b >= -d && e >= -d)
+            cl = b < 0 ? -b : 0, cr = e < 0 ? -e : 0;
         if (b < -d || e < -d || cl + cr > d || __builtin_add_overflow(d, b, &o) || __builtin_add_overflow(o, e, &o))
             return ert_node_fail(err, n, ERT_EFORMAT, "pads %lld/%lld are invalid for axis %d of size %lld",
                                  (long long)b, (long long)e, i, (long long)d);
@@ -527,10 +529,13 @@ static size_t resize_scratch_bytes(const resize_plan *p, size_t *entries, size_t
 size_t ert_shape_scratch_resize(const ert_graph *g, const ert_node *n)
 {
     resize_plan p;
-    size_t e, c;
+    size_t e, c, numel = 1;
     if (resize_make(g, n, &p, NULL) != ERT_OK)
         return 0;
-    return resize_scratch_bytes(&p, &e, &c);
+    /* An empty output needs no tables, however long its other axes. */
+    for (int a = 0; a < p.rank; a++)
+        numel *= (size_t)(p.out[a] != 0);
+    return numel ? resize_scratch_bytes(&p, &e, &c) : 0;
 }
 
 #define ERT_GATHER_ROW(T)                                                                                        \
