@@ -448,7 +448,7 @@ static ert_status read_axes(const ert_graph *g, const ert_node *n, int rank, int
         return ert_node_fail(err, n, ERT_EFORMAT, "%zu axes exceed rank limit %d", cnt, ERT_MAX_RANK);
     bool seen[ERT_MAX_RANK] = {false};
     for (size_t i = 0; i < cnt; i++) {
-        int ax;
+        int ax = 0;
         if ((st = ert_shape_axis(n, "axis", t ? ert_shape_vec_at(t, i) : n->ints[i], rank, &ax, err)) != ERT_OK)
             return st;
         if (seen[ax])

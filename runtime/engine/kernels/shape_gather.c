@@ -48,7 +48,7 @@ static ert_status bad_index(const ert_node *n, int64_t v, size_t pos, int axis, 
 ert_status ert_shape_infer_gather(ert_graph *g, ert_node *n, ert_error *err)
 {
     const ert_tensor *x, *ix;
-    int axis;
+    int axis = 0;
     ert_status st = gather_inputs(g, n, &x, &ix, &axis, err);
     if (st != ERT_OK)
         return st;
@@ -93,7 +93,7 @@ ert_status ert_shape_run_gather(const ert_ctx *ctx, const ert_graph *g, const er
 ert_status ert_shape_infer_gather_elements(ert_graph *g, ert_node *n, ert_error *err)
 {
     const ert_tensor *x, *ix;
-    int axis;
+    int axis = 0;
     ert_status st = gather_inputs(g, n, &x, &ix, &axis, err);
     if (st != ERT_OK)
         return st;

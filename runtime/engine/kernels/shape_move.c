@@ -225,7 +225,7 @@ ert_status ert_shape_infer_concat(ert_graph *g, ert_node *n, ert_error *err)
         if (!ref || (concat_skippable(ref) && !concat_skippable(t)))
             ref = t;
     }
-    int axis;
+    int axis = 0;
     if ((st = ert_shape_axis(n, "axis", n->ints[0], ref->shape.rank, &axis, err)) != ERT_OK)
         return st;
     ert_shape out = ref->shape;
@@ -312,7 +312,7 @@ ert_status ert_shape_infer_split(ert_graph *g, ert_node *n, ert_error *err)
 {
     const ert_tensor *x, *sp;
     size_t k;
-    int axis;
+    int axis = 0;
     ert_status st;
     if ((st = ert_shape_check_io(g, n, 1, 2, 1, UINT32_MAX, err)) != ERT_OK ||
         (st = ert_shape_data_input(g, n, 0, "input", true, &x, err)) != ERT_OK ||
@@ -463,7 +463,7 @@ static ert_status slice_make(const ert_graph *g, const ert_node *n, const ert_sh
             ax = t[2] ? ert_shape_vec_at(t[2], i) : (int64_t)i;
             step = t[3] ? ert_shape_vec_at(t[3], i) : 1;
         }
-        int a;
+        int a = 0;
         if ((st = ert_shape_axis(n, "axis", ax, r, &a, err)) != ERT_OK)
             return st;
         if (seen[a])
