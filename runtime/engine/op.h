@@ -89,6 +89,13 @@ typedef struct ert_op_def {
     bool (*channel_affine)(const ert_graph *g, const ert_node *n, float *scale, float *shift, size_t c);
 } ert_op_def;
 
+/* A table entry for the common fields (the optional hooks stay NULL; set them with a
+ * designated initializer where an op has them). */
+#define ERT_OP(nm, parse_fn, infer_fn, scratch_fn, run_fn, fuses)                                             \
+    {.name = (nm), .parse = (parse_fn), .infer = (infer_fn), .scratch = (scratch_fn), .run = (run_fn),          \
+     .fuses_act = (fuses)}
+#define ERT_OP_END {.name = NULL}
+
 /* Lookup by ONNX name; NULL when unsupported. */
 const ert_op_def *ert_op_find(const char *name);
 /* Comma-separated sorted list of supported op names (static buffer), for error messages. */

@@ -2,5 +2,5 @@
 #include "../op.h"
 
 const ert_op_def ert_ops_pool[] = {
-    {.name = NULL},
+    ERT_OP_END,
 };
