@@ -230,6 +230,9 @@ static void test_unary_rejects_bad_nodes(void)
     /* LeakyRelu carries one float param; a blob with none must not be read past */
     raw_fail(g, "LeakyRelu", &a, 1, &y, 1, NULL, 0, NULL, 0, "float params");
     raw_fail(g, "Relu", &a, 1, &y, 1, IV(1), 1, NULL, 0, "int");
+    /* kernels never run in place: an output aliasing an input is refused */
+    run_fail(g, "Relu", &a, 1, &a, 1, NULL, 0, 14, "output 0 is also input 0");
+    run_fail(g, "Dropout", &a, 1, (uint32_t[]){y, y}, 2, NULL, 0, 13, "outputs 0 and 1 are the same tensor");
     ert_graph_free(g);
 }
 

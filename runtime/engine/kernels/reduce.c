@@ -447,6 +447,10 @@ static ert_status infer_softmax_any(ert_graph *g, ert_node *n, ert_error *err)
         return ert_node_fail(err, n, ERT_EFORMAT, "param legacy must be 0 or 1");
     if (axis < -r || axis >= r)
         return ert_node_fail(err, n, ERT_EFORMAT, "axis %lld out of range for rank %d", (long long)axis, r);
+    size_t outer, len, inner, scratch;
+    softmax_dims(&x->shape, axis, n->ints[1], &outer, &len, &inner);
+    if (!ert_mul_size(inner, 2 * sizeof(float), &scratch))
+        return ert_node_fail(err, n, ERT_EFORMAT, "input '%s' is too large", x->name);
     return ert_ew_output(g, n, 0, x->dtype, &x->shape, err);
 }
 
