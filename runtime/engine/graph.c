@@ -187,3 +187,19 @@ ert_status ert_tensor_alloc(ert_tensor *t, ert_error *err)
     t->nbytes = nb;
     return ERT_OK;
 }
+
+ert_status ert_graph_freeze_input(ert_graph *g, uint32_t i, const void *data, ert_error *err)
+{
+    if (i >= g->n_inputs)
+        return ert_fail(err, ERT_EINVAL, "graph: no input %u", i);
+    ert_tensor *t = &g->tensors[g->inputs[i]];
+    ert_status st = ert_tensor_alloc(t, err);
+    if (st != ERT_OK)
+        return st;
+    if (t->nbytes)
+        memcpy(t->data, data, t->nbytes);
+    t->is_const = true;
+    memmove(&g->inputs[i], &g->inputs[i + 1], (g->n_inputs - i - 1) * sizeof *g->inputs);
+    g->n_inputs--;
+    return ERT_OK;
+}

@@ -77,6 +77,9 @@ ert_status ert_node_set_params(ert_node *n, const int64_t *ints, uint32_t n_ints
                                uint32_t n_floats, ert_error *err);
 /* Tensor id by name, or ERT_NO_TENSOR. Linear scan: build-time only. */
 uint32_t ert_graph_find_tensor(const ert_graph *g, const char *name);
+/* Turns graph input i into a constant holding a copy of data (nbytes of the input's
+ * shape and dtype) and removes it from the inputs: values known at conversion. */
+ert_status ert_graph_freeze_input(ert_graph *g, uint32_t i, const void *data, ert_error *err);
 /* Allocates (zeroed) data for a tensor whose shape is known; converter constant folding. */
 ert_status ert_tensor_alloc(ert_tensor *t, ert_error *err);
 
