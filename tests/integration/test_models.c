@@ -67,7 +67,7 @@ static int run_case(const char *dir, const char *name, int threads)
         st = ert_plan_graph(g, &err);
     if (st == ERT_OK) {
         bfd = mkstemp(blob_path);
-        ert_blob_write_opts wo = {.source_file = "model.onnx"};
+        ert_blob_write_opts wo = {.source_name = "model.onnx"};
         st = bfd < 0 ? ert_fail(&err, ERT_EIO, "cannot create a temporary file") : ert_blob_write(blob_path, &g, 1, &wo, &err);
     }
     if (st == ERT_OK)

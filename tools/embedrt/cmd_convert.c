@@ -106,11 +106,12 @@ int ert_cmd_convert(int argc, char **argv)
         const char *base = strrchr(in, '/');
         ert_blob_write_opts wo = {
             .compress = compress,
-            .source_file = base ? base + 1 : in,
+            .source_name = base ? base + 1 : in,
             .source_size = info.file_size,
             .options = options,
-            .producer = info.producer_name,
+            .producer_name = info.producer_name,
             .producer_version = info.producer_version,
+            .opset = info.opset,
         };
         st = ert_blob_write(out, &g, 1, &wo, &err);
     }

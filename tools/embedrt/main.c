@@ -9,6 +9,10 @@
 #include <string.h>
 
 static const ert_cli_cmd commands[] = {
+    {"convert", "convert an ONNX model into a blob (fold, fuse, plan memory)", ert_cmd_convert},
+    {"inspect", "show what a blob holds: graphs, shapes, ops, MACs, arena, sections, provenance", ert_cmd_inspect},
+    {"run", "run a blob once on .npy inputs, write the outputs as .npy", ert_cmd_run},
+    {"bench", "time a blob: median/p90/p99 latency and GFLOP/s, one JSON line", ert_cmd_bench},
     {"peak", "measure this machine's cblas_sgemm GFLOP/s (the yardstick for bench)", ert_cmd_peak},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

@@ -1,0 +1,259 @@
+/* `embedrt inspect`: everything a blob says about itself, as text or one JSON object. */
+#include "cli.h"
+
+#include "embedrt/blob.h"
+#include "embedrt/model.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(FILE *f)
+{
+    fputs("usage: embedrt inspect BLOB.erb [--json]\n"
+          "\n"
+          "Validates the blob fully (as the robot would load it) and prints its format version,\n"
+          "sections with CRCs, provenance, and per graph: inputs/outputs with shapes, op counts,\n"
+          "parameters, MACs, arena and weight bytes, preprocessing.\n"
+          "\n"
+          "  --json   one JSON object instead of text\n",
+          f);
+}
+
+typedef struct op_count {
+    const char *op;
+    unsigned n;
+} op_count;
+
+static int cmp_count(const void *a, const void *b)
+{
+    const op_count *x = a, *y = b;
+    return x->n != y->n ? (x->n < y->n ? 1 : -1) : strcmp(x->op, y->op);
+}
+
+static size_t count_ops(const ert_graph *g, op_count *out, size_t cap)
+{
+    size_t n = 0;
+    for (uint32_t i = 0; i < g->n_nodes; i++) {
+        const char *op = g->nodes[i].def->name;
+        size_t k = 0;
+        while (k < n && strcmp(out[k].op, op) != 0)
+            k++;
+        if (k == n) {
+            if (n == cap)
+                continue;
+            out[n++] = (op_count){op, 0};
+        }
+        out[k].n++;
+    }
+    qsort(out, n, sizeof *out, cmp_count);
+    return n;
+}
+
+static void weights(const ert_graph *g, uint64_t *params, uint64_t *bytes)
+{
+    *params = *bytes = 0;
+    for (uint32_t t = 0; t < g->n_tensors; t++)
+        if (g->tensors[t].is_const) {
+            size_t n = 0;
+            ert_shape_numel(&g->tensors[t].shape, &n);
+            *params += n;
+            *bytes += g->tensors[t].nbytes;
+        }
+}
+
+static void json_tensor_list(const ert_graph *g, const uint32_t *ids, uint32_t n)
+{
+    putchar('[');
+    for (uint32_t i = 0; i < n; i++) {
+        const ert_tensor *t = &g->tensors[ids[i]];
+        printf("%s{\"name\":", i ? "," : "");
+        ert_cli_json_str(stdout, t->name);
+        printf(",\"dtype\":\"%s\",\"shape\":[", ert_dtype_name(t->dtype));
+        for (int d = 0; d < t->shape.rank; d++)
+            printf("%s%lld", d ? "," : "", (long long)t->shape.dims[d]);
+        printf("]}");
+    }
+    putchar(']');
+}
+
+static const char *crop_name(ert_crop_mode c)
+{
+    return c == ERT_CROP_CENTER ? "center" : c == ERT_CROP_RECT ? "rect" : "none";
+}
+
+static const char *filter_name(ert_resize_filter f)
+{
+    return f == ERT_RESIZE_AREA ? "area" : f == ERT_RESIZE_NEAREST ? "nearest" : "bilinear";
+}
+
+static const char *flip_name(ert_flip f)
+{
+    return f == ERT_FLIP_VERTICAL ? "vertical" : f == ERT_FLIP_HORIZONTAL ? "horizontal" : "none";
+}
+
+static void print_json(const ert_blob_info *info, ert_blob *b)
+{
+    printf("{\"file\":");
+    ert_cli_json_str(stdout, info->label);
+    printf(",\"format_version\":\"%u.%u\",\"file_size\":%llu,\"family\":", info->major, info->minor,
+           (unsigned long long)info->file_size);
+    ert_cli_json_str(stdout, info->family);
+    const ert_blob_provenance *p = &info->provenance;
+    printf(",\"provenance\":{\"source_file\":");
+    ert_cli_json_str(stdout, p->source_name);
+    printf(",\"source_size\":%llu,\"converter_version\":", (unsigned long long)p->source_size);
+    ert_cli_json_str(stdout, p->converter_version);
+    printf(",\"converter_git\":");
+    ert_cli_json_str(stdout, p->converter_git);
+    printf(",\"options\":");
+    ert_cli_json_str(stdout, p->options);
+    printf(",\"producer\":");
+    ert_cli_json_str(stdout, p->producer_name);
+    printf(",\"producer_version\":");
+    ert_cli_json_str(stdout, p->producer_version);
+    printf(",\"opset\":%lld},\"sections\":[", (long long)p->opset);
+    for (uint32_t i = 0; i < info->n_sections; i++) {
+        const ert_blob_section_info *s = &info->sections[i];
+        printf("%s{\"name\":", i ? "," : "");
+        ert_cli_json_str(stdout, s->name);
+        printf(",\"offset\":%llu,\"size\":%llu,\"stored_size\":%llu,\"crc32\":\"0x%08x\",\"compressed\":%s,"
+               "\"required\":%s}",
+               (unsigned long long)s->offset, (unsigned long long)s->size, (unsigned long long)s->stored_size,
+               s->crc32, s->compressed ? "true" : "false", s->required ? "true" : "false");
+    }
+    printf("],\"graphs\":[");
+    for (uint32_t gi = 0; gi < ert_blob_graph_count(b); gi++) {
+        const ert_graph *g = ert_blob_graph(b, gi);
+        const ert_blob_graph_info *gin = &info->graphs[gi];
+        uint64_t params, wbytes;
+        weights(g, &params, &wbytes);
+        printf("%s{\"name\":", gi ? "," : "");
+        ert_cli_json_str(stdout, g->name);
+        printf(",\"role\":");
+        ert_cli_json_str(stdout, gin->role);
+        printf(",\"opset\":%d,\"inputs\":", g->opset);
+        json_tensor_list(g, g->inputs, g->n_inputs);
+        printf(",\"outputs\":");
+        json_tensor_list(g, g->outputs, g->n_outputs);
+        op_count ops[128];
+        size_t nops = count_ops(g, ops, 128);
+        printf(",\"nodes\":%u,\"op_counts\":{", g->n_nodes);
+        for (size_t k = 0; k < nops; k++)
+            printf("%s\"%s\":%u", k ? "," : "", ops[k].op, ops[k].n);
+        printf("},\"parameters\":%llu,\"weight_bytes\":%llu,\"macs\":%llu,\"arena_bytes\":%llu,\"scratch_bytes\":%llu",
+               (unsigned long long)params, (unsigned long long)wbytes, (unsigned long long)ert_graph_macs(g),
+               (unsigned long long)g->arena_bytes, (unsigned long long)g->scratch_bytes);
+        if (gin->has_preprocess) {
+            const ert_preprocess *pp = &gin->preprocess;
+            printf(",\"preprocess\":{\"crop\":\"%s\",\"crop_rect\":[%u,%u,%u,%u],\"resize\":[%u,%u],\"filter\":\"%s\","
+                   "\"scale\":%.9g,\"mean\":[%.9g,%.9g,%.9g],\"std\":[%.9g,%.9g,%.9g],\"order\":\"%s\",\"flip\":\"%s\"}",
+                   crop_name(pp->crop), pp->crop_x, pp->crop_y, pp->crop_w, pp->crop_h, pp->resize_w, pp->resize_h,
+                   filter_name(pp->filter), pp->scale, pp->mean[0], pp->mean[1], pp->mean[2], pp->std[0], pp->std[1],
+                   pp->std[2], pp->order == ERT_ORDER_BGR ? "bgr" : "rgb", flip_name(pp->flip));
+        } else {
+            printf(",\"preprocess\":null");
+        }
+        putchar('}');
+    }
+    printf("]}\n");
+}
+
+static void print_tensors(const char *what, const ert_graph *g, const uint32_t *ids, uint32_t n)
+{
+    char buf[64];
+    printf("  %s:", what);
+    for (uint32_t i = 0; i < n; i++) {
+        const ert_tensor *t = &g->tensors[ids[i]];
+        printf("%s %s %s %s", i ? ";" : "", t->name, ert_dtype_name(t->dtype), ert_shape_str(&t->shape, buf, sizeof buf));
+    }
+    putchar('\n');
+}
+
+static void print_text(const ert_blob_info *info, ert_blob *b)
+{
+    const ert_blob_provenance *p = &info->provenance;
+    printf("%s: embedrt blob format %u.%u, %llu bytes%s%s\n", info->label, info->major, info->minor,
+           (unsigned long long)info->file_size, info->family[0] ? ", family " : "", info->family);
+    printf("provenance: %s (%llu bytes) from %s %s, opset %lld; converted by embedrt %s (git %s)\n",
+           p->source_name[0] ? p->source_name : "?", (unsigned long long)p->source_size,
+           p->producer_name[0] ? p->producer_name : "?", p->producer_version, (long long)p->opset,
+           p->converter_version, p->converter_git);
+    if (p->options[0])
+        printf("options: %s\n", p->options);
+    printf("sections:\n");
+    for (uint32_t i = 0; i < info->n_sections; i++) {
+        const ert_blob_section_info *s = &info->sections[i];
+        printf("  %-10s offset %-9llu size %-10llu stored %-10llu crc32 0x%08x%s%s\n", s->name,
+               (unsigned long long)s->offset, (unsigned long long)s->size, (unsigned long long)s->stored_size, s->crc32,
+               s->compressed ? " zlib" : "", s->required ? " required" : "");
+    }
+    for (uint32_t gi = 0; gi < ert_blob_graph_count(b); gi++) {
+        const ert_graph *g = ert_blob_graph(b, gi);
+        const ert_blob_graph_info *gin = &info->graphs[gi];
+        uint64_t params, wbytes;
+        weights(g, &params, &wbytes);
+        printf("graph '%s'%s%s:\n", g->name, gin->role[0] ? " role " : "", gin->role);
+        print_tensors("inputs", g, g->inputs, g->n_inputs);
+        print_tensors("outputs", g, g->outputs, g->n_outputs);
+        op_count ops[128];
+        size_t nops = count_ops(g, ops, 128);
+        printf("  nodes: %u (", g->n_nodes);
+        for (size_t k = 0; k < nops; k++)
+            printf("%s%s %u", k ? ", " : "", ops[k].op, ops[k].n);
+        printf(")\n  parameters: %llu (%.2f MiB), MACs: %.2f M, arena: %.1f KiB (scratch %.1f KiB)\n",
+               (unsigned long long)params, (double)wbytes / 1048576.0, (double)ert_graph_macs(g) / 1e6,
+               (double)g->arena_bytes / 1024.0, (double)g->scratch_bytes / 1024.0);
+        if (gin->has_preprocess) {
+            const ert_preprocess *pp = &gin->preprocess;
+            printf("  preprocess: flip %s, crop %s", flip_name(pp->flip), crop_name(pp->crop));
+            if (pp->crop != ERT_CROP_NONE)
+                printf(" %ux%u+%u+%u", pp->crop_w, pp->crop_h, pp->crop_x, pp->crop_y);
+            if (pp->resize_w)
+                printf(", resize %ux%u %s", pp->resize_w, pp->resize_h, filter_name(pp->filter));
+            printf(", scale %g, mean %g,%g,%g, std %g,%g,%g, order %s\n", pp->scale, pp->mean[0], pp->mean[1],
+                   pp->mean[2], pp->std[0], pp->std[1], pp->std[2], pp->order == ERT_ORDER_BGR ? "bgr" : "rgb");
+        } else {
+            printf("  preprocess: none recorded\n");
+        }
+    }
+}
+
+int ert_cmd_inspect(int argc, char **argv)
+{
+    const char *path = NULL;
+    bool json = false;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--json") == 0) {
+            json = true;
+        } else if (argv[i][0] == '-') {
+            fprintf(stderr, "embedrt inspect: unknown option '%s' (see embedrt inspect --help)\n", argv[i]);
+            return 2;
+        } else if (!path) {
+            path = argv[i];
+        } else {
+            fprintf(stderr, "embedrt inspect: unexpected argument '%s'\n", argv[i]);
+            return 2;
+        }
+    }
+    if (!path) {
+        fprintf(stderr, "embedrt inspect: need BLOB.erb (see embedrt inspect --help)\n");
+        return 2;
+    }
+    ert_blob *b;
+    ert_error err;
+    if (ert_blob_open(path, &b, &err) != ERT_OK) {
+        fprintf(stderr, "embedrt inspect: %s\n", err.msg);
+        return 1;
+    }
+    const ert_blob_info *info = ert_blob_get_info(b);
+    if (json)
+        print_json(info, b);
+    else
+        print_text(info, b);
+    ert_blob_close(b);
+    return 0;
+}
