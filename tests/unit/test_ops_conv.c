@@ -626,6 +626,14 @@ static void test_maxpool_ceil_mode_pads_dilations_by_hand(void)
     g = pool_run("MaxPool", seq16, 4, xd, at, 2, &y);
     tu_expect_f32(g, y, 4, (int64_t[]){1, 1, 1, 1}, (float[]){11}, 0);
     ert_graph_free(g);
+    /* ceil_mode never starts a window in the end padding: 4 windows by the formula, 3 kept. */
+    float x5[5] = {1, 2, 3, 4, 5};
+    int64_t xd5[3] = {1, 1, 5}, k1[1] = {2}, s1d[1] = {2}, p1d[2] = {1, 1};
+    ert_attr a5[4] = {tu_attr_ints("kernel_shape", k1, 1), tu_attr_ints("strides", s1d, 1), tu_attr_ints("pads", p1d, 2),
+                      tu_attr_int("ceil_mode", 1)};
+    g = pool_run("MaxPool", x5, 3, xd5, a5, 4, &y);
+    tu_expect_f32(g, y, 3, (int64_t[]){1, 1, 3}, (float[]){1, 3, 5}, 0);
+    ert_graph_free(g);
     /* Negative inputs with padding: pads never win the max. */
     float neg[16];
     for (int i = 0; i < 16; i++)
