@@ -203,6 +203,10 @@ static void test_conv_im2col_pads_strides_dilations_match_naive(void)
     conv_cfg strided_1x1 = {.nsp = 2, .N = 1, .C = 8, .M = 6, .group = 1, .in = {7, 7}, .k = {1, 1}, .s = {2, 2},
                             .d = {1, 1}};
     check_conv(&strided_1x1);
+    /* Stride 2 on wide rows (the vectorised gather plus its tail), a ResNet-like stem. */
+    conv_cfg stem = {.nsp = 2, .N = 1, .C = 3, .M = 4, .group = 1, .in = {20, 41}, .k = {7, 7}, .s = {2, 2},
+                     .d = {1, 1}, .pads = {3, 3, 3, 3}, .bias = true, .act = ERT_ACT_RELU};
+    check_conv(&stem);
     conv_cfg big_pad = {.nsp = 2, .N = 1, .C = 2, .M = 3, .group = 1, .in = {3, 4}, .k = {3, 3}, .s = {1, 1},
                         .d = {2, 1}, .pads = {3, 2, 3, 2}, .bias = true};
     check_conv(&big_pad);

@@ -137,13 +137,18 @@ static ert_status set_out_shape(const ert_node *n, conv_plan *p, ert_error *err)
     return ERT_OK;
 }
 
-/* Column-buffer tiling: whole rows of col_rows x row_len floats, bounded by ERT_SP_COL_CAP. */
+/* Column-buffer tiling in whole rows: a tile stays cache-sized (ERT_SP_COL_CAP) so im2col
+ * output is still hot when gemm packs it, but spans at least ERT_SP_COL_MIN columns so
+ * each gemm call stays efficient. */
 static ert_status plan_tiles(const ert_node *n, conv_plan *p, ert_error *err)
 {
     size_t per_row;
     if (!ert_mul_size(p->K, p->row_len, &per_row) || !ert_mul_size(per_row, sizeof(float), &per_row))
         return ert_node_fail(err, n, ERT_EINVAL, "column buffer size overflows");
     size_t t = per_row ? ERT_SP_COL_CAP / per_row : p->rows;
+    size_t min_rows = p->row_len ? (ERT_SP_COL_MIN + p->row_len - 1) / p->row_len : 1;
+    if (t < min_rows)
+        t = min_rows;
     if (t < 1)
         t = 1;
     if (t > p->rows)
