@@ -745,6 +745,105 @@ static void test_pools_1d_3d_same_and_global_by_hand(void)
     ert_graph_free(g);
 }
 
+typedef struct pool_cfg {
+    const char *op;
+    int nsp;
+    int64_t C, in[3], k[3], s[3], d[3], pads[6];
+    bool ceil, include_pad;
+} pool_cfg;
+
+/* Naive pool: every window position checked against the input and the padded input. */
+static void check_pool(const pool_cfg *c)
+{
+    bool is_max = strcmp(c->op, "MaxPool") == 0;
+    int64_t out[3], in3[3] = {1, 1, 1}, k3[3] = {1, 1, 1}, s3[3] = {1, 1, 1}, d3[3] = {1, 1, 1}, pb3[3] = {0, 0, 0},
+                    pe3[3] = {0, 0, 0}, o3[3] = {1, 1, 1};
+    for (int i = 0; i < c->nsp; i++) {
+        int64_t ek = (c->k[i] - 1) * c->d[i] + 1, span = c->in[i] + c->pads[i] + c->pads[c->nsp + i];
+        out[i] = (span - ek) / c->s[i] + 1;
+        if (c->ceil && (span - ek) % c->s[i] && out[i] * c->s[i] < c->in[i] + c->pads[i])
+            out[i]++;
+        int j = 3 - c->nsp + i;
+        in3[j] = c->in[i], k3[j] = c->k[i], s3[j] = c->s[i], d3[j] = c->d[i], pb3[j] = c->pads[i],
+        pe3[j] = c->pads[c->nsp + i], o3[j] = out[i];
+    }
+    int64_t xd[5] = {2, c->C}, yd[5] = {2, c->C};
+    for (int i = 0; i < c->nsp; i++)
+        xd[2 + i] = c->in[i], yd[2 + i] = out[i];
+    int rank = 2 + c->nsp;
+    size_t nx = prod(xd, rank), ny = prod(yd, rank);
+    float *x = rnd(nx, 41), *want = malloc(ny * sizeof *want);
+    size_t o = 0;
+    for (int64_t nc = 0; nc < 2 * c->C; nc++)
+        for (int64_t a = 0; a < o3[0]; a++)
+            for (int64_t b = 0; b < o3[1]; b++)
+                for (int64_t q = 0; q < o3[2]; q++, o++) {
+                    const int64_t pos[3] = {a, b, q};
+                    double acc = is_max ? -INFINITY : 0.0;
+                    int64_t valid = 0, padded = 1;
+                    for (int j = 0; j < 3; j++) {
+                        int64_t cnt = 0;
+                        for (int64_t t = 0; t < k3[j]; t++) {
+                            int64_t ii = pos[j] * s3[j] - pb3[j] + t * d3[j];
+                            cnt += ii < in3[j] + pe3[j];
+                        }
+                        padded *= cnt;
+                    }
+                    for (int64_t t0 = 0; t0 < k3[0]; t0++)
+                        for (int64_t t1 = 0; t1 < k3[1]; t1++)
+                            for (int64_t t2 = 0; t2 < k3[2]; t2++) {
+                                int64_t i0 = a * s3[0] - pb3[0] + t0 * d3[0], i1 = b * s3[1] - pb3[1] + t1 * d3[1],
+                                        i2 = q * s3[2] - pb3[2] + t2 * d3[2];
+                                if (i0 < 0 || i0 >= in3[0] || i1 < 0 || i1 >= in3[1] || i2 < 0 || i2 >= in3[2])
+                                    continue;
+                                float v = x[(size_t)(((nc * in3[0] + i0) * in3[1] + i1) * in3[2] + i2)];
+                                acc = is_max ? (v > acc ? v : acc) : acc + v;
+                                valid++;
+                            }
+                    want[o] = (float)(is_max ? acc : acc / (double)(c->include_pad ? padded : valid));
+                }
+    ert_graph *g = ert_graph_new("t");
+    uint32_t in = tu_f32(g, "x", x, rank, xd), y = tu_out(g, "y");
+    int64_t pads[6];
+    for (int i = 0; i < 2 * c->nsp; i++)
+        pads[i] = c->pads[i];
+    ert_attr at[6] = {tu_attr_ints("kernel_shape", c->k, (size_t)c->nsp), tu_attr_ints("strides", c->s, (size_t)c->nsp),
+                      tu_attr_ints("pads", pads, 2 * (size_t)c->nsp), tu_attr_int("ceil_mode", c->ceil)};
+    size_t na = 4;
+    if (is_max)
+        at[na++] = tu_attr_ints("dilations", c->d, (size_t)c->nsp);
+    else
+        at[na++] = tu_attr_int("count_include_pad", c->include_pad);
+    ert_error err;
+    ert_status st = tu_run(g, c->op, &in, 1, &y, 1, at, na, 13, &err);
+    if (st != ERT_OK)
+        fprintf(stderr, "  %s: %s\n", c->op, err.msg);
+    CU_ASSERT_EQUAL_FATAL(st, ERT_OK);
+    tu_expect_f32(g, y, rank, yd, want, 1e-5f);
+    ert_graph_free(g);
+    free(x), free(want);
+}
+
+static void test_pools_match_naive_on_varied_geometries(void)
+{
+    const pool_cfg cs[] = {
+        {"MaxPool", 2, 3, {9, 37}, {3, 3}, {2, 2}, {1, 1}, {1, 1, 1, 1}, false, false},
+        {"MaxPool", 2, 2, {11, 23}, {3, 2}, {1, 1}, {2, 3}, {2, 1, 0, 3}, false, false},
+        {"MaxPool", 2, 2, {10, 30}, {3, 3}, {3, 3}, {1, 1}, {1, 0, 1, 0}, true, false},
+        {"AveragePool", 2, 3, {12, 35}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, false, false},
+        {"AveragePool", 2, 3, {12, 35}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, false, true},
+        {"AveragePool", 2, 2, {13, 29}, {5, 5}, {3, 2}, {1, 1}, {2, 2, 1, 2}, true, true},
+        {"AveragePool", 2, 2, {13, 29}, {4, 3}, {2, 2}, {1, 1}, {1, 1, 2, 1}, true, false},
+        /* Wider than the tap-by-tap row pass: the output-driven path. */
+        {"MaxPool", 1, 2, {100}, {20}, {3}, {1}, {5, 7}, false, false},
+        {"AveragePool", 1, 2, {100}, {17}, {3}, {1}, {5, 7}, true, true},
+        {"MaxPool", 3, 2, {5, 6, 9}, {2, 3, 3}, {1, 2, 2}, {2, 1, 1}, {1, 1, 0, 0, 1, 1}, false, false},
+        {"AveragePool", 3, 2, {5, 6, 9}, {2, 3, 3}, {1, 2, 2}, {1, 1, 1}, {1, 1, 0, 0, 1, 1}, true, false},
+    };
+    for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++)
+        check_pool(&cs[i]);
+}
+
 static void test_maxpool_indices_and_uint8(void)
 {
     int64_t xd[4] = {2, 1, 4, 4}, k2[2] = {2, 2}, s2[2] = {2, 2};
@@ -818,6 +917,16 @@ static void test_pools_reject_bad_attrs_and_params(void)
         uint32_t in = tu_f32(g, "x", x, 4, xd), y = tu_out(g, "y");
         expect_fail(tu_run(g, cases[i].op, &in, 1, &y, 1, cases[i].at, cases[i].na, 13, &err), &err, cases[i].op,
                     cases[i].what);
+        ert_graph_free(g);
+    }
+    /* A legal but absurd window (2^30 taps, mostly padding) costs only its valid taps. */
+    {
+        float x4[4] = {1, 7, -2, 3};
+        int64_t xd4[3] = {1, 1, 4}, kk[1] = {(int64_t)1 << 30}, pp[2] = {(int64_t)1 << 30, (int64_t)1 << 30};
+        ert_attr at[3] = {tu_attr_ints("kernel_shape", kk, 1), tu_attr_ints("strides", kk, 1), tu_attr_ints("pads", pp, 2)};
+        uint32_t y;
+        ert_graph *g = pool_run("MaxPool", x4, 3, xd4, at, 3, &y);
+        tu_expect_f32(g, y, 3, (int64_t[]){1, 1, 2}, (float[]){-INFINITY, 7}, 0);
         ert_graph_free(g);
     }
     /* Hostile params on a parsed MaxPool. */
@@ -1074,6 +1183,7 @@ static const ert_test_case cases[] = {
     ERT_TEST(test_maxpool_ceil_mode_pads_dilations_by_hand),
     ERT_TEST(test_averagepool_count_include_pad_and_ceil_by_hand),
     ERT_TEST(test_pools_1d_3d_same_and_global_by_hand),
+    ERT_TEST(test_pools_match_naive_on_varied_geometries),
     ERT_TEST(test_maxpool_indices_and_uint8),
     ERT_TEST(test_pools_reject_bad_attrs_and_params),
     ERT_TEST(test_matmul_1d_batched_broadcast_match_naive),
