@@ -1162,6 +1162,40 @@ static void test_batchnorm_rejects_training_and_bad_shapes(void)
     }
 }
 
+/* A zero dim lets the others be huge while the tensor is empty: ops must neither walk
+ * those dims (a hostile model would hang the loader's eval) nor overflow on them. */
+static void test_empty_tensors_with_huge_dims_are_quick_or_rejected(void)
+{
+    const float dummy[32] = {0};
+    const int64_t big = (int64_t)1 << 30;
+    ert_error err;
+    {
+        ert_graph *g = ert_graph_new("t");
+        int64_t ad[4] = {big, big, 0, 4}, bd[4] = {1, 1, 4, 5};
+        uint32_t in[2] = {tu_f32(g, "a", dummy, 4, ad), tu_f32(g, "b", dummy, 4, bd)}, y = tu_out(g, "y");
+        CU_ASSERT_EQUAL(tu_run(g, "MatMul", in, 2, &y, 1, NULL, 0, 13, &err), ERT_OK);
+        CU_ASSERT_EQUAL(g->tensors[y].shape.dims[1], big);
+        ert_graph_free(g);
+    }
+    {
+        ert_graph *g = ert_graph_new("t");
+        int64_t xd[3] = {(int64_t)1 << 40, 2, 0}, cd = 2;
+        uint32_t in[5] = {tu_f32(g, "x", dummy, 3, xd)};
+        for (int i = 1; i < 5; i++)
+            in[i] = tu_f32(g, "p", dummy, 1, &cd);
+        uint32_t y = tu_out(g, "y");
+        CU_ASSERT_EQUAL(tu_run(g, "BatchNormalization", in, 5, &y, 1, NULL, 0, 15, &err), ERT_OK);
+        ert_graph_free(g);
+    }
+    {
+        ert_graph *g = ert_graph_new("t");
+        int64_t xd[4] = {0, 1, (int64_t)1 << 60, 4}, wd[4] = {1, 1, 1, 1};
+        uint32_t in[2] = {tu_f32(g, "x", dummy, 4, xd), tu_f32(g, "w", dummy, 4, wd)}, y = tu_out(g, "y");
+        expect_fail(tu_run(g, "Conv", in, 2, &y, 1, NULL, 0, 13, &err), &err, "Conv", NULL);
+        ert_graph_free(g);
+    }
+}
+
 static const ert_test_case cases[] = {
     ERT_TEST(test_conv_1x1_gemm_path_matches_naive),
     ERT_TEST(test_conv_im2col_pads_strides_dilations_match_naive),
@@ -1192,6 +1226,7 @@ static const ert_test_case cases[] = {
     ERT_TEST(test_gemm_rejects_bad_c_and_dims),
     ERT_TEST(test_batchnorm_matches_formula_with_fused_relu),
     ERT_TEST(test_batchnorm_rejects_training_and_bad_shapes),
+    ERT_TEST(test_empty_tensors_with_huge_dims_are_quick_or_rejected),
     ERT_TEST_END,
 };
 const ert_test_suite ert_suite_ops_conv = {"ops_conv", cases};

@@ -116,6 +116,9 @@ static ert_status mm_run(const ert_ctx *ctx, const ert_graph *gr, const ert_node
     const float *a = ert_node_input(gr, n, 0)->data, *b = ert_node_input(gr, n, 1)->data;
     float *y = ert_node_output(gr, n, 0)->data;
     const size_t mn = p.M * p.N;
+    size_t numel;
+    if (!ert_shape_numel(&p.out, &numel) || numel == 0)
+        return ERT_OK; /* an empty output may still have huge batch dims: do not walk them */
     if (!p.b_batched) {
         /* B is one matrix (typically a weight): fold A's batch into the rows, one call. */
         size_t rows = p.a_batch * p.M;
@@ -368,6 +371,9 @@ static ert_status bn_run(const ert_ctx *ctx, const ert_graph *gr, const ert_node
     const float *mean = ert_node_input(gr, n, 3)->data, *var = ert_node_input(gr, n, 4)->data;
     float *y = ert_node_output(gr, n, 0)->data;
     const float eps = n->floats[0];
+    size_t numel;
+    if (!ert_shape_numel(&xt->shape, &numel) || numel == 0)
+        return ERT_OK; /* empty: N or C may still be huge */
     size_t N = (size_t)xt->shape.dims[0], C = (size_t)xt->shape.dims[1], S = 1;
     for (int i = 2; i < xt->shape.rank; i++)
         S *= (size_t)xt->shape.dims[i];

@@ -137,14 +137,14 @@ static ert_status pool_plan_make(const ert_graph *gr, const ert_node *n, int kin
     size_t bytes;
     if (!ert_shape_bytes(&p->out, ERT_DT_I64, &bytes))
         return ert_node_fail(err, n, ERT_EINVAL, "output is too large");
-    /* Output dims are bounded by the output size just checked: their sum cannot overflow. */
+    /* Output dims are below 2^50 (inputs and pads are bounded): their sum cannot overflow. */
     p->n_ranges = (size_t)(p->g.out[0] + p->g.out[1] + p->g.out[2]);
     size_t div = 0, rows = 0;
     p->separable = p->dt == ERT_DT_F32 && !p->indices && kind != POOL_LP;
     if (!ert_mul_size(p->n_ranges, 2 * sizeof(int64_t), &p->scratch) ||
         (kind == POOL_AVG && !ert_mul_size(p->g.out_size, sizeof(float), &div)) ||
         !ert_add_size(p->scratch, div, &p->scratch) ||
-        (p->separable && (!ert_mul_size((size_t)(p->g.in[0] * p->g.in[1]), (size_t)p->g.out[2], &rows) ||
+        (p->separable && (!ert_mul_size((size_t)p->g.in[0] * (size_t)p->g.in[1], (size_t)p->g.out[2], &rows) ||
                           !ert_mul_size(rows, sizeof(float), &rows))) ||
         !ert_add_size(p->scratch, rows, &p->scratch))
         return ert_node_fail(err, n, ERT_EINVAL, "scratch size overflows");
@@ -322,7 +322,7 @@ static void pool_rows_f32(const float *restrict x, float *restrict y, const ert_
                           const int64_t *rng, const float *inv, float *restrict h, bool is_max)
 {
     const int64_t W = g->in[2], OW = g->out[2], sw = g->s[2], dw = g->d[2];
-    const size_t in_rows = (size_t)(g->in[0] * g->in[1]);
+    const size_t in_rows = (size_t)g->in[0] * (size_t)g->in[1];
     const int64_t *rd = rng, *rh = rd + 2 * g->out[0], *rw = rh + 2 * g->out[1];
     const float ident = is_max ? -INFINITY : 0.0f;
     const ert_f4 vid = f4_splat(ident);
@@ -495,15 +495,15 @@ static ert_status global_infer(ert_graph *gr, ert_node *n, ert_error *err)
     for (int i = 2; i < x->shape.rank; i++)
         y->shape.dims[i] = 1;
     size_t nb;
-    if (!ert_shape_bytes(&x->shape, ERT_DT_F32, &nb))
-        return ert_node_fail(err, n, ERT_EFORMAT, "input shape is invalid");
+    if (!ert_shape_bytes(&x->shape, ERT_DT_F32, &nb) || !ert_shape_bytes(&y->shape, ERT_DT_F32, &nb))
+        return ert_node_fail(err, n, ERT_EFORMAT, "input shape %s is invalid", ert_shape_str(&x->shape, (char[96]){0}, 96));
     return ERT_OK;
 }
 
 static void global_sizes(const ert_graph *gr, const ert_node *n, size_t *nc, size_t *sp)
 {
     const ert_shape *s = &ert_node_input(gr, n, 0)->shape;
-    *nc = (size_t)s->dims[0] * (size_t)s->dims[1]; /* infer checked the whole numel fits */
+    *nc = (size_t)s->dims[0] * (size_t)s->dims[1]; /* the output's numel: infer checked it fits */
     *sp = 1;
     for (int i = 2; i < s->rank; i++)
         *sp *= (size_t)s->dims[i];

@@ -120,7 +120,7 @@ ert_status ert_sp_resolve(const ert_node *n, const int64_t *blk, const ert_shape
         if (wk && blk[2 + i] != 0 && blk[2 + i] != k)
             return ert_node_fail(err, n, ERT_EFORMAT, "kernel_shape[%d] = %lld does not match the weight's %lld", i,
                                  (long long)blk[2 + i], (long long)k);
-        if (in < 0 || k < 1 || k > ERT_SP_LIMIT)
+        if (in < 0 || in > ERT_SP_DIM_MAX || k < 1 || k > ERT_SP_LIMIT)
             return ert_node_fail(err, n, ERT_EFORMAT, "bad input dim %lld or kernel dim %lld (spatial dim %d)",
                                  (long long)in, (long long)k, i);
         int64_t s = blk[5 + i], d = blk[8 + i], pb = blk[11 + i], pe = blk[14 + i];

@@ -18,6 +18,9 @@
 #define ERT_SP_INTS 17
 #define ERT_SP_MAXDIM 3
 #define ERT_SP_LIMIT ((int64_t)1 << 31) /* bound on every window attribute value */
+/* Bound on spatial sizes: a zero batch lets the other dims of an empty tensor be anything,
+ * and window arithmetic (size + pads, size * stride) must stay far from int64 overflow. */
+#define ERT_SP_DIM_MAX ((int64_t)1 << 48)
 
 enum { ERT_SP_NOTSET = 0, ERT_SP_VALID = 1, ERT_SP_SAME_UPPER = 2, ERT_SP_SAME_LOWER = 3 };
 
