@@ -115,6 +115,55 @@ static ert_status pass_identity(ert_graph *g, bool *dead, ert_rewrite_stats *sta
     return st;
 }
 
+/* Weights w of the producer scaled per output channel: Conv W is [M, ...] (rows),
+ * Gemm B is [N, K] with transB (rows) or [K, N] (columns), MatMul B is [K, N]. */
+typedef struct affine_target {
+    uint32_t w, b;       /* tensor ids of the weight and the bias (ERT_NO_TENSOR: none) */
+    size_t m;            /* output channels */
+    bool columns;        /* scale columns of a [K, m] matrix instead of rows of [m, ...] */
+    float bias_scale;    /* the bias enters the output multiplied by this (Gemm beta) */
+} affine_target;
+
+static bool const_f32(const ert_tensor *t)
+{
+    return t && t->is_const && t->dtype == ERT_DT_F32;
+}
+
+/* Can BN's per-channel affine be folded into producer p? Fills the target. */
+static bool bn_target(const ert_graph *g, const ert_node *p, affine_target *t)
+{
+    const char *op = p->def->name;
+    const ert_tensor *w = ert_node_input(g, p, 1), *b = ert_node_input(g, p, 2);
+    const ert_tensor *y = ert_node_output(g, p, 0);
+    if (p->act != ERT_ACT_NONE || p->n_out != 1 || !const_f32(w) || (b && !const_f32(b)))
+        return false;
+    t->w = p->in[1];
+    t->b = b ? p->in[2] : ERT_NO_TENSOR;
+    t->bias_scale = 1.0f;
+    t->columns = false;
+    if (strcmp(op, "Conv") == 0 && w->shape.rank >= 2) {
+        t->m = (size_t)w->shape.dims[0];
+        return true;
+    }
+    if (y->shape.rank != 2 || w->shape.rank != 2)
+        return false;
+    t->m = (size_t)y->shape.dims[1];
+    if (strcmp(op, "Gemm") == 0 && p->n_ints == 2 && p->n_floats == 2 && p->ints[0] == 0) {
+        size_t nb;
+        /* The bias must be per output column ([m] or [1, m]) to absorb the shift. */
+        if (b && (!ert_shape_numel(&b->shape, &nb) || nb != t->m || (b->shape.rank == 2 && b->shape.dims[0] != 1)))
+            return false;
+        t->columns = p->ints[1] == 0;
+        t->bias_scale = p->floats[1];
+        return true;
+    }
+    if (strcmp(op, "MatMul") == 0 && !b) {
+        t->columns = true;
+        return true;
+    }
+    return false;
+}
+
 static ert_status pass_bn_fold(ert_graph *g, bool *dead, ert_rewrite_stats *stats, ert_error *err)
 {
     uses u;
@@ -126,68 +175,76 @@ static ert_status pass_bn_fold(ert_graph *g, bool *dead, ert_rewrite_stats *stat
         uint32_t x = bn->in[0], pi = u.producer[x];
         if (pi == UINT32_MAX || u.count[x] != 1 || u.graph_out[x])
             continue;
-        ert_node *conv = &g->nodes[pi];
-        if (strcmp(conv->def->name, "Conv") != 0 || conv->act != ERT_ACT_NONE || conv->n_out != 1)
+        ert_node *p = &g->nodes[pi];
+        affine_target t;
+        if (!bn_target(g, p, &t) || t.m == 0)
             continue;
-        ert_tensor *w = ert_node_input(g, conv, 1), *b = ert_node_input(g, conv, 2);
-        if (!w || !w->is_const || w->dtype != ERT_DT_F32 || w->shape.rank < 2 || (b && (!b->is_const ||
-                                                                                        b->dtype != ERT_DT_F32)))
+        const ert_tensor *w = &g->tensors[t.w];
+        size_t nw;
+        if (!ert_shape_numel(&w->shape, &nw) || nw % t.m)
             continue;
-        size_t m = (size_t)w->shape.dims[0], nw;
-        if (!ert_shape_numel(&w->shape, &nw) || m == 0)
-            continue;
-        float *scale = malloc(m * sizeof *scale), *shift = malloc(m * sizeof *shift);
-        float *nwd = malloc(nw * sizeof *nwd), *nbd = malloc(m * sizeof *nbd);
+        float *scale = malloc(t.m * sizeof *scale), *shift = malloc(t.m * sizeof *shift);
+        float *nwd = malloc(nw * sizeof *nwd), *nbd = malloc(t.m * sizeof *nbd);
         if (!scale || !shift || !nwd || !nbd) {
             free(scale), free(shift), free(nwd), free(nbd);
             st = ert_fail(err, ERT_ENOMEM, "converter: out of memory");
             break;
         }
-        if (!bn->def->channel_affine(g, bn, scale, shift, m)) {
+        if (!bn->def->channel_affine(g, bn, scale, shift, t.m)) {
             free(scale), free(shift), free(nwd), free(nbd);
             continue;
         }
-        size_t per = nw / m;
-        const float *wd = w->data, *bd = b ? b->data : NULL;
-        for (size_t o = 0; o < m; o++) {
-            for (size_t k = 0; k < per; k++)
-                nwd[o * per + k] = wd[o * per + k] * scale[o];
-            nbd[o] = (bd ? bd[o] : 0.0f) * scale[o] + shift[o];
-        }
+        const float *wd = w->data;
+        const float *bd = t.b != ERT_NO_TENSOR ? g->tensors[t.b].data : NULL;
+        size_t per = nw / t.m;
+        for (size_t k = 0; k < nw; k++)
+            nwd[k] = wd[k] * scale[t.columns ? k % t.m : k / per];
+        /* y' = s*(W x + beta*b) + o = (s W) x + (s*beta*b + o): the new bias enters with beta 1. */
+        for (size_t o = 0; o < t.m; o++)
+            nbd[o] = (bd ? bd[o] * t.bias_scale : 0.0f) * scale[o] + shift[o];
         free(scale), free(shift);
         /* New tensors: the originals may be shared with other nodes. */
         char name[600];
         uint32_t wid, bid;
-        ert_shape bshape = {.rank = 1, .dims = {(int64_t)m}};
-        ert_shape wshape = w->shape;
-        snprintf(name, sizeof name, "%s/weight_bn", conv->name);
+        ert_shape wshape = w->shape, bshape = {.rank = 1, .dims = {(int64_t)t.m}};
+        snprintf(name, sizeof name, "%s/weight_bn", p->name);
         st = ert_graph_add_tensor(g, name, ERT_DT_F32, &wshape, nwd, false, &wid, err);
         if (st != ERT_OK) {
             free(nwd), free(nbd);
             break;
         }
-        snprintf(name, sizeof name, "%s/bias_bn", conv->name);
+        snprintf(name, sizeof name, "%s/bias_bn", p->name);
         st = ert_graph_add_tensor(g, name, ERT_DT_F32, &bshape, nbd, false, &bid, err);
         if (st != ERT_OK) {
             free(nbd);
             break;
         }
-        conv = &g->nodes[pi]; /* (nodes never move when tensors are added; kept for clarity) */
-        if (conv->n_in < 3) {
-            uint32_t *nin = realloc(conv->in, 3 * sizeof *nin);
+        if (p->n_in < 3) {
+            uint32_t *nin = realloc(p->in, 3 * sizeof *nin);
             if (!nin) {
                 st = ert_fail(err, ERT_ENOMEM, "converter: out of memory");
                 break;
             }
-            conv->in = nin;
-            conv->n_in = 3;
+            p->in = nin;
+            p->n_in = 3;
         }
-        conv->in[1] = wid;
-        conv->in[2] = bid;
-        conv->out[0] = bn->out[0];
+        if (strcmp(p->def->name, "MatMul") == 0) {
+            /* A 2-D MatMul plus bias is a Gemm. */
+            const int64_t ints[2] = {0, 0};
+            const float floats[2] = {1.0f, 1.0f};
+            p->def = ert_op_find("Gemm");
+            st = ert_node_set_params(p, ints, 2, floats, 2, err);
+        } else if (strcmp(p->def->name, "Gemm") == 0) {
+            p->floats[1] = 1.0f;
+        }
+        if (st != ERT_OK)
+            break;
+        p->in[1] = wid;
+        p->in[2] = bid;
+        p->out[0] = bn->out[0];
         dead[i] = true;
         stats->bn_folded++;
-        st = conv->def->infer(g, conv, err);
+        st = p->def->infer(g, p, err);
     }
     uses_free(&u);
     return st;

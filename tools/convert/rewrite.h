@@ -1,5 +1,5 @@
 /* Graph rewrites of the converter: shape inference with constant folding, BatchNorm
- * folding into the producing Conv, activation fusion, identity and dead-node removal. */
+ * folding into the producing Conv/Gemm/MatMul, activation fusion, identity and dead-node removal. */
 #ifndef ERT_REWRITE_H
 #define ERT_REWRITE_H
 
@@ -8,7 +8,7 @@
 typedef struct ert_rewrite_stats {
     uint32_t nodes_in, nodes_out;
     uint32_t folded;      /* nodes evaluated at conversion into constants */
-    uint32_t bn_folded;   /* BatchNormalization merged into a Conv */
+    uint32_t bn_folded;   /* BatchNormalization merged into a Conv/Gemm/MatMul */
     uint32_t act_fused;   /* activations merged into their producer */
     uint32_t identities;  /* Identity/Dropout bypassed */
     uint32_t dead;        /* nodes whose outputs nothing used */
