@@ -129,7 +129,8 @@ static inline void ert_act_apply(float *x, size_t count, ert_act act, float alph
 }
 
 /* Kernel tables (one per kernel file), terminated by a {NULL} entry. */
-extern const ert_op_def ert_ops_elementwise[]; /* kernels/elementwise.c: unary, binary, Where, Cast, Expand, Clip... */
+extern const ert_op_def ert_ops_elementwise[]; /* kernels/elementwise.c: unary, Clip, Cast, Identity, Dropout */
+extern const ert_op_def ert_ops_binary[];      /* kernels/binary.c: broadcasting binary ops, Max/Min/Sum/Mean, Where, Expand */
 extern const ert_op_def ert_ops_reduce[];      /* kernels/reduce.c: Reduce*, Softmax, LogSoftmax */
 extern const ert_op_def ert_ops_shape[];       /* kernels/shape.c: Reshape, Transpose, Concat, Slice, Gather, ... */
 extern const ert_op_def ert_ops_conv[];        /* kernels/conv.c: Conv, ConvTranspose */
