@@ -1,6 +1,461 @@
-/* Kernels: pool ops (see op.h for the contract). */
+/* Kernels: MaxPool (float32/uint8/int8, optional Indices), AveragePool, LpPool (1-D..3-D)
+ * and GlobalAveragePool / GlobalMaxPool. Window bounds come from per-run range tables. */
 #include "../op.h"
+#include "spatial.h"
+
+#include <math.h>
+#include <string.h>
+
+/* MaxPool / AveragePool / LpPool params (ints, POOL_INTS): the window block of spatial.h,
+ * then [17] ceil_mode (0/1) and [18] storage_order (MaxPool, 0/1), count_include_pad
+ * (AveragePool, 0/1) or p (LpPool, >= 1). No float params.
+ * GlobalAveragePool / GlobalMaxPool: no params. */
+#define POOL_INTS (ERT_SP_INTS + 2)
+#define P_CEIL ERT_SP_INTS
+#define P_EXTRA (ERT_SP_INTS + 1)
+
+enum { POOL_MAX, POOL_AVG, POOL_LP };
+
+typedef struct pool_plan {
+    ert_sp_geom g;
+    int kind;
+    ert_dtype dt;
+    size_t NC;
+    int64_t extra;   /* storage_order / count_include_pad / p */
+    bool indices;    /* MaxPool's second output is wanted */
+    size_t n_ranges; /* OD + OH + OW */
+    size_t scratch;  /* range table (2 int64 per output position per dim) + avg divisors */
+    ert_shape out;
+} pool_plan;
+
+/* ---- parse ---- */
+
+static ert_status pool_parse(ert_node *n, ert_attrs *a, int opset, int kind, ert_error *err)
+{
+    int64_t p[POOL_INTS];
+    /* MaxPool has dilations since opset 10, AveragePool since 19 and LpPool since 18. */
+    bool dil = kind == POOL_MAX || (kind == POOL_AVG && opset >= 19) || (kind == POOL_LP && opset >= 18);
+    ert_status st = ert_sp_parse(a, n, true, dil, p, err);
+    if (st != ERT_OK)
+        return st;
+    st = ert_attr_int(a, n, "ceil_mode", 0, &p[P_CEIL], err);
+    if (st != ERT_OK)
+        return st;
+    if (kind == POOL_MAX) {
+        st = ert_attr_int(a, n, "storage_order", 0, &p[P_EXTRA], err);
+    } else if (kind == POOL_AVG) {
+        st = ert_attr_int(a, n, "count_include_pad", 0, &p[P_EXTRA], err);
+    } else if (opset < 2) {
+        float pf;
+        st = ert_attr_float(a, n, "p", 2.0f, &pf, err);
+        if (st == ERT_OK && (pf != floorf(pf) || pf < 1.0f || pf > 64.0f))
+            return ert_node_fail(err, n, ERT_EUNSUPPORTED, "p = %g: only integer p >= 1 is supported", (double)pf);
+        p[P_EXTRA] = (int64_t)pf;
+    } else {
+        st = ert_attr_int(a, n, "p", 2, &p[P_EXTRA], err);
+    }
+    if (st != ERT_OK)
+        return st;
+    if (p[P_CEIL] != 0 && p[P_CEIL] != 1)
+        return ert_node_fail(err, n, ERT_EFORMAT, "ceil_mode must be 0 or 1");
+    if (kind != POOL_LP && p[P_EXTRA] != 0 && p[P_EXTRA] != 1)
+        return ert_node_fail(err, n, ERT_EFORMAT, "%s must be 0 or 1", kind == POOL_MAX ? "storage_order" : "count_include_pad");
+    if (kind == POOL_LP && (p[P_EXTRA] < 1 || p[P_EXTRA] > 64))
+        return ert_node_fail(err, n, ERT_EUNSUPPORTED, "p = %lld: only 1..64 supported", (long long)p[P_EXTRA]);
+    return ert_node_set_params(n, p, POOL_INTS, NULL, 0, err);
+}
+
+static ert_status maxpool_parse(ert_graph *gr, ert_node *n, ert_attrs *a, int opset, ert_error *err)
+{
+    (void)gr;
+    return pool_parse(n, a, opset, POOL_MAX, err);
+}
+static ert_status avgpool_parse(ert_graph *gr, ert_node *n, ert_attrs *a, int opset, ert_error *err)
+{
+    (void)gr;
+    return pool_parse(n, a, opset, POOL_AVG, err);
+}
+static ert_status lppool_parse(ert_graph *gr, ert_node *n, ert_attrs *a, int opset, ert_error *err)
+{
+    (void)gr;
+    return pool_parse(n, a, opset, POOL_LP, err);
+}
+
+/* ---- planning ---- */
+
+static ert_status pool_plan_make(const ert_graph *gr, const ert_node *n, int kind, pool_plan *p, ert_error *err)
+{
+    memset(p, 0, sizeof *p);
+    p->kind = kind;
+    uint32_t max_out = kind == POOL_MAX ? 2 : 1;
+    if (n->n_in != 1 || n->n_out < 1 || n->n_out > max_out)
+        return ert_node_fail(err, n, ERT_EFORMAT, "needs 1 input and %s output, got %u and %u", max_out == 2 ? "1 or 2" : "1",
+                             n->n_in, n->n_out);
+    if (n->n_ints != POOL_INTS || !n->ints || n->n_floats != 0)
+        return ert_node_fail(err, n, ERT_EFORMAT, "has %u int / %u float params, expected %d / 0", n->n_ints, n->n_floats,
+                             POOL_INTS);
+    ert_status st = ert_sp_check(n, n->ints, true, err);
+    if (st != ERT_OK)
+        return st;
+    int64_t ceil = n->ints[P_CEIL];
+    p->extra = n->ints[P_EXTRA];
+    if (ceil != 0 && ceil != 1)
+        return ert_node_fail(err, n, ERT_EFORMAT, "ceil_mode must be 0 or 1");
+    if (kind != POOL_LP ? (p->extra != 0 && p->extra != 1) : (p->extra < 1 || p->extra > 64))
+        return ert_node_fail(err, n, ERT_EFORMAT, "bad %s %lld",
+                             kind == POOL_MAX ? "storage_order" : kind == POOL_AVG ? "count_include_pad" : "p",
+                             (long long)p->extra);
+    const ert_tensor *x = ert_node_input(gr, n, 0);
+    if (!x)
+        return ert_node_fail(err, n, ERT_EFORMAT, "input X is required");
+    p->dt = x->dtype;
+    bool dt_ok = x->dtype == ERT_DT_F32 || (kind == POOL_MAX && (x->dtype == ERT_DT_U8 || x->dtype == ERT_DT_I8));
+    if (!dt_ok)
+        return ert_node_fail(err, n, ERT_EUNSUPPORTED, "dtype %s not supported", ert_dtype_name(x->dtype));
+    p->indices = n->n_out == 2 && n->out[1] != ERT_NO_TENSOR;
+    if (p->indices && x->dtype != ERT_DT_F32)
+        return ert_node_fail(err, n, ERT_EUNSUPPORTED, "the Indices output is only supported for float32");
+    if (x->shape.rank < 3 || x->shape.rank > 2 + ERT_SP_MAXDIM)
+        return ert_node_fail(err, n, ERT_EUNSUPPORTED, "input rank %d: only 1-D, 2-D and 3-D (rank 3..5) supported",
+                             x->shape.rank);
+    for (int i = 0; i < x->shape.rank; i++)
+        if (x->shape.dims[i] < 0)
+            return ert_node_fail(err, n, ERT_EFORMAT, "input X has a negative dim");
+    st = ert_sp_resolve(n, n->ints, &x->shape, NULL, ceil != 0, &p->g, err);
+    if (st != ERT_OK)
+        return st;
+    if (!ert_mul_size((size_t)x->shape.dims[0], (size_t)x->shape.dims[1], &p->NC))
+        return ert_node_fail(err, n, ERT_EFORMAT, "input too large");
+    p->out.rank = x->shape.rank;
+    p->out.dims[0] = x->shape.dims[0];
+    p->out.dims[1] = x->shape.dims[1];
+    for (int i = 0; i < p->g.nsp; i++)
+        p->out.dims[2 + i] = p->g.out[ERT_SP_MAXDIM - p->g.nsp + i];
+    size_t bytes;
+    if (!ert_shape_bytes(&p->out, ERT_DT_I64, &bytes))
+        return ert_node_fail(err, n, ERT_EINVAL, "output is too large");
+    /* Output dims are bounded by the output size just checked: their sum cannot overflow. */
+    p->n_ranges = (size_t)(p->g.out[0] + p->g.out[1] + p->g.out[2]);
+    size_t div = 0;
+    if (!ert_mul_size(p->n_ranges, 2 * sizeof(int64_t), &p->scratch) ||
+        (kind == POOL_AVG && !ert_mul_size(p->g.out_size, sizeof(float), &div)) ||
+        !ert_add_size(p->scratch, div, &p->scratch))
+        return ert_node_fail(err, n, ERT_EINVAL, "scratch size overflows");
+    return ERT_OK;
+}
+
+static ert_status pool_infer_kind(ert_graph *gr, ert_node *n, int kind, ert_error *err)
+{
+    pool_plan p;
+    ert_status st = pool_plan_make(gr, n, kind, &p, err);
+    if (st != ERT_OK)
+        return st;
+    ert_tensor *y = ert_node_output(gr, n, 0);
+    y->dtype = p.dt;
+    y->shape = p.out;
+    if (p.indices) {
+        ert_tensor *ix = ert_node_output(gr, n, 1);
+        ix->dtype = ERT_DT_I64;
+        ix->shape = p.out;
+    }
+    return ERT_OK;
+}
+
+/* Per dim j and output position o: the kernel taps [lo, hi) that land inside the input. */
+static void build_ranges(const ert_sp_geom *g, int64_t *rng)
+{
+    for (int j = 0; j < ERT_SP_MAXDIM; j++)
+        for (int64_t o = 0; o < g->out[j]; o++, rng += 2)
+            ert_sp_range(g->k[j], g->d[j], o * g->s[j] - g->pb[j], g->in[j], &rng[0], &rng[1]);
+}
+
+/* ---- max ---- */
+
+#define DEFINE_MAXPOOL(NAME, T, LOWEST)                                                                            \
+    static void NAME(const T *restrict x, T *restrict y, const ert_sp_geom *g, size_t nc, const int64_t *rng)     \
+    {                                                                                                              \
+        const int64_t H = g->in[1], W = g->in[2];                                                                  \
+        const int64_t *rd = rng, *rh = rd + 2 * g->out[0], *rw = rh + 2 * g->out[1];                               \
+        for (size_t c = 0; c < nc; c++) {                                                                          \
+            const T *xc = x + c * g->in_size;                                                                      \
+            T *yo = y + c * g->out_size;                                                                           \
+            for (int64_t od = 0; od < g->out[0]; od++)                                                             \
+                for (int64_t oh = 0; oh < g->out[1]; oh++, yo += g->out[2]) {                                      \
+                    const int64_t d0 = od * g->s[0] - g->pb[0], h0 = oh * g->s[1] - g->pb[1];                      \
+                    for (int64_t ow = 0; ow < g->out[2]; ow++) {                                                   \
+                        const int64_t klo = rw[2 * ow], khi = rw[2 * ow + 1];                                      \
+                        const int64_t w0 = ow * g->s[2] - g->pb[2] + klo * g->d[2], dw = g->d[2];                  \
+                        T m = LOWEST;                                                                              \
+                        for (int64_t kd = rd[2 * od]; kd < rd[2 * od + 1]; kd++)                                   \
+                            for (int64_t kh = rh[2 * oh]; kh < rh[2 * oh + 1]; kh++) {                             \
+                                const T *row =                                                                     \
+                                    xc + ((size_t)(d0 + kd * g->d[0]) * (size_t)H + (size_t)(h0 + kh * g->d[1])) * \
+                                             (size_t)W;                                                            \
+                                int64_t iw = w0;                                                                   \
+                                for (int64_t kw = klo; kw < khi; kw++, iw += dw)                                   \
+                                    m = row[iw] > m ? row[iw] : m;                                                 \
+                            }                                                                                      \
+                        yo[ow] = m;                                                                                \
+                    }                                                                                              \
+                }                                                                                                  \
+        }                                                                                                          \
+    }
+
+DEFINE_MAXPOOL(maxpool_f32, float, -INFINITY)
+DEFINE_MAXPOOL(maxpool_u8, uint8_t, 0)
+DEFINE_MAXPOOL(maxpool_i8, int8_t, INT8_MIN)
+
+/* With Indices: the flat input index (batch and channel included) of the first maximum;
+ * storage_order 1 numbers the spatial positions column-major. */
+static void maxpool_f32_indices(const float *restrict x, float *restrict y, int64_t *restrict ix, const ert_sp_geom *g,
+                                size_t nc, const int64_t *rng, bool col_major)
+{
+    const int64_t D = g->in[0], H = g->in[1], W = g->in[2];
+    const int64_t *rd = rng, *rh = rd + 2 * g->out[0], *rw = rh + 2 * g->out[1];
+    size_t o = 0;
+    for (size_t c = 0; c < nc; c++) {
+        const float *xc = x + c * g->in_size;
+        for (int64_t od = 0; od < g->out[0]; od++)
+            for (int64_t oh = 0; oh < g->out[1]; oh++)
+                for (int64_t ow = 0; ow < g->out[2]; ow++, o++) {
+                    float m = -INFINITY;
+                    int64_t bd = 0, bh = 0, bw = 0;
+                    bool found = false;
+                    for (int64_t kd = rd[2 * od]; kd < rd[2 * od + 1]; kd++)
+                        for (int64_t kh = rh[2 * oh]; kh < rh[2 * oh + 1]; kh++)
+                            for (int64_t kw = rw[2 * ow]; kw < rw[2 * ow + 1]; kw++) {
+                                int64_t id = od * g->s[0] - g->pb[0] + kd * g->d[0];
+                                int64_t ih = oh * g->s[1] - g->pb[1] + kh * g->d[1];
+                                int64_t iw = ow * g->s[2] - g->pb[2] + kw * g->d[2];
+                                float v = xc[((size_t)id * (size_t)H + (size_t)ih) * (size_t)W + (size_t)iw];
+                                if (!found || v > m) {
+                                    m = v, bd = id, bh = ih, bw = iw;
+                                    found = true;
+                                }
+                            }
+                    y[o] = m;
+                    int64_t sp = col_major ? bd + bh * D + bw * D * H : (bd * H + bh) * W + bw;
+                    ix[o] = (int64_t)(c * g->in_size) + sp;
+                }
+    }
+}
+
+/* ---- average / Lp ---- */
+
+/* 1 / (window size) per output position, computed once per run: count_include_pad counts
+ * the window clipped to the padded input, otherwise only the taps inside the input. */
+static void build_divisors(const ert_sp_geom *g, const int64_t *rng, bool include_pad, float *inv)
+{
+    const int64_t *rd = rng, *rh = rd + 2 * g->out[0], *rw = rh + 2 * g->out[1];
+    const int64_t *r[3] = {rd, rh, rw};
+    size_t o = 0;
+    for (int64_t od = 0; od < g->out[0]; od++)
+        for (int64_t oh = 0; oh < g->out[1]; oh++)
+            for (int64_t ow = 0; ow < g->out[2]; ow++, o++) {
+                const int64_t pos[3] = {od, oh, ow};
+                double cnt = 1.0;
+                for (int j = 0; j < 3; j++) {
+                    int64_t c;
+                    if (include_pad) {
+                        int64_t start = pos[j] * g->s[j] - g->pb[j];
+                        int64_t end = start + (g->k[j] - 1) * g->d[j] + 1;
+                        if (end > g->in[j] + g->pe[j])
+                            end = g->in[j] + g->pe[j];
+                        c = g->d[j] > 1 ? (end - start + g->d[j] - 1) / g->d[j] : end - start;
+                    } else {
+                        c = r[j][2 * pos[j] + 1] - r[j][2 * pos[j]];
+                    }
+                    cnt *= (double)c;
+                }
+                inv[o] = cnt > 0.0 ? (float)(1.0 / cnt) : 0.0f;
+            }
+}
+
+/* Sum (AveragePool) or Lp norm over each window; pads contribute nothing to the sum. */
+static void sumpool_f32(const float *restrict x, float *restrict y, const ert_sp_geom *g, size_t nc,
+                        const int64_t *rng, const float *inv, int64_t lp)
+{
+    const int64_t H = g->in[1], W = g->in[2];
+    const int64_t *rd = rng, *rh = rd + 2 * g->out[0], *rw = rh + 2 * g->out[1];
+    const float pf = (float)lp, inv_p = 1.0f / (float)(lp ? lp : 1);
+    for (size_t c = 0; c < nc; c++) {
+        const float *xc = x + c * g->in_size;
+        float *yo = y + c * g->out_size;
+        size_t o = 0;
+        for (int64_t od = 0; od < g->out[0]; od++)
+            for (int64_t oh = 0; oh < g->out[1]; oh++) {
+                const int64_t d0 = od * g->s[0] - g->pb[0], h0 = oh * g->s[1] - g->pb[1];
+                for (int64_t ow = 0; ow < g->out[2]; ow++, o++) {
+                    const int64_t klo = rw[2 * ow], khi = rw[2 * ow + 1], dw = g->d[2];
+                    const int64_t w0 = ow * g->s[2] - g->pb[2] + klo * dw;
+                    float s = 0.0f;
+                    for (int64_t kd = rd[2 * od]; kd < rd[2 * od + 1]; kd++)
+                        for (int64_t kh = rh[2 * oh]; kh < rh[2 * oh + 1]; kh++) {
+                            const float *row =
+                                xc + ((size_t)(d0 + kd * g->d[0]) * (size_t)H + (size_t)(h0 + kh * g->d[1])) * (size_t)W;
+                            int64_t iw = w0;
+                            if (lp == 0) {
+                                for (int64_t kw = klo; kw < khi; kw++, iw += dw)
+                                    s += row[iw];
+                            } else if (lp == 1) {
+                                for (int64_t kw = klo; kw < khi; kw++, iw += dw)
+                                    s += fabsf(row[iw]);
+                            } else if (lp == 2) {
+                                for (int64_t kw = klo; kw < khi; kw++, iw += dw)
+                                    s += row[iw] * row[iw];
+                            } else {
+                                for (int64_t kw = klo; kw < khi; kw++, iw += dw)
+                                    s += powf(fabsf(row[iw]), pf);
+                            }
+                        }
+                    if (lp == 0)
+                        yo[o] = s * inv[o];
+                    else
+                        yo[o] = lp == 1 ? s : lp == 2 ? sqrtf(s) : powf(s, inv_p);
+                }
+            }
+    }
+}
+
+/* ---- the op entries ---- */
+
+static ert_status pool_run_kind(const ert_ctx *ctx, const ert_graph *gr, const ert_node *n, int kind, ert_error *err)
+{
+    pool_plan p;
+    ert_status st = pool_plan_make(gr, n, kind, &p, err);
+    if (st != ERT_OK)
+        return st;
+    if (p.scratch > ctx->scratch_bytes || !ctx->scratch)
+        return ert_node_fail(err, n, ERT_EINTERNAL, "scratch of %zu bytes given, %zu needed", ctx->scratch_bytes, p.scratch);
+    int64_t *rng = ctx->scratch;
+    build_ranges(&p.g, rng);
+    const void *x = ert_node_input(gr, n, 0)->data;
+    void *y = ert_node_output(gr, n, 0)->data;
+    if (kind == POOL_MAX) {
+        if (p.indices)
+            maxpool_f32_indices(x, y, ert_node_output(gr, n, 1)->data, &p.g, p.NC, rng, p.extra == 1);
+        else if (p.dt == ERT_DT_F32)
+            maxpool_f32(x, y, &p.g, p.NC, rng);
+        else if (p.dt == ERT_DT_U8)
+            maxpool_u8(x, y, &p.g, p.NC, rng);
+        else
+            maxpool_i8(x, y, &p.g, p.NC, rng);
+    } else if (kind == POOL_AVG) {
+        float *inv = (float *)(rng + 2 * p.n_ranges);
+        build_divisors(&p.g, rng, p.extra == 1, inv);
+        sumpool_f32(x, y, &p.g, p.NC, rng, inv, 0);
+    } else {
+        sumpool_f32(x, y, &p.g, p.NC, rng, NULL, p.extra);
+    }
+    return ERT_OK;
+}
+
+#define POOL_ENTRY_FNS(PFX, KIND)                                                                                  \
+    static ert_status PFX##_infer(ert_graph *gr, ert_node *n, ert_error *err)                                      \
+    {                                                                                                              \
+        return pool_infer_kind(gr, n, KIND, err);                                                                  \
+    }                                                                                                              \
+    static size_t PFX##_scratch(const ert_graph *gr, const ert_node *n)                                            \
+    {                                                                                                              \
+        pool_plan p;                                                                                               \
+        return pool_plan_make(gr, n, KIND, &p, NULL) == ERT_OK ? p.scratch : 0;                                    \
+    }                                                                                                              \
+    static ert_status PFX##_run(const ert_ctx *ctx, const ert_graph *gr, const ert_node *n, ert_error *err)        \
+    {                                                                                                              \
+        return pool_run_kind(ctx, gr, n, KIND, err);                                                               \
+    }
+
+POOL_ENTRY_FNS(maxpool, POOL_MAX)
+POOL_ENTRY_FNS(avgpool, POOL_AVG)
+POOL_ENTRY_FNS(lppool, POOL_LP)
+
+/* ---- global pools ---- */
+
+static ert_status global_infer(ert_graph *gr, ert_node *n, ert_error *err)
+{
+    if (n->n_in != 1 || n->n_out != 1)
+        return ert_node_fail(err, n, ERT_EFORMAT, "needs 1 input and 1 output, got %u and %u", n->n_in, n->n_out);
+    if (n->n_ints || n->n_floats)
+        return ert_node_fail(err, n, ERT_EFORMAT, "takes no params, got %u int / %u float", n->n_ints, n->n_floats);
+    const ert_tensor *x = ert_node_input(gr, n, 0);
+    if (!x)
+        return ert_node_fail(err, n, ERT_EFORMAT, "input X is required");
+    if (x->dtype != ERT_DT_F32)
+        return ert_node_fail(err, n, ERT_EUNSUPPORTED, "dtype %s not supported", ert_dtype_name(x->dtype));
+    if (x->shape.rank < 2)
+        return ert_node_fail(err, n, ERT_EFORMAT, "input rank %d: need [N, C, ...]", x->shape.rank);
+    ert_tensor *y = ert_node_output(gr, n, 0);
+    y->dtype = ERT_DT_F32;
+    y->shape = x->shape;
+    for (int i = 2; i < x->shape.rank; i++)
+        y->shape.dims[i] = 1;
+    size_t nb;
+    if (!ert_shape_bytes(&x->shape, ERT_DT_F32, &nb))
+        return ert_node_fail(err, n, ERT_EFORMAT, "input shape is invalid");
+    return ERT_OK;
+}
+
+static void global_sizes(const ert_graph *gr, const ert_node *n, size_t *nc, size_t *sp)
+{
+    const ert_shape *s = &ert_node_input(gr, n, 0)->shape;
+    *nc = (size_t)s->dims[0] * (size_t)s->dims[1]; /* infer checked the whole numel fits */
+    *sp = 1;
+    for (int i = 2; i < s->rank; i++)
+        *sp *= (size_t)s->dims[i];
+}
+
+static ert_status gavg_run(const ert_ctx *ctx, const ert_graph *gr, const ert_node *n, ert_error *err)
+{
+    (void)ctx, (void)err;
+    size_t nc, sp;
+    global_sizes(gr, n, &nc, &sp);
+    const float *x = ert_node_input(gr, n, 0)->data;
+    float *y = ert_node_output(gr, n, 0)->data;
+    for (size_t c = 0; c < nc; c++) {
+        const float *restrict xc = x + c * sp;
+        /* Eight partial sums: vectorizable and more accurate on large planes. */
+        float acc[8] = {0};
+        size_t i = 0;
+        for (; i + 8 <= sp; i += 8)
+            for (int l = 0; l < 8; l++)
+                acc[l] += xc[i + l];
+        float s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+        for (; i < sp; i++)
+            s += xc[i];
+        y[c] = sp ? s / (float)sp : NAN;
+    }
+    return ERT_OK;
+}
+
+static ert_status gmax_run(const ert_ctx *ctx, const ert_graph *gr, const ert_node *n, ert_error *err)
+{
+    (void)ctx, (void)err;
+    size_t nc, sp;
+    global_sizes(gr, n, &nc, &sp);
+    const float *x = ert_node_input(gr, n, 0)->data;
+    float *y = ert_node_output(gr, n, 0)->data;
+    for (size_t c = 0; c < nc; c++) {
+        const float *restrict xc = x + c * sp;
+        float acc[8] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY};
+        size_t i = 0;
+        for (; i + 8 <= sp; i += 8)
+            for (int l = 0; l < 8; l++)
+                acc[l] = xc[i + l] > acc[l] ? xc[i + l] : acc[l];
+        float m = acc[0];
+        for (int l = 1; l < 8; l++)
+            m = acc[l] > m ? acc[l] : m;
+        for (; i < sp; i++)
+            m = xc[i] > m ? xc[i] : m;
+        y[c] = m;
+    }
+    return ERT_OK;
+}
 
 const ert_op_def ert_ops_pool[] = {
+    {"MaxPool", maxpool_parse, maxpool_infer, maxpool_scratch, maxpool_run, false},
+    {"AveragePool", avgpool_parse, avgpool_infer, avgpool_scratch, avgpool_run, false},
+    {"LpPool", lppool_parse, lppool_infer, lppool_scratch, lppool_run, false},
+    {"GlobalAveragePool", NULL, global_infer, NULL, gavg_run, false},
+    {"GlobalMaxPool", NULL, global_infer, NULL, gmax_run, false},
     {NULL, NULL, NULL, NULL, NULL, false},
 };
