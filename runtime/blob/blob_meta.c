@@ -37,6 +37,7 @@ typedef struct mctx {
     const embedrt_v1_GraphDef *gd; /* the graph being decoded (its name may not be read yet) */
     size_t gi, tensor_at, node_at;  /* graph index; its first tensor and node */
     char where[192];                /* innermost element that failed to decode */
+    const char *pb_err;             /* and nanopb's reason (0.4.7 does not pass it up) */
     bool failed;                    /* err holds our own message */
     ert_error *err;
 } mctx;
@@ -46,37 +47,66 @@ static counts *cursor(mctx *c)
     return c->fill ? &c->cur : &c->total;
 }
 
+/* A name fit for a one-line message: hostile names may hold any byte. */
+static const char *printable(const char *s, char *buf, size_t cap)
+{
+    size_t i = 0;
+    for (; s[i] && i + 1 < cap; i++)
+        buf[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+    buf[i] = '\0';
+    return buf;
+}
+
+/* Names go into messages and logs: control characters are refused. */
+static bool name_ok(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return false;
+    return true;
+}
+
 static bool fail(mctx *c, ert_status code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static bool fail(mctx *c, ert_status code, const char *fmt, ...)
 {
     if (c->failed)
         return false;
-    char msg[ERT_ERROR_MAX];
+    char msg[ERT_ERROR_MAX], gname[80];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     if (c->gd)
-        ert_fail(c->err, code, "meta: graph %zu '%s': %s", c->gi, c->gd->name, msg);
+        ert_fail(c->err, code, "meta: graph %zu '%s': %s", c->gi, printable(c->gd->name, gname, sizeof gname), msg);
     else
         ert_fail(c->err, code, "meta: %s", msg);
     c->failed = true;
     return false;
 }
 
-/* Records the innermost element whose nanopb decode failed (outer ones return later). */
-static bool where(mctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static bool where(mctx *c, const char *fmt, ...)
+/* Keeps the first (innermost) nanopb error: outer streams only say "callback failed". */
+static bool pb_failed(mctx *c, const pb_istream_t *s)
 {
+    if (!c->pb_err && s->errmsg)
+        c->pb_err = s->errmsg;
+    return false;
+}
+
+/* Records the innermost element whose nanopb decode failed (outer ones return later). */
+static bool where(mctx *c, const pb_istream_t *s, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static bool where(mctx *c, const pb_istream_t *s, const char *fmt, ...)
+{
+    pb_failed(c, s);
     if (c->where[0] || c->failed)
         return false;
-    char what[64];
+    char what[64], gname[80];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
     if (c->gd)
-        snprintf(c->where, sizeof c->where, "graph %zu '%.64s': %s", c->gi, c->gd->name, what);
+        snprintf(c->where, sizeof c->where, "graph %zu '%s': %s", c->gi, printable(c->gd->name, gname, sizeof gname),
+                 what);
     else
         snprintf(c->where, sizeof c->where, "%s", what);
     return false;
@@ -125,7 +155,7 @@ static bool push_u32(mctx *c, pb_istream_t *s, size_t *at, size_t total, uint32_
         return true; /* an empty packed list */
     uint32_t v;
     if (!pb_decode_varint32(s, &v))
-        return false;
+        return pb_failed(c, s);
     if (c->fill) {
         if (*at >= total)
             return internal(c);
@@ -171,7 +201,7 @@ static bool ints_cb(pb_istream_t *s, const pb_field_iter_t *f, void **arg)
         return true;
     int64_t v;
     if (!pb_decode_svarint(s, &v))
-        return false;
+        return pb_failed(c, s);
     counts *k = cursor(c);
     if (c->fill) {
         if (k->ints >= c->total.ints)
@@ -190,7 +220,7 @@ static bool floats_cb(pb_istream_t *s, const pb_field_iter_t *f, void **arg)
         return true;
     float v;
     if (!pb_decode_fixed32(s, &v))
-        return false;
+        return pb_failed(c, s);
     counts *k = cursor(c);
     if (c->fill) {
         if (k->floats >= c->total.floats)
@@ -205,6 +235,8 @@ static bool floats_cb(pb_istream_t *s, const pb_field_iter_t *f, void **arg)
 
 static bool check_tensor(mctx *c, size_t idx, const embedrt_v1_TensorDef *td)
 {
+    if (!name_ok(td->name))
+        return fail(c, ERT_EFORMAT, "tensor %zu: name holds control characters", idx);
     if (!dtype_known(td->dtype))
         return fail(c, ERT_EFORMAT, "tensor %zu '%s': unknown dtype %d", idx, td->name, (int)td->dtype);
     ert_shape sh = {.rank = (int)td->dims_count};
@@ -242,7 +274,7 @@ static bool tensor_cb(pb_istream_t *s, const pb_field_iter_t *f, void **arg)
     size_t idx = k->tensors - c->tensor_at;
     embedrt_v1_TensorDef td = embedrt_v1_TensorDef_init_zero;
     if (!pb_decode(s, embedrt_v1_TensorDef_fields, &td))
-        return where(c, "tensor %zu", idx);
+        return where(c, s, "tensor %zu", idx);
     if (!c->fill) {
         if (!check_tensor(c, idx, &td))
             return false;
@@ -282,12 +314,15 @@ static bool node_cb(pb_istream_t *s, const pb_field_iter_t *f, void **arg)
     nd.ints = (pb_callback_t){.funcs.decode = ints_cb, .arg = c};
     nd.floats = (pb_callback_t){.funcs.decode = floats_cb, .arg = c};
     if (!pb_decode(s, embedrt_v1_NodeDef_fields, &nd))
-        return where(c, "node %zu", idx);
+        return where(c, s, "node %zu", idx);
     const ert_op_def *def = ert_op_find(nd.op_type);
     if (!c->fill) {
+        if (!name_ok(nd.name))
+            return fail(c, ERT_EFORMAT, "node %zu: name holds control characters", idx);
+        char op[40];
         if (!def)
             return fail(c, ERT_EUNSUPPORTED, "node %zu '%s': op '%s' is not supported by this embedrt", idx, nd.name,
-                        nd.op_type);
+                        printable(nd.op_type, op, sizeof op));
         if ((uint32_t)nd.act > ERT_ACT_TANH)
             return fail(c, ERT_EFORMAT, "node %zu '%s' (%s): unknown fused activation %u", idx, nd.name, nd.op_type,
                         (unsigned)nd.act);
@@ -387,13 +422,15 @@ static bool graph_cb(pb_istream_t *s, const pb_field_iter_t *f, void **arg)
     c->tensor_at = k->tensors;
     c->node_at = k->nodes;
     if (!pb_decode(s, embedrt_v1_GraphDef_fields, &gd)) {
-        where(c, "cannot decode");
+        where(c, s, "cannot decode");
         c->gd = NULL;
         return false;
     }
     bool ok = true;
     if (!c->fill) {
-        if (gd.opset < 0 || gd.opset > INT32_MAX)
+        if (!name_ok(gd.name) || !name_ok(gd.role))
+            ok = fail(c, ERT_EFORMAT, "name or role holds control characters");
+        else if (gd.opset < 0 || gd.opset > INT32_MAX)
             ok = fail(c, ERT_EFORMAT, "opset %lld out of range", (long long)gd.opset);
         else if (gd.has_preprocess && (gd.preprocess.mean_count != 3 || gd.preprocess.std_count != 3))
             ok = fail(c, ERT_EFORMAT, "preprocess: mean and std need 3 values each (got %u and %u)",
@@ -454,10 +491,11 @@ static bool decode_pass(mctx *c, const uint8_t *meta, size_t len, embedrt_v1_Blo
     if (pb_decode(&s, embedrt_v1_BlobMeta_fields, m))
         return true;
     if (!c->failed) {
+        const char *why = c->pb_err ? c->pb_err : PB_GET_ERROR(&s);
         if (c->where[0])
-            ert_fail(c->err, ERT_EFORMAT, "meta: %s (%s)", c->where, PB_GET_ERROR(&s));
+            ert_fail(c->err, ERT_EFORMAT, "meta: %s (%s)", c->where, why);
         else
-            ert_fail(c->err, ERT_EFORMAT, "meta: cannot decode (%s)", PB_GET_ERROR(&s));
+            ert_fail(c->err, ERT_EFORMAT, "meta: cannot decode (%s)", why);
         c->failed = true;
     }
     return false;
@@ -588,6 +626,9 @@ ert_status ert_blob_meta_decode(const uint8_t *meta, size_t meta_len, const uint
     const embedrt_v1_Provenance *p = &m.provenance;
     const char *top_strings[] = {label, m.family, p->source_name, p->converter_version, p->converter_git,
                                  p->options, p->producer_name, p->producer_version};
+    for (size_t i = 1; i < sizeof top_strings / sizeof top_strings[0]; i++)
+        if (!name_ok(top_strings[i]))
+            return ert_fail(err, ERT_EFORMAT, "meta: the family or provenance holds control characters");
     for (size_t i = 0; i < sizeof top_strings / sizeof top_strings[0]; i++)
         c.total.str += strlen(top_strings[i]) + 1;
 
