@@ -38,7 +38,11 @@ enum {
 
 #define ERT_HDR_REQUIRED_FLAGS 0x0000ffffu
 #define ERT_BLOB_KNOWN_SECTION_FLAGS (ERT_BLOB_SECTION_ZLIB | ERT_BLOB_SECTION_REQUIRED)
-#define ERT_BLOB_MAX_META (1u << 30) /* decoded meta bytes: keeps every count below 2^30 */
+/* Decoded meta bytes. Real models need well under 1 MiB; the cap bounds what a hostile
+ * (possibly compressed) meta can make the loader allocate: about 17x this. */
+#define ERT_BLOB_MAX_META (16u << 20)
+#define ERT_BLOB_MAX_GRAPHS 256 /* a family has a few graphs; keeps name checks cheap */
+#define ERT_BLOB_MAX_SECTIONS 256 /* format 1.0 uses 2; keeps the name checks cheap */
 #define ERT_ZLIB_MAX_RATIO 1032u     /* deflate cannot expand data more than this */
 
 static inline uint16_t ert_get16(const uint8_t *p)

@@ -340,7 +340,7 @@ static bool node_cb(pb_istream_t *s, const pb_field_iter_t *f, void **arg)
         return false;
     n->def = def;
     n->in = c->nin + before.nin;
-    n->n_in = (uint32_t)(k->nin - before.nin); /* every count is below 2^30 (meta size limit) */
+    n->n_in = (uint32_t)(k->nin - before.nin); /* every count is below 2^24 (meta size limit) */
     n->out = c->nout + before.nout;
     n->n_out = (uint32_t)(k->nout - before.nout);
     n->n_ints = (uint32_t)(k->ints - before.ints);
@@ -442,6 +442,8 @@ static bool graph_cb(pb_istream_t *s, const pb_field_iter_t *f, void **arg)
             if (ert_blob_check_preprocess(&p, &e) != ERT_OK)
                 ok = fail(c, e.code, "%s", e.msg);
         }
+        if (ok && k->graphs >= ERT_BLOB_MAX_GRAPHS)
+            ok = fail(c, ERT_EFORMAT, "more than %d graphs", ERT_BLOB_MAX_GRAPHS);
         if (ok) {
             put_str(c, gd.name);
             put_str(c, gd.role);

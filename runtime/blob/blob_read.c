@@ -77,6 +77,9 @@ static ert_status parse_header(const uint8_t *f, size_t len, container *c, ert_e
                         flags, ERT_BLOB_FORMAT_MAJOR, ERT_BLOB_FORMAT_MINOR);
     if (count == 0)
         return ert_fail(err, ERT_EFORMAT, "the section table is empty");
+    if (count > ERT_BLOB_MAX_SECTIONS)
+        return ert_fail(err, ERT_EFORMAT, "the section table has %u entries; at most %d are allowed", count,
+                        ERT_BLOB_MAX_SECTIONS);
 
     c->n = count;
     c->meta = c->weights = -1;

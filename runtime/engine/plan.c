@@ -13,6 +13,7 @@
 typedef struct life {
     uint32_t first, last; /* steps: node i runs at step i; the end is step n_nodes */
     bool used;            /* read or written by a node, or a graph input/output */
+    bool output;          /* listed as a graph output (duplicates are refused) */
 } life;
 
 static bool align_up(uint64_t x, uint64_t *out)
@@ -49,7 +50,7 @@ static ert_status lifetimes(const ert_graph *g, life *L, uint32_t *producer, ert
             return ert_fail(err, ERT_EFORMAT, "plan: graph input %u '%s' is a constant", i, tname(g, id));
         if (L[id].used)
             return ert_fail(err, ERT_EFORMAT, "plan: tensor %u '%s' is listed twice as a graph input", id, tname(g, id));
-        L[id] = (life){0, 0, true};
+        L[id] = (life){0, 0, true, false};
     }
     for (uint32_t s = 0; s < g->n_nodes; s++) {
         const ert_node *n = &g->nodes[s];
@@ -82,17 +83,17 @@ static ert_status lifetimes(const ert_graph *g, life *L, uint32_t *producer, ert
                 return ert_fail(err, ERT_EFORMAT, "plan: node %u '%s' writes tensor %u '%s', which is %s", s, nname(n), id,
                                 tname(g, id), "a graph input or was read before");
             producer[id] = s;
-            L[id] = (life){s, s, true};
+            L[id] = (life){s, s, true, false};
         }
     }
     for (uint32_t i = 0; i < g->n_outputs; i++) {
         uint32_t id = g->outputs[i];
         if (id >= nt)
             return ert_fail(err, ERT_EFORMAT, "plan: graph output %u is tensor %u; the graph has %u tensors", i, id, nt);
-        for (uint32_t j = 0; j < i; j++)
-            if (g->outputs[j] == id)
-                return ert_fail(err, ERT_EFORMAT, "plan: tensor %u '%s' is listed twice as a graph output", id,
-                                tname(g, id));
+        if (L[id].output)
+            return ert_fail(err, ERT_EFORMAT, "plan: tensor %u '%s' is listed twice as a graph output", id,
+                            tname(g, id));
+        L[id].output = true;
         if (g->tensors[id].is_const)
             continue; /* a folded-away output is read from the weights */
         if (!L[id].used)

@@ -675,6 +675,17 @@ static void test_blob_refuses_unknown_flags_and_impossible_sizes(void)
     snprintf(want, sizeof want, "m.erb: section 'weights' is stored uncompressed in %llu bytes but claims %llu",
              (unsigned long long)rd64(w + 32), (unsigned long long)rd64(w + 40));
     expect_refused(copy, len, ERT_EFORMAT, want);
+    memcpy(copy, f, len);
+    wr64(section_entry(copy, "meta") + 40, (16u << 20) + 1);
+    reseal(copy, len);
+    expect_refused(copy, len, ERT_EFORMAT, "m.erb: section 'meta' of 16777217 bytes exceeds the limit of 16777216");
+    uint8_t *many = calloc(1, HDR + 257 * ENT); /* a table of 257 (empty) entries */
+    memcpy(many, f, HDR);
+    wr32(many + 16, 257);
+    wr64(many + 32, HDR + 257 * ENT);
+    wr32(many + 44, header_crc(many));
+    expect_refused(many, HDR + 257 * ENT, ERT_EFORMAT, "m.erb: the section table has 257 entries; at most 256 are allowed");
+    free(many);
     free(copy);
     free(f);
 

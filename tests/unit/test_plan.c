@@ -263,7 +263,12 @@ static void test_plan_refuses_broken_schedules(void)
     g->outputs[0] = 7;
     CU_ASSERT_EQUAL(ert_plan_verify(g, &err), ERT_EFORMAT);
     CU_ASSERT_STRING_EQUAL(err.msg, "plan: graph output 0 is tensor 7; the graph has 7 tensors");
-    g->outputs[0] = 6;
+    g->outputs = realloc(g->outputs, 2 * sizeof *g->outputs);
+    g->outputs[0] = g->outputs[1] = 6;
+    g->n_outputs = 2;
+    CU_ASSERT_EQUAL(ert_plan_verify(g, &err), ERT_EFORMAT);
+    CU_ASSERT_STRING_EQUAL(err.msg, "plan: tensor 6 'y' is listed twice as a graph output");
+    g->n_outputs = 1;
     g->tensors[4].shape.rank = -1;
     CU_ASSERT_EQUAL(ert_plan_graph(g, &err), ERT_EFORMAT);
     CU_ASSERT_STRING_EQUAL(err.msg, "plan: tensor 4 't4' has no valid inferred shape (float32 ?)");
