@@ -105,6 +105,10 @@ struct ert_blob {
 ert_status ert_blob_meta_decode(const uint8_t *meta, size_t meta_len, const uint8_t *weights, uint64_t weights_len,
                                 uint32_t n_sections, const char *label, ert_blob **out, ert_error *err);
 
+/* Per graph: names unique, node ids in range, every node's infer() agreeing with the
+ * stored outputs, then ert_plan_verify. Messages start with "meta: ". */
+ert_status ert_blob_check_graphs(ert_blob *b, ert_error *err);
+
 /* The recipe rules both sides enforce; messages start with "preprocess: ". */
 ert_status ert_blob_check_preprocess(const ert_preprocess *p, ert_error *err);
 

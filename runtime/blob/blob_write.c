@@ -88,9 +88,15 @@ static ert_status check_inputs(ert_graph *const *graphs, uint32_t n, const ert_b
         if (st == ERT_OK && o->roles)
             st = check_len("a role", o->roles[i], ERT_BLOB_MAX_ROLE, err);
         if (st == ERT_OK && o->preprocess && o->preprocess[i] &&
-            ert_blob_check_preprocess(o->preprocess[i], err) != ERT_OK)
+            ert_blob_check_preprocess(o->preprocess[i], err) != ERT_OK) {
+            err->code = ERT_EINVAL; /* the caller's recipe, not a file */
             st = ert_error_prefix(err, "graph %u '%s'", i, str_or_empty(graphs[i]->name));
+        }
     }
+    if (st == ERT_OK && o->n_extra && !o->extra)
+        return ert_fail(err, ERT_EINVAL, "n_extra is %u but extra is NULL", o->n_extra);
+    if (st == ERT_OK && o->n_extra > ERT_BLOB_MAX_SECTIONS - 2)
+        return ert_fail(err, ERT_EINVAL, "too many extra sections (%u)", o->n_extra);
     for (uint32_t i = 0; st == ERT_OK && i < o->n_extra; i++) {
         const ert_blob_extra_section *x = &o->extra[i];
         const char *nm = str_or_empty(x->name);
@@ -428,8 +434,6 @@ ert_status ert_blob_write_mem(ert_graph *const *graphs, uint32_t n, const ert_bl
     ert_status st = check_inputs(graphs, n, o, err);
     if (st != ERT_OK)
         return st;
-    if (o->n_extra > 1000)
-        return ert_fail(err, ERT_EINVAL, "too many extra sections (%u)", o->n_extra);
     uint8_t *weights = NULL, *meta = NULL;
     size_t wlen = 0, mlen = 0;
     const uint32_t ns = 2 + o->n_extra;
@@ -444,6 +448,10 @@ ert_status ert_blob_write_mem(ert_graph *const *graphs, uint32_t n, const ert_bl
         st = store_section(&secs[0], "meta", meta, mlen, o->compress, true, o->level, err);
     if (st == ERT_OK)
         st = store_section(&secs[1], "weights", weights, wlen, o->compress, true, o->level, err);
+    if (st == ERT_OK && o->n_extra && !o->extra)
+        return ert_fail(err, ERT_EINVAL, "n_extra is %u but extra is NULL", o->n_extra);
+    if (st == ERT_OK && o->n_extra > ERT_BLOB_MAX_SECTIONS - 2)
+        return ert_fail(err, ERT_EINVAL, "too many extra sections (%u)", o->n_extra);
     for (uint32_t i = 0; st == ERT_OK && i < o->n_extra; i++) {
         const ert_blob_extra_section *x = &o->extra[i];
         st = store_section(&secs[2 + i], x->name, x->data, x->size, x->compress, x->required, o->level, err);

@@ -826,7 +826,7 @@ static void test_blob_refuses_bad_preprocess_and_duplicate_graphs(void)
     void *out;
     size_t len;
     ert_error err;
-    CU_ASSERT_EQUAL(ert_blob_write_mem(g, 1, &o, &out, &len, &err), ERT_EFORMAT);
+    CU_ASSERT_EQUAL(ert_blob_write_mem(g, 1, &o, &out, &len, &err), ERT_EINVAL);
     CU_ASSERT_STRING_EQUAL(err.msg, "graph 0 'net': preprocess: std[1] 0 must be finite and non-zero");
     uint8_t *f = write_blob(g, 2, NULL, &len);
     expect_refused(f, len, ERT_EFORMAT, "m.erb: meta: graphs 0 and 1 are both named 'net'");
@@ -904,6 +904,30 @@ static void test_blob_refuses_garbage_meta(void)
     free(f);
 }
 
+static void test_blob_refuses_hostile_preprocess(void)
+{
+    ert_graph *g = build_net("net");
+    ert_blob_write_opts o = sample_opts(false);
+    size_t len;
+    uint8_t *f = write_blob(&g, 1, &o, &len);
+    uint8_t *m = section_entry(f, "meta");
+    uint8_t *meta = f + rd64(m + 24);
+    /* Preprocess.scale is field 9, fixed32: tag 0x4d then 1/255 */
+    float scale = 1.0f / 255.0f;
+    uint8_t pattern[5] = {0x4d};
+    memcpy(pattern + 1, &scale, 4);
+    size_t at = 0, mlen = rd64(m + 32);
+    while (at + 5 <= mlen && memcmp(meta + at, pattern, 5) != 0)
+        at++;
+    CU_ASSERT_FATAL(at + 5 <= mlen);
+    const float nan = __builtin_nanf("");
+    memcpy(meta + at + 1, &nan, 4);
+    reseal(f, len);
+    expect_refused(f, len, ERT_EFORMAT, "m.erb: meta: graph 0 'net': preprocess: scale nan must be finite and non-zero");
+    free(f);
+    ert_graph_free(g);
+}
+
 static const ert_test_case cases[] = {
     ERT_TEST(test_blob_round_trip_keeps_every_field),
     ERT_TEST(test_blob_round_trip_compressed),
@@ -927,6 +951,7 @@ static const ert_test_case cases[] = {
     ERT_TEST(test_blob_refuses_shape_that_infer_disagrees_with),
     ERT_TEST(test_blob_refuses_bad_plan),
     ERT_TEST(test_blob_refuses_bad_preprocess_and_duplicate_graphs),
+    ERT_TEST(test_blob_refuses_hostile_preprocess),
     ERT_TEST(test_blob_refuses_garbage_meta),
     ERT_TEST_END,
 };
