@@ -110,8 +110,9 @@ void ert_blob_close(ert_blob *b);
 
 uint32_t ert_blob_graph_count(const ert_blob *b);
 /* Graph i in execution order (NULL when out of range). The graph belongs to the blob
- * (heap_owned = false): the executor may bind activation data pointers but must not
- * free it. Constants' data is read-only. */
+ * and lives in one block with it (heap_owned = false): the executor binds activation
+ * data pointers (arena + offset) but must not free, grow or re-parse it. Constants'
+ * data is read-only (in place: a read-only file mapping). */
 ert_graph *ert_blob_graph(ert_blob *b, uint32_t i);
 /* First graph whose name equals name_or_role, else the first whose role does; NULL. */
 ert_graph *ert_blob_find_graph(ert_blob *b, const char *name_or_role);
