@@ -191,9 +191,10 @@ static bin_fn bin_pick(const bin_desc *d, ert_dtype a, ert_dtype b)
 }
 
 /* Runs f over the broadcast of a (shape sa) and b (shape sb) into o (shape so);
- * shapes were checked by infer. es*: element sizes. */
+ * shapes were checked by infer. e*: element sizes. act: a node whose fused
+ * activation is applied to each float row while it is still in cache, or NULL. */
 static void bin_apply(bin_fn f, void *o, size_t eo, const ert_shape *so, const void *a, size_t ea,
-                      const ert_shape *sa, const void *b, size_t eb, const ert_shape *sb)
+                      const ert_shape *sa, const void *b, size_t eb, const ert_shape *sb, const ert_node *act)
 {
     size_t count = 0;
     ert_shape_numel(so, &count);
@@ -210,6 +211,8 @@ static void bin_apply(bin_fn f, void *o, size_t eo, const ert_shape *so, const v
     size_t idx[ERT_MAX_RANK] = {0}, off[3] = {0, 0, 0};
     for (size_t r = 0; r < p.rows; r++) {
         f((char *)o + off[0] * eo, (const char *)a + off[1] * ea, (const char *)b + off[2] * eb, p.inner, mode);
+        if (act)
+            ert_act_apply((float *)o + off[0], p.inner, act->act, act->act_alpha, act->act_beta);
         ert_bplan_next(&p, idx, off);
     }
 }
@@ -304,12 +307,8 @@ static ert_status bin_run(const bin_desc *d, const ert_graph *g, const ert_node 
     const ert_tensor *a = &g->tensors[n->in[0]], *b = &g->tensors[n->in[1]], *y = &g->tensors[n->out[0]];
     ert_shape tmp;
     bin_apply(bin_pick(d, a->dtype, b->dtype), y->data, ert_dtype_size(y->dtype), &y->shape, a->data,
-              ert_dtype_size(a->dtype), &a->shape, b->data, ert_dtype_size(b->dtype), b_shape(n, a, b, &tmp));
-    if (d->fuses && n->act != ERT_ACT_NONE) {
-        size_t count = 0;
-        ert_shape_numel(&y->shape, &count);
-        ert_act_apply(y->data, count, n->act, n->act_alpha, n->act_beta);
-    }
+              ert_dtype_size(a->dtype), &a->shape, b->data, ert_dtype_size(b->dtype), b_shape(n, a, b, &tmp),
+              d->fuses && n->act != ERT_ACT_NONE ? n : NULL);
     return ERT_OK;
 }
 
@@ -415,7 +414,8 @@ static ert_status var_run(const bin_desc *d, const ert_ctx *ctx, const ert_graph
     for (uint32_t j = 1; j <= steps; j++) {
         const ert_tensor *b = &g->tensors[n->in[j]];
         void *dst = (steps - j) % 2 == 0 ? y->data : ctx->scratch;
-        bin_apply(f, dst, es, &y->shape, src, es, src_shape, b->data, es, &b->shape);
+        bin_apply(f, dst, es, &y->shape, src, es, src_shape, b->data, es, &b->shape,
+                  j == steps && !mean && n->act != ERT_ACT_NONE ? n : NULL);
         src = dst;
         src_shape = &y->shape;
     }
@@ -428,7 +428,7 @@ static ert_status var_run(const bin_desc *d, const ert_ctx *ctx, const ert_graph
         for (size_t i = 0; i < count; i++)
             o[i] /= k;
     }
-    if (n->act != ERT_ACT_NONE)
+    if (n->act != ERT_ACT_NONE && (mean || steps == 0))
         ert_act_apply(y->data, count, n->act, n->act_alpha, n->act_beta);
     return ERT_OK;
 }

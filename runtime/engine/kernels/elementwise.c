@@ -492,6 +492,9 @@ static ert_status infer_dropout(ert_graph *g, ert_node *n, ert_error *err)
                              (long long)n->ints[0]);
     if (mode) {
         size_t count;
+        if (!mode->is_const || !mode->data)
+            return ert_node_fail(err, n, ERT_EUNSUPPORTED,
+                                 "input 'training_mode' must be a constant (embedrt runs inference only)");
         st = ert_ew_const_input(g, n, 2, ERT_DT_BOOL, "training_mode", &mode, err);
         if (st != ERT_OK)
             return st;

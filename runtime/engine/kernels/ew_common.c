@@ -23,6 +23,17 @@ ert_status ert_ew_arity(const ert_graph *g, const ert_node *n, uint32_t min_in, 
             return ert_node_fail(err, n, ERT_EFORMAT, "output %u refers to no tensor", i);
     if (n->n_out > 0 && n->out[0] == ERT_NO_TENSOR)
         return ert_node_fail(err, n, ERT_EFORMAT, "output 0 is missing");
+    /* kernels read inputs while writing outputs (restrict pointers): no aliasing */
+    for (uint32_t o = 0; o < n->n_out; o++) {
+        if (n->out[o] == ERT_NO_TENSOR)
+            continue;
+        for (uint32_t i = 0; i < n->n_in; i++)
+            if (n->in[i] == n->out[o])
+                return ert_node_fail(err, n, ERT_EFORMAT, "output %u is also input %u", o, i);
+        for (uint32_t p = 0; p < o; p++)
+            if (n->out[p] == n->out[o])
+                return ert_node_fail(err, n, ERT_EFORMAT, "outputs %u and %u are the same tensor", p, o);
+    }
     if (n->n_ints != n_ints || n->n_floats != n_floats)
         return ert_node_fail(err, n, ERT_EFORMAT, "has %u int and %u float params, expected %u and %u", n->n_ints,
                              n->n_floats, n_ints, n_floats);

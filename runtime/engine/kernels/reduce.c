@@ -447,6 +447,10 @@ static ert_status infer_softmax_any(ert_graph *g, ert_node *n, ert_error *err)
         return ert_node_fail(err, n, ERT_EFORMAT, "param legacy must be 0 or 1");
     if (axis < -r || axis >= r)
         return ert_node_fail(err, n, ERT_EFORMAT, "axis %lld out of range for rank %d", (long long)axis, r);
+    size_t outer, len, inner, scratch;
+    softmax_dims(&x->shape, axis, n->ints[1], &outer, &len, &inner);
+    if (!ert_mul_size(inner, 2 * sizeof(float), &scratch))
+        return ert_node_fail(err, n, ERT_EFORMAT, "input '%s' is too large", x->name);
     return ert_ew_output(g, n, 0, x->dtype, &x->shape, err);
 }
 
@@ -467,13 +471,13 @@ static void softmax_rows(float *restrict o, const float *restrict x, size_t rows
 {
     for (size_t r = 0; r < rows; r++, x += len, o += len) {
         const float m = row_max(x, len);
-        float s = 0.0f;
         if (log_) {
-            s = h_expsum_f32(x, len, 0.0f, m);
-            const float shift = m + logf(s);
+            /* (x - m) - log(s): subtracting m first keeps large inputs exact */
+            const float ls = logf(h_expsum_f32(x, len, 0.0f, m));
             for (size_t i = 0; i < len; i++)
-                o[i] = x[i] - shift;
+                o[i] = (x[i] - m) - ls;
         } else {
+            float s = 0.0f;
             for (size_t i = 0; i < len; i++) {
                 o[i] = expf(x[i] - m);
                 s += o[i];
@@ -504,10 +508,10 @@ static void softmax_blocks(float *restrict o, const float *restrict x, size_t ou
             }
         if (log_) {
             for (size_t j = 0; j < inner; j++)
-                acc[j] = mx[j] + logf(acc[j]);
+                acc[j] = logf(acc[j]);
             for (size_t d = 0; d < len; d++)
                 for (size_t j = 0; j < inner; j++)
-                    o[d * inner + j] = x[d * inner + j] - acc[j];
+                    o[d * inner + j] = (x[d * inner + j] - mx[j]) - acc[j];
         } else {
             for (size_t j = 0; j < inner; j++)
                 acc[j] = 1.0f / acc[j];
