@@ -139,6 +139,17 @@ void ert_shape_fill(void *dst, size_t count, const void *val, size_t es)
     }
 }
 
+ert_status ert_shape_parse_axis(ert_node *n, ert_attrs *a, const char *name, int64_t def, ert_error *err)
+{
+    int64_t axis;
+    ert_status st = ert_attr_int(a, n, name, def, &axis, err);
+    if (st != ERT_OK)
+        return st;
+    if (axis == INT64_MIN)
+        return ert_node_fail(err, n, ERT_EFORMAT, "attribute '%s' is required", name);
+    return ert_node_set_params(n, &axis, 1, NULL, 0, err);
+}
+
 /* Input 0 -> output 0 unchanged (Constant, Reshape, Flatten, Squeeze, Unsqueeze): the
  * output was sized by infer to the same byte count. */
 static ert_status run_copy(const ert_ctx *ctx, const ert_graph *g, const ert_node *n, ert_error *err)
@@ -437,7 +448,7 @@ static ert_status read_axes(const ert_graph *g, const ert_node *n, int rank, int
         return ert_node_fail(err, n, ERT_EFORMAT, "%zu axes exceed rank limit %d", cnt, ERT_MAX_RANK);
     bool seen[ERT_MAX_RANK] = {false};
     for (size_t i = 0; i < cnt; i++) {
-        int ax;
+        int ax = 0;
         if ((st = ert_shape_axis(n, "axis", t ? ert_shape_vec_at(t, i) : n->ints[i], rank, &ax, err)) != ERT_OK)
             return st;
         if (seen[ax])

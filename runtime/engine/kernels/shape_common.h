@@ -21,6 +21,8 @@ ert_status ert_shape_const_vec(const ert_graph *g, const ert_node *n, uint32_t i
 int64_t ert_shape_vec_at(const ert_tensor *t, size_t k);
 /* axis in [-rank, rank) -> [0, rank). */
 ert_status ert_shape_axis(const ert_node *n, const char *what, int64_t axis, int rank, int *out, ert_error *err);
+/* Reads an int attribute (INT64_MIN default: required) into params [value]. */
+ert_status ert_shape_parse_axis(ert_node *n, ert_attrs *a, const char *name, int64_t def, ert_error *err);
 /* Sets output i's dtype and shape after checking its byte size is representable. */
 ert_status ert_shape_set_out(ert_graph *g, const ert_node *n, uint32_t i, ert_dtype dt, const ert_shape *s,
                              ert_error *err);

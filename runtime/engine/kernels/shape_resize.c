@@ -40,9 +40,12 @@ ert_status ert_shape_parse_pad(ert_graph *g, ert_node *n, ert_attrs *a, int opse
     return ert_node_set_params(n, p, (uint32_t)(1 + k), &value, 1, err);
 }
 
+/* Negative pads crop first (as onnxruntime does); the remaining pads then extend the
+ * cropped axis [crop[i], crop[i] + len[i]) of the input, reflecting within it. */
 typedef struct pad_plan {
     int mode;
     int64_t begin[ERT_MAX_RANK], end[ERT_MAX_RANK], out[ERT_MAX_RANK];
+    int64_t crop[ERT_MAX_RANK], len[ERT_MAX_RANK], lead[ERT_MAX_RANK];
 } pad_plan;
 
 /* Params: [mode, pads(2*rank)] + floats [value] (opset < 11), or [mode] with inputs
@@ -92,16 +95,18 @@ static ert_status pad_make(const ert_graph *g, const ert_node *n, const ert_tens
             return ert_node_fail(err, n, ERT_EFORMAT, "constant_value must be a %s scalar", ert_dtype_name(x->dtype));
     }
     for (int i = 0; i < r; i++) {
-        int64_t d = x->shape.dims[i], o;
+        int64_t d = x->shape.dims[i], b = p->begin[i], e = p->end[i];
+        int64_t cl = 0, cr = 0, o;
         /* Crops may remove at most the whole axis; this also keeps index math in range. */
-        if (p->begin[i] < -d || p->end[i] < -d || __builtin_add_overflow(d, p->begin[i], &o) ||
-            __builtin_add_overflow(o, p->end[i], &o) || o < 0)
+        if (b >= -d && e >= -d)
+            cl = b < 0 ? -b : 0, cr = e < 0 ? -e : 0;
+        if (b < -d || e < -d || cl + cr > d || __builtin_add_overflow(d, b, &o) || __builtin_add_overflow(o, e, &o))
             return ert_node_fail(err, n, ERT_EFORMAT, "pads %lld/%lld are invalid for axis %d of size %lld",
-                                 (long long)p->begin[i], (long long)p->end[i], i, (long long)d);
-        if (d == 0 && o > 0 && p->mode != PAD_CONSTANT)
-            return ert_node_fail(err, n, ERT_EFORMAT, "cannot %s-pad the empty axis %d",
+                                 (long long)b, (long long)e, i, (long long)d);
+        p->crop[i] = cl, p->len[i] = d - cl - cr, p->lead[i] = b > 0 ? b : 0, p->out[i] = o;
+        if (p->len[i] == 0 && o > 0 && p->mode != PAD_CONSTANT)
+            return ert_node_fail(err, n, ERT_EFORMAT, "cannot %s-pad axis %d: nothing left of it",
                                  p->mode == PAD_REFLECT ? "reflect" : "edge", i);
-        p->out[i] = o;
     }
     return ERT_OK;
 }
@@ -120,10 +125,10 @@ ert_status ert_shape_infer_pad(ert_graph *g, ert_node *n, ert_error *err)
     return ert_shape_set_out(g, n, 0, x->dtype, &out, err);
 }
 
-/* Source index along an axis for output coordinate o, or -1 for the fill value. */
-static int64_t pad_src(int64_t o, int64_t begin, int64_t d, int mode)
+/* Index into the cropped axis [0, d) for output coordinate o, or -1 for the fill value. */
+static int64_t pad_src(int64_t o, int64_t lead, int64_t d, int mode)
 {
-    int64_t i = o - begin;
+    int64_t i = o - lead;
     if (i >= 0 && i < d)
         return i;
     if (mode == PAD_CONSTANT)
@@ -191,35 +196,31 @@ ert_status ert_shape_run_pad(const ert_ctx *ctx, const ert_graph *g, const ert_n
     int64_t is[ERT_MAX_RANK], c[ERT_MAX_RANK] = {0};
     for (int j = r - 1; j >= 0; j--)
         is[j] = j == r - 1 ? 1 : is[j + 1] * d[j + 1];
-    /* Along the last axis, [m0, m1) maps onto input elements in order: one memcpy. */
-    int64_t len = p.out[r - 1], b = p.begin[r - 1], dl = d[r - 1];
-    int64_t m0 = b < 0 ? 0 : (b > len ? len : b);
-    int64_t m1 = b + dl < 0 ? 0 : (b + dl > len ? len : b + dl);
-    if (m1 < m0)
-        m1 = m0;
+    /* Along the last axis, [m0, m1) maps onto the cropped input in order: one memcpy. */
+    int64_t len = p.out[r - 1], m0 = p.lead[r - 1], dl = p.len[r - 1], m1 = m0 + dl;
     size_t rows = numel / (size_t)len;
     const char *src = x->data;
     char *dst = y->data;
     for (size_t row = 0; row < rows; row++, dst += (size_t)len * es) {
-        int64_t off = 0;
+        int64_t off = p.crop[r - 1];
         bool fill = false;
         for (int a = 0; a < r - 1; a++) {
-            int64_t i = pad_src(c[a], p.begin[a], d[a], p.mode);
+            int64_t i = pad_src(c[a], p.lead[a], p.len[a], p.mode);
             fill |= i < 0;
-            off += i * is[a];
+            off += (p.crop[a] + i) * is[a];
         }
         if (fill) {
             ert_shape_fill(dst, (size_t)len, val, es);
         } else {
             const char *s = src + off * (int64_t)es;
             for (int64_t j = 0; j < m0; j++) {
-                int64_t i = pad_src(j, b, dl, p.mode);
+                int64_t i = pad_src(j, m0, dl, p.mode);
                 memcpy(dst + j * (int64_t)es, i < 0 ? (const char *)val : s + i * (int64_t)es, es);
             }
-            if (m1 > m0)
-                memcpy(dst + m0 * (int64_t)es, s + (m0 - b) * (int64_t)es, (size_t)(m1 - m0) * es);
+            if (dl > 0)
+                memcpy(dst + m0 * (int64_t)es, s, (size_t)dl * es);
             for (int64_t j = m1; j < len; j++) {
-                int64_t i = pad_src(j, b, dl, p.mode);
+                int64_t i = pad_src(j, m0, dl, p.mode);
                 memcpy(dst + j * (int64_t)es, i < 0 ? (const char *)val : s + i * (int64_t)es, es);
             }
         }
@@ -489,6 +490,11 @@ static ert_status resize_make(const ert_graph *g, const ert_node *n, resize_plan
             return ert_node_fail(err, n, ERT_EFORMAT, "cannot resize the empty axis %d to %lld", a, (long long)out);
         p->out[a] = out;
     }
+    /* The tap tables (see resize_scratch_bytes) must be addressable. */
+    size_t bytes = 0, per = (size_t)resize_taps(p) * (sizeof(size_t) + sizeof(float)) + 1, b;
+    for (int a = 0; a < p->rank; a++)
+        if (!ert_mul_size((size_t)p->out[a], per, &b) || !ert_add_size(bytes, b, &bytes) || bytes > SIZE_MAX / 2)
+            return ert_node_fail(err, n, ERT_EFORMAT, "output dims are too large");
     size_t combos = 1;
     for (int a = 0; a < p->rank - 1; a++)
         if (!resize_one_tap(p, a) && (combos *= (size_t)resize_taps(p)) > ERT_RESIZE_MAX_COMBOS)
@@ -523,10 +529,13 @@ static size_t resize_scratch_bytes(const resize_plan *p, size_t *entries, size_t
 size_t ert_shape_scratch_resize(const ert_graph *g, const ert_node *n)
 {
     resize_plan p;
-    size_t e, c;
+    size_t e, c, numel = 1;
     if (resize_make(g, n, &p, NULL) != ERT_OK)
         return 0;
-    return resize_scratch_bytes(&p, &e, &c);
+    /* An empty output needs no tables, however long its other axes. */
+    for (int a = 0; a < p.rank; a++)
+        numel *= (size_t)(p.out[a] != 0);
+    return numel ? resize_scratch_bytes(&p, &e, &c) : 0;
 }
 
 #define ERT_GATHER_ROW(T)                                                                                        \
