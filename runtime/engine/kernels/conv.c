@@ -137,13 +137,18 @@ static ert_status set_out_shape(const ert_node *n, conv_plan *p, ert_error *err)
     return ERT_OK;
 }
 
-/* Column-buffer tiling: whole rows of col_rows x row_len floats, bounded by ERT_SP_COL_CAP. */
+/* Column-buffer tiling in whole rows: a tile stays cache-sized (ERT_SP_COL_CAP) so im2col
+ * output is still hot when gemm packs it, but spans at least ERT_SP_COL_MIN columns so
+ * each gemm call stays efficient. */
 static ert_status plan_tiles(const ert_node *n, conv_plan *p, ert_error *err)
 {
     size_t per_row;
     if (!ert_mul_size(p->K, p->row_len, &per_row) || !ert_mul_size(per_row, sizeof(float), &per_row))
         return ert_node_fail(err, n, ERT_EINVAL, "column buffer size overflows");
     size_t t = per_row ? ERT_SP_COL_CAP / per_row : p->rows;
+    size_t min_rows = p->row_len ? (ERT_SP_COL_MIN + p->row_len - 1) / p->row_len : 1;
+    if (t < min_rows)
+        t = min_rows;
     if (t < 1)
         t = 1;
     if (t > p->rows)
@@ -199,7 +204,7 @@ static ert_status conv_plan_make(const ert_graph *gr, const ert_node *n, conv_pl
         p->scratch = (size_t)g->in[2] * sizeof(float); /* the 3x3 kernel's zero row */
     } else {
         p->path = PATH_IM2COL;
-        p->rows = (size_t)(g->out[0] * g->out[1]);
+        p->rows = (size_t)g->out[0] * (size_t)g->out[1]; /* <= out_size, checked */
         p->row_len = (size_t)g->out[2];
         st = plan_tiles(n, p, err);
     }
@@ -334,16 +339,16 @@ static ert_status ct_plan_make(const ert_graph *gr, const ert_node *n, conv_plan
                                  (long long)q[2 + i], (long long)k);
         if (opad < 0 || opad > ERT_SP_LIMIT)
             return ert_node_fail(err, n, ERT_EFORMAT, "output_padding[%d] = %lld is out of range", i, (long long)opad);
-        if (in < 1)
-            return ert_node_fail(err, n, ERT_EINVAL, "input spatial dim %d is empty", i);
+        if (in < 1 || in > ERT_SP_DIM_MAX)
+            return ert_node_fail(err, n, ERT_EINVAL, "input spatial dim %d has size %lld", i, (long long)in);
         int64_t natural;
         if (__builtin_mul_overflow(in - 1, s, &natural) || __builtin_add_overflow(natural, opad + (k - 1) * d + 1, &natural))
             return ert_node_fail(err, n, ERT_EINVAL, "output size overflows in spatial dim %d", i);
         int64_t out, target = -1;
         if (os) {
             target = os[i];
-            if (target < 1)
-                return ert_node_fail(err, n, ERT_EFORMAT, "output_shape[%d] = %lld must be >= 1", i, (long long)target);
+            if (target < 1 || target > ERT_SP_DIM_MAX)
+                return ert_node_fail(err, n, ERT_EFORMAT, "output_shape[%d] = %lld is out of range", i, (long long)target);
         } else if (q[0] == ERT_SP_SAME_UPPER || q[0] == ERT_SP_SAME_LOWER) {
             if (__builtin_mul_overflow(in, s, &target))
                 return ert_node_fail(err, n, ERT_EINVAL, "output size overflows in spatial dim %d", i);
@@ -375,7 +380,7 @@ static ert_status ct_plan_make(const ert_graph *gr, const ert_node *n, conv_plan
     if (!ert_mul_size(p->Mg, g->k_size, &p->K))
         return ert_node_fail(err, n, ERT_EINVAL, "kernel size overflows");
     p->path = PATH_IM2COL;
-    p->rows = (size_t)(g->in[0] * g->in[1]);
+    p->rows = (size_t)g->in[0] * (size_t)g->in[1]; /* <= in_size, checked */
     p->row_len = (size_t)g->in[2];
     return plan_tiles(n, p, err);
 }

@@ -3,6 +3,8 @@
  * computed per row, never from per-element tests. */
 #include "conv_kernels.h"
 
+#include "simd.h"
+
 #include <string.h>
 
 void ert_conv_im2col(const float *restrict x, const ert_sp_geom *g, size_t channels, size_t r0, size_t r1,
@@ -45,7 +47,17 @@ void ert_conv_im2col(const float *restrict x, const ert_sp_geom *g, size_t chann
                             const float *s0 = srow + (lo * sw + offw);
                             float *d0 = drow + lo;
                             const int64_t cnt = hi - lo;
-                            for (int64_t i = 0; i < cnt; i++)
+                            int64_t i = 0;
+#ifdef ERT_HAVE_SHUFFLE
+                            /* Stride 2: four outputs are the even lanes of eight inputs, as long
+                             * as those eight stay inside the row. */
+                            if (sw == 2) {
+                                const int64_t avail = W - (lo * sw + offw);
+                                for (; i + 4 <= cnt && 2 * i + 8 <= avail; i += 4)
+                                    f4_store(d0 + i, f4_even(f4_load(s0 + 2 * i), f4_load(s0 + 2 * i + 4)));
+                            }
+#endif
+                            for (; i < cnt; i++)
                                 d0[i] = s0[i * sw];
                         }
                     }
@@ -89,7 +101,10 @@ void ert_conv_col2im(const float *restrict col, const ert_sp_geom *g, size_t cha
                         const float *s0 = srow + lo;
                         float *d0 = yrow + (lo * sw + offw);
                         if (sw == 1) {
-                            for (int64_t i = 0; i < cnt; i++)
+                            int64_t i = 0;
+                            for (; i + 4 <= cnt; i += 4)
+                                f4_store(d0 + i, f4_load(d0 + i) + f4_load(s0 + i));
+                            for (; i < cnt; i++)
                                 d0[i] += s0[i];
                         } else {
                             for (int64_t i = 0; i < cnt; i++)
@@ -124,6 +139,8 @@ static void dw3x3(const float *restrict x, const float *restrict w, const ert_sp
     const int64_t H = g->in[1], W = g->in[2], OH = g->out[1], OW = g->out[2];
     const int64_t s = g->s[2], ph = g->pb[1], pw = g->pb[2];
     const float w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3], w4 = w[4], w5 = w[5], w6 = w[6], w7 = w[7], w8 = w[8];
+    const ert_f4 v0 = f4_splat(w0), v1 = f4_splat(w1), v2 = f4_splat(w2), v3 = f4_splat(w3), v4 = f4_splat(w4),
+                 v5 = f4_splat(w5), v6 = f4_splat(w6), v7 = f4_splat(w7), v8 = f4_splat(w8);
     /* Interior columns: all three taps inside the row. */
     int64_t lo, hi;
     ert_sp_range(OW, s, -pw, W - 2, &lo, &hi);
@@ -137,21 +154,49 @@ static void dw3x3(const float *restrict x, const float *restrict w, const ert_sp
         float *restrict yr = y + (size_t)oh * (size_t)OW;
         for (int64_t ow = 0; ow < lo; ow++)
             yr[ow] = dw3x3_edge(rows, w, ow * s - pw, W);
+        int64_t ow = lo;
         if (s == 1) {
-            const int64_t base = -pw;
-            for (int64_t ow = lo; ow < hi; ow++) {
-                const int64_t i = ow + base;
+            for (; ow + 4 <= hi; ow += 4) {
+                const int64_t i = ow - pw;
+                ert_f4 acc = v0 * f4_load(a + i) + v1 * f4_load(a + i + 1) + v2 * f4_load(a + i + 2);
+                acc += v3 * f4_load(b + i) + v4 * f4_load(b + i + 1) + v5 * f4_load(b + i + 2);
+                acc += v6 * f4_load(c + i) + v7 * f4_load(c + i + 1) + v8 * f4_load(c + i + 2);
+                f4_store(yr + ow, acc);
+            }
+            for (; ow < hi; ow++) {
+                const int64_t i = ow - pw;
                 yr[ow] = w0 * a[i] + w1 * a[i + 1] + w2 * a[i + 2] + w3 * b[i] + w4 * b[i + 1] + w5 * b[i + 2] +
                          w6 * c[i] + w7 * c[i + 1] + w8 * c[i + 2];
             }
         } else {
-            for (int64_t ow = lo; ow < hi; ow++) {
+#ifdef ERT_HAVE_SHUFFLE
+            /* Four outputs read a[i .. i+8]: even lanes are tap 0, odd lanes tap 1, and tap 2
+             * is tap 0 shifted by one lane plus a[i+8] (no load past the window). */
+            for (; ow + 4 <= hi; ow += 4) {
+                const int64_t i = ow * 2 - pw;
+                ert_f4 acc;
+                {
+                    ert_f4 l0 = f4_load(a + i), l1 = f4_load(a + i + 4), e = f4_even(l0, l1);
+                    acc = v0 * e + v1 * f4_odd(l0, l1) + v2 * __builtin_shufflevector(e, f4_splat(a[i + 8]), 1, 2, 3, 4);
+                }
+                {
+                    ert_f4 l0 = f4_load(b + i), l1 = f4_load(b + i + 4), e = f4_even(l0, l1);
+                    acc += v3 * e + v4 * f4_odd(l0, l1) + v5 * __builtin_shufflevector(e, f4_splat(b[i + 8]), 1, 2, 3, 4);
+                }
+                {
+                    ert_f4 l0 = f4_load(c + i), l1 = f4_load(c + i + 4), e = f4_even(l0, l1);
+                    acc += v6 * e + v7 * f4_odd(l0, l1) + v8 * __builtin_shufflevector(e, f4_splat(c[i + 8]), 1, 2, 3, 4);
+                }
+                f4_store(yr + ow, acc);
+            }
+#endif
+            for (; ow < hi; ow++) {
                 const int64_t i = ow * 2 - pw;
                 yr[ow] = w0 * a[i] + w1 * a[i + 1] + w2 * a[i + 2] + w3 * b[i] + w4 * b[i + 1] + w5 * b[i + 2] +
                          w6 * c[i] + w7 * c[i + 1] + w8 * c[i + 2];
             }
         }
-        for (int64_t ow = hi > lo ? hi : lo; ow < OW; ow++)
+        for (ow = hi; ow < OW; ow++)
             yr[ow] = dw3x3_edge(rows, w, ow * s - pw, W);
     }
 }
@@ -180,7 +225,11 @@ static void dw_generic(const float *restrict x, const float *restrict w, const e
                 float *yd = yr + lo;
                 const int64_t cnt = hi - lo;
                 if (sw == 1) {
-                    for (int64_t i = 0; i < cnt; i++)
+                    const ert_f4 vw = f4_splat(wv);
+                    int64_t i = 0;
+                    for (; i + 4 <= cnt; i += 4)
+                        f4_store(yd + i, f4_load(yd + i) + vw * f4_load(xs + i));
+                    for (; i < cnt; i++)
                         yd[i] += wv * xs[i];
                 } else {
                     for (int64_t i = 0; i < cnt; i++)

@@ -2,15 +2,17 @@
  * broadcast C) over ert_gemm, and inference-mode BatchNormalization; float32, fused act. */
 #include "../op.h"
 #include "embedrt/gemm.h"
+#include "simd.h"
+#include "spatial.h"
 
 #include <math.h>
 #include <string.h>
 
-/* Applies the fused activation to a contiguous block (no bias). */
+/* Applies the fused activation to a contiguous block (vectorised for ReLU / Clip). */
 static void apply_act(float *y, size_t len, const ert_node *n)
 {
     if (n->act != ERT_ACT_NONE)
-        ert_act_apply(y, len, n->act, n->act_alpha, n->act_beta);
+        ert_sp_bias_act(y, len, 0.0f, n);
 }
 
 static ert_status no_params(const ert_node *n, ert_error *err)
@@ -114,6 +116,9 @@ static ert_status mm_run(const ert_ctx *ctx, const ert_graph *gr, const ert_node
     const float *a = ert_node_input(gr, n, 0)->data, *b = ert_node_input(gr, n, 1)->data;
     float *y = ert_node_output(gr, n, 0)->data;
     const size_t mn = p.M * p.N;
+    size_t numel;
+    if (!ert_shape_numel(&p.out, &numel) || numel == 0)
+        return ERT_OK; /* an empty output may still have huge batch dims: do not walk them */
     if (!p.b_batched) {
         /* B is one matrix (typically a weight): fold A's batch into the rows, one call. */
         size_t rows = p.a_batch * p.M;
@@ -366,6 +371,9 @@ static ert_status bn_run(const ert_ctx *ctx, const ert_graph *gr, const ert_node
     const float *mean = ert_node_input(gr, n, 3)->data, *var = ert_node_input(gr, n, 4)->data;
     float *y = ert_node_output(gr, n, 0)->data;
     const float eps = n->floats[0];
+    size_t numel;
+    if (!ert_shape_numel(&xt->shape, &numel) || numel == 0)
+        return ERT_OK; /* empty: N or C may still be huge */
     size_t N = (size_t)xt->shape.dims[0], C = (size_t)xt->shape.dims[1], S = 1;
     for (int i = 2; i < xt->shape.rank; i++)
         S *= (size_t)xt->shape.dims[i];
@@ -374,7 +382,11 @@ static ert_status bn_run(const ert_ctx *ctx, const ert_graph *gr, const ert_node
             const float k = scale[c] / sqrtf(var[c] + eps), o = bias[c] - mean[c] * k;
             const float *xc = x + (b * C + c) * S;
             float *yc = y + (b * C + c) * S;
-            for (size_t i = 0; i < S; i++)
+            const ert_f4 vk = f4_splat(k), vo = f4_splat(o);
+            size_t i = 0;
+            for (; i + 4 <= S; i += 4)
+                f4_store(yc + i, f4_load(xc + i) * vk + vo);
+            for (; i < S; i++)
                 yc[i] = xc[i] * k + o;
             apply_act(yc, S, n);
         }

@@ -1,6 +1,7 @@
 /* Kernels: MaxPool (float32/uint8/int8, optional Indices), AveragePool, LpPool (1-D..3-D)
  * and GlobalAveragePool / GlobalMaxPool. Window bounds come from per-run range tables. */
 #include "../op.h"
+#include "simd.h"
 #include "spatial.h"
 
 #include <math.h>
@@ -23,8 +24,10 @@ typedef struct pool_plan {
     size_t NC;
     int64_t extra;   /* storage_order / count_include_pad / p */
     bool indices;    /* MaxPool's second output is wanted */
+    bool separable;  /* float Max/AveragePool: row pass + column pass (pool_rows_f32) */
     size_t n_ranges; /* OD + OH + OW */
-    size_t scratch;  /* range table (2 int64 per output position per dim) + avg divisors */
+    size_t scratch;  /* range table (2 int64 per output position per dim), avg divisors,
+                        separable: one row-reduced plane (D*H x OW floats) */
     ert_shape out;
 } pool_plan;
 
@@ -134,12 +137,16 @@ static ert_status pool_plan_make(const ert_graph *gr, const ert_node *n, int kin
     size_t bytes;
     if (!ert_shape_bytes(&p->out, ERT_DT_I64, &bytes))
         return ert_node_fail(err, n, ERT_EINVAL, "output is too large");
-    /* Output dims are bounded by the output size just checked: their sum cannot overflow. */
+    /* Output dims are below 2^50 (inputs and pads are bounded): their sum cannot overflow. */
     p->n_ranges = (size_t)(p->g.out[0] + p->g.out[1] + p->g.out[2]);
-    size_t div = 0;
+    size_t div = 0, rows = 0;
+    p->separable = p->dt == ERT_DT_F32 && !p->indices && kind != POOL_LP;
     if (!ert_mul_size(p->n_ranges, 2 * sizeof(int64_t), &p->scratch) ||
         (kind == POOL_AVG && !ert_mul_size(p->g.out_size, sizeof(float), &div)) ||
-        !ert_add_size(p->scratch, div, &p->scratch))
+        !ert_add_size(p->scratch, div, &p->scratch) ||
+        (p->separable && (!ert_mul_size((size_t)p->g.in[0] * (size_t)p->g.in[1], (size_t)p->g.out[2], &rows) ||
+                          !ert_mul_size(rows, sizeof(float), &rows))) ||
+        !ert_add_size(p->scratch, rows, &p->scratch))
         return ert_node_fail(err, n, ERT_EINVAL, "scratch size overflows");
     return ERT_OK;
 }
@@ -201,7 +208,6 @@ static void build_ranges(const ert_sp_geom *g, int64_t *rng)
         }                                                                                                          \
     }
 
-DEFINE_MAXPOOL(maxpool_f32, float, -INFINITY)
 DEFINE_MAXPOOL(maxpool_u8, uint8_t, 0)
 DEFINE_MAXPOOL(maxpool_i8, int8_t, INT8_MIN)
 
@@ -271,13 +277,13 @@ static void build_divisors(const ert_sp_geom *g, const int64_t *rng, bool includ
             }
 }
 
-/* Sum (AveragePool) or Lp norm over each window; pads contribute nothing to the sum. */
-static void sumpool_f32(const float *restrict x, float *restrict y, const ert_sp_geom *g, size_t nc,
-                        const int64_t *rng, const float *inv, int64_t lp)
+/* LpPool: (sum |x|^p)^(1/p) over each window; pads contribute nothing. */
+static void lppool_f32(const float *restrict x, float *restrict y, const ert_sp_geom *g, size_t nc,
+                       const int64_t *rng, int64_t lp)
 {
     const int64_t H = g->in[1], W = g->in[2];
     const int64_t *rd = rng, *rh = rd + 2 * g->out[0], *rw = rh + 2 * g->out[1];
-    const float pf = (float)lp, inv_p = 1.0f / (float)(lp ? lp : 1);
+    const float pf = (float)lp, inv_p = 1.0f / (float)lp;
     for (size_t c = 0; c < nc; c++) {
         const float *xc = x + c * g->in_size;
         float *yo = y + c * g->out_size;
@@ -294,24 +300,123 @@ static void sumpool_f32(const float *restrict x, float *restrict y, const ert_sp
                             const float *row =
                                 xc + ((size_t)(d0 + kd * g->d[0]) * (size_t)H + (size_t)(h0 + kh * g->d[1])) * (size_t)W;
                             int64_t iw = w0;
-                            if (lp == 0) {
-                                for (int64_t kw = klo; kw < khi; kw++, iw += dw)
-                                    s += row[iw];
-                            } else if (lp == 1) {
-                                for (int64_t kw = klo; kw < khi; kw++, iw += dw)
-                                    s += fabsf(row[iw]);
-                            } else if (lp == 2) {
-                                for (int64_t kw = klo; kw < khi; kw++, iw += dw)
-                                    s += row[iw] * row[iw];
-                            } else {
-                                for (int64_t kw = klo; kw < khi; kw++, iw += dw)
-                                    s += powf(fabsf(row[iw]), pf);
+                            for (int64_t kw = klo; kw < khi; kw++, iw += dw) {
+                                float v = fabsf(row[iw]);
+                                s += lp == 1 ? v : lp == 2 ? v * v : powf(v, pf);
                             }
                         }
-                    if (lp == 0)
-                        yo[o] = s * inv[o];
+                    yo[o] = lp == 1 ? s : lp == 2 ? sqrtf(s) : powf(s, inv_p);
+                }
+            }
+    }
+}
+
+/* Row-pass kernels up to this width run tap by tap (vectorised); wider ones (and hostile
+ * kernel_shape values) output by output over the valid taps only. */
+#define POOL_TAPS_MAX 16
+
+/* Separable float Max/AveragePool: each input row is first reduced over the W taps into
+ * h (D*H rows of OW), then each output row over its valid (D, H) taps of h. Both passes
+ * are contiguous per tap range, so they vectorise; pads are skipped through the ranges. */
+static void pool_rows_f32(const float *restrict x, float *restrict y, const ert_sp_geom *g, size_t nc,
+                          const int64_t *rng, const float *inv, float *restrict h, bool is_max)
+{
+    const int64_t W = g->in[2], OW = g->out[2], sw = g->s[2], dw = g->d[2];
+    const size_t in_rows = (size_t)g->in[0] * (size_t)g->in[1];
+    const int64_t *rd = rng, *rh = rd + 2 * g->out[0], *rw = rh + 2 * g->out[1];
+    const float ident = is_max ? -INFINITY : 0.0f;
+    const ert_f4 vid = f4_splat(ident);
+    const bool by_tap = g->k[2] <= POOL_TAPS_MAX;
+    int64_t tlo[POOL_TAPS_MAX], thi[POOL_TAPS_MAX];
+    for (int64_t kw = 0; by_tap && kw < g->k[2]; kw++)
+        ert_sp_range(OW, sw, kw * dw - g->pb[2], W, &tlo[kw], &thi[kw]);
+    for (size_t c = 0; c < nc; c++) {
+        const float *xc = x + c * g->in_size;
+        float *yc = y + c * g->out_size;
+        for (size_t r = 0; r < in_rows; r++) {
+            const float *xr = xc + r * (size_t)W;
+            float *hr = h + r * (size_t)OW;
+            if (!by_tap) {
+                for (int64_t ow = 0; ow < OW; ow++) {
+                    int64_t iw = ow * sw - g->pb[2] + rw[2 * ow] * dw;
+                    float a = ident;
+                    for (int64_t kw = rw[2 * ow]; kw < rw[2 * ow + 1]; kw++, iw += dw)
+                        a = is_max ? (xr[iw] > a ? xr[iw] : a) : a + xr[iw];
+                    hr[ow] = a;
+                }
+                continue;
+            }
+            int64_t o = 0;
+            for (; o + 4 <= OW; o += 4)
+                f4_store(hr + o, vid);
+            for (; o < OW; o++)
+                hr[o] = ident;
+            for (int64_t kw = 0; kw < g->k[2]; kw++) {
+                const int64_t lo = tlo[kw], hi = thi[kw], off = kw * dw - g->pb[2];
+                if (lo == hi)
+                    continue;
+                const float *xs = xr + (lo * sw + off);
+                float *hd = hr + lo;
+                const int64_t cnt = hi - lo;
+                int64_t i = 0;
+                if (sw == 1) {
+                    if (is_max)
+                        for (; i + 4 <= cnt; i += 4)
+                            f4_store(hd + i, f4_max(f4_load(xs + i), f4_load(hd + i)));
                     else
-                        yo[o] = lp == 1 ? s : lp == 2 ? sqrtf(s) : powf(s, inv_p);
+                        for (; i + 4 <= cnt; i += 4)
+                            f4_store(hd + i, f4_load(hd + i) + f4_load(xs + i));
+                }
+#ifdef ERT_HAVE_SHUFFLE
+                else if (sw == 2) {
+                    const int64_t avail = W - (lo * sw + off);
+                    for (; i + 4 <= cnt && 2 * i + 8 <= avail; i += 4) {
+                        ert_f4 v = f4_even(f4_load(xs + 2 * i), f4_load(xs + 2 * i + 4));
+                        f4_store(hd + i, is_max ? f4_max(v, f4_load(hd + i)) : f4_load(hd + i) + v);
+                    }
+                }
+#endif
+                if (is_max)
+                    for (; i < cnt; i++)
+                        hd[i] = xs[i * sw] > hd[i] ? xs[i * sw] : hd[i];
+                else
+                    for (; i < cnt; i++)
+                        hd[i] += xs[i * sw];
+            }
+        }
+        for (int64_t od = 0; od < g->out[0]; od++)
+            for (int64_t oh = 0; oh < g->out[1]; oh++) {
+                float *yr = yc + (size_t)(od * g->out[1] + oh) * (size_t)OW;
+                int64_t o = 0;
+                for (; o + 4 <= OW; o += 4)
+                    f4_store(yr + o, vid);
+                for (; o < OW; o++)
+                    yr[o] = ident;
+                for (int64_t kd = rd[2 * od]; kd < rd[2 * od + 1]; kd++) {
+                    const int64_t id = od * g->s[0] - g->pb[0] + kd * g->d[0];
+                    for (int64_t kh = rh[2 * oh]; kh < rh[2 * oh + 1]; kh++) {
+                        const int64_t ih = oh * g->s[1] - g->pb[1] + kh * g->d[1];
+                        const float *hr = h + (size_t)(id * g->in[1] + ih) * (size_t)OW;
+                        o = 0;
+                        if (is_max) {
+                            for (; o + 4 <= OW; o += 4)
+                                f4_store(yr + o, f4_max(f4_load(hr + o), f4_load(yr + o)));
+                            for (; o < OW; o++)
+                                yr[o] = hr[o] > yr[o] ? hr[o] : yr[o];
+                        } else {
+                            for (; o + 4 <= OW; o += 4)
+                                f4_store(yr + o, f4_load(yr + o) + f4_load(hr + o));
+                            for (; o < OW; o++)
+                                yr[o] += hr[o];
+                        }
+                    }
+                }
+                if (!is_max) {
+                    const float *ir = inv + (size_t)(od * g->out[1] + oh) * (size_t)OW;
+                    for (o = 0; o + 4 <= OW; o += 4)
+                        f4_store(yr + o, f4_load(yr + o) * f4_load(ir + o));
+                    for (; o < OW; o++)
+                        yr[o] *= ir[o];
                 }
             }
     }
@@ -331,21 +436,21 @@ static ert_status pool_run_kind(const ert_ctx *ctx, const ert_graph *gr, const e
     build_ranges(&p.g, rng);
     const void *x = ert_node_input(gr, n, 0)->data;
     void *y = ert_node_output(gr, n, 0)->data;
+    float *after = (float *)(rng + 2 * p.n_ranges);
     if (kind == POOL_MAX) {
         if (p.indices)
             maxpool_f32_indices(x, y, ert_node_output(gr, n, 1)->data, &p.g, p.NC, rng, p.extra == 1);
         else if (p.dt == ERT_DT_F32)
-            maxpool_f32(x, y, &p.g, p.NC, rng);
+            pool_rows_f32(x, y, &p.g, p.NC, rng, NULL, after, true);
         else if (p.dt == ERT_DT_U8)
             maxpool_u8(x, y, &p.g, p.NC, rng);
         else
             maxpool_i8(x, y, &p.g, p.NC, rng);
     } else if (kind == POOL_AVG) {
-        float *inv = (float *)(rng + 2 * p.n_ranges);
-        build_divisors(&p.g, rng, p.extra == 1, inv);
-        sumpool_f32(x, y, &p.g, p.NC, rng, inv, 0);
+        build_divisors(&p.g, rng, p.extra == 1, after);
+        pool_rows_f32(x, y, &p.g, p.NC, rng, after, after + p.g.out_size, false);
     } else {
-        sumpool_f32(x, y, &p.g, p.NC, rng, NULL, p.extra);
+        lppool_f32(x, y, &p.g, p.NC, rng, p.extra);
     }
     return ERT_OK;
 }
@@ -390,15 +495,15 @@ static ert_status global_infer(ert_graph *gr, ert_node *n, ert_error *err)
     for (int i = 2; i < x->shape.rank; i++)
         y->shape.dims[i] = 1;
     size_t nb;
-    if (!ert_shape_bytes(&x->shape, ERT_DT_F32, &nb))
-        return ert_node_fail(err, n, ERT_EFORMAT, "input shape is invalid");
+    if (!ert_shape_bytes(&x->shape, ERT_DT_F32, &nb) || !ert_shape_bytes(&y->shape, ERT_DT_F32, &nb))
+        return ert_node_fail(err, n, ERT_EFORMAT, "input shape %s is invalid", ert_shape_str(&x->shape, (char[96]){0}, 96));
     return ERT_OK;
 }
 
 static void global_sizes(const ert_graph *gr, const ert_node *n, size_t *nc, size_t *sp)
 {
     const ert_shape *s = &ert_node_input(gr, n, 0)->shape;
-    *nc = (size_t)s->dims[0] * (size_t)s->dims[1]; /* infer checked the whole numel fits */
+    *nc = (size_t)s->dims[0] * (size_t)s->dims[1]; /* the output's numel: infer checked it fits */
     *sp = 1;
     for (int i = 2; i < s->rank; i++)
         *sp *= (size_t)s->dims[i];

@@ -2,6 +2,8 @@
  * output-size resolution (explicit pads, VALID, SAME_*, ceil_mode), and the epilogue. */
 #include "spatial.h"
 
+#include "simd.h"
+
 #include <string.h>
 
 static const char *const dim_names[] = {"kernel_shape", "strides", "dilations", "pads"};
@@ -118,7 +120,7 @@ ert_status ert_sp_resolve(const ert_node *n, const int64_t *blk, const ert_shape
         if (wk && blk[2 + i] != 0 && blk[2 + i] != k)
             return ert_node_fail(err, n, ERT_EFORMAT, "kernel_shape[%d] = %lld does not match the weight's %lld", i,
                                  (long long)blk[2 + i], (long long)k);
-        if (in < 0 || k < 1 || k > ERT_SP_LIMIT)
+        if (in < 0 || in > ERT_SP_DIM_MAX || k < 1 || k > ERT_SP_LIMIT)
             return ert_node_fail(err, n, ERT_EFORMAT, "bad input dim %lld or kernel dim %lld (spatial dim %d)",
                                  (long long)in, (long long)k, i);
         int64_t s = blk[5 + i], d = blk[8 + i], pb = blk[11 + i], pe = blk[14 + i];
@@ -170,21 +172,37 @@ ert_status ert_sp_resolve(const ert_node *n, const int64_t *blk, const ert_shape
 
 void ert_sp_bias_act(float *restrict y, size_t len, float bias, const ert_node *n)
 {
+    const ert_f4 vb = f4_splat(bias);
+    size_t i = 0;
     switch (n->act) {
     case ERT_ACT_NONE:
-        if (bias != 0.0f)
-            for (size_t i = 0; i < len; i++)
-                y[i] += bias;
+        if (bias == 0.0f)
+            return;
+        for (; i + 4 <= len; i += 4)
+            f4_store(y + i, f4_load(y + i) + vb);
+        for (; i < len; i++)
+            y[i] += bias;
         break;
-    case ERT_ACT_RELU:
-        for (size_t i = 0; i < len; i++) {
+    case ERT_ACT_RELU: {
+        const ert_f4 z = f4_splat(0.0f);
+        for (; i + 4 <= len; i += 4) {
+            ert_f4 v = f4_load(y + i) + vb;
+            f4_store(y + i, f4_select(v > z, v, z));
+        }
+        for (; i < len; i++) {
             float v = y[i] + bias;
             y[i] = v > 0.0f ? v : 0.0f;
         }
         break;
+    }
     case ERT_ACT_CLIP: {
-        float lo = n->act_alpha, hi = n->act_beta;
-        for (size_t i = 0; i < len; i++) {
+        const float lo = n->act_alpha, hi = n->act_beta;
+        const ert_f4 vlo = f4_splat(lo), vhi = f4_splat(hi);
+        for (; i + 4 <= len; i += 4) {
+            ert_f4 v = f4_load(y + i) + vb;
+            f4_store(y + i, f4_select(v < vlo, vlo, f4_select(v > vhi, vhi, v)));
+        }
+        for (; i < len; i++) {
             float v = y[i] + bias;
             y[i] = v < lo ? lo : (v > hi ? hi : v);
         }
@@ -192,7 +210,7 @@ void ert_sp_bias_act(float *restrict y, size_t len, float bias, const ert_node *
     }
     default:
         if (bias != 0.0f)
-            for (size_t i = 0; i < len; i++)
+            for (; i < len; i++)
                 y[i] += bias;
         ert_act_apply(y, len, n->act, n->act_alpha, n->act_beta);
         break;

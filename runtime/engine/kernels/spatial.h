@@ -18,6 +18,9 @@
 #define ERT_SP_INTS 17
 #define ERT_SP_MAXDIM 3
 #define ERT_SP_LIMIT ((int64_t)1 << 31) /* bound on every window attribute value */
+/* Bound on spatial sizes: a zero batch lets the other dims of an empty tensor be anything,
+ * and window arithmetic (size + pads, size * stride) must stay far from int64 overflow. */
+#define ERT_SP_DIM_MAX ((int64_t)1 << 48)
 
 enum { ERT_SP_NOTSET = 0, ERT_SP_VALID = 1, ERT_SP_SAME_UPPER = 2, ERT_SP_SAME_LOWER = 3 };
 
@@ -59,7 +62,9 @@ static inline void ert_sp_range(int64_t count, int64_t s, int64_t off, int64_t l
 /* y[i] = act(y[i] + bias) over one contiguous run: the once-per-output epilogue. */
 void ert_sp_bias_act(float *restrict y, size_t len, float bias, const ert_node *n);
 
-/* Scratch bound for the column buffers of Conv/ConvTranspose: larger problems are tiled. */
-#define ERT_SP_COL_CAP ((size_t)8 << 20)
+/* Column buffers of Conv/ConvTranspose are tiled to about this many bytes (cache-sized),
+ * but never to fewer than ERT_SP_COL_MIN columns per gemm call. */
+#define ERT_SP_COL_CAP ((size_t)1 << 20)
+#define ERT_SP_COL_MIN ((size_t)256)
 
 #endif
