@@ -12,6 +12,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* Constants are used in place and stored little-endian. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "embedrt blobs are little-endian; a big-endian reader would need to swap weights"
+#endif
+
 /* The container as parsed: section infos in table order (temporary array). */
 typedef struct container {
     uint16_t major, minor;
