@@ -29,16 +29,21 @@ typedef struct tensor_file {
     void *data;
 } tensor_file;
 
+static void free_set(tensor_file *t, int n);
+
+/* Reads <dir>/<prefix>_N.pb for N = 0.. ; -1 (and nothing kept) on an error. */
 static int load_set(const char *dir, const char *prefix, tensor_file *out, int cap, ert_error *err)
 {
     int n = 0;
     for (; n < cap; n++) {
-        char path[2048];
+        char path[2200];
         snprintf(path, sizeof path, "%s/%s_%d.pb", dir, prefix, n);
         if (access(path, R_OK) != 0)
             break;
-        if (ert_onnx_read_tensor(path, &out[n].dt, &out[n].shape, &out[n].data, NULL, 0, err) != ERT_OK)
+        if (ert_onnx_read_tensor(path, &out[n].dt, &out[n].shape, &out[n].data, NULL, 0, err) != ERT_OK) {
+            free_set(out, n);
             return -1;
+        }
     }
     return n;
 }
@@ -93,65 +98,91 @@ static int compare(const ert_tensor *got, const tensor_file *want, char *msg, si
 
 typedef enum { R_PASS, R_FAIL, R_SKIP } result;
 
-/* The op types a model uses, from a throwaway import that stops at the first
- * unsupported op: good enough to tell "unsupported op" from anything else. */
+/* Imports with the test's input shapes, freezing the inputs in frozen[] as constants,
+ * and optimizes. */
+static ert_status convert(const char *path, const ert_input_shape *shapes, const tensor_file *in, int n_in,
+                          const bool *frozen, ert_graph **g, ert_error *err)
+{
+    *g = NULL;
+    ert_status st = ert_onnx_import(path, shapes, (size_t)n_in, g, NULL, err);
+    for (int i = n_in - 1; st == ERT_OK && i >= 0; i--)
+        if (frozen[i])
+            st = ert_graph_freeze_input(*g, (uint32_t)i, in[i].data, err);
+    if (st == ERT_OK)
+        st = ert_graph_optimize(*g, NULL, err);
+    if (st != ERT_OK) {
+        ert_graph_free(*g);
+        *g = NULL;
+    }
+    return st;
+}
+
 static result run_case(const char *dir, char *why, size_t cap)
 {
-    char path[2048], set[2048];
+    char path[2100], set[2100];
     snprintf(path, sizeof path, "%s/model.onnx", dir);
     snprintf(set, sizeof set, "%s/test_data_set_0", dir);
     ert_error err;
     tensor_file in[32], out[32];
-    int n_in = load_set(set, "input", in, 32, &err);
-    if (n_in < 0) {
-        snprintf(why, cap, "%s", err.msg);
-        return strstr(err.msg, "not supported") ? R_SKIP : R_FAIL;
-    }
-    int n_out = load_set(set, "output", out, 32, &err);
-    if (n_out < 0) {
-        free_set(in, n_in);
-        snprintf(why, cap, "%s", err.msg);
-        return strstr(err.msg, "not supported") ? R_SKIP : R_FAIL;
-    }
+    int n_in = 0, n_out = 0;
     result r = R_FAIL;
-    bool frozen = false;
+    bool frozen[32] = {false};
     ert_graph *g = NULL;
     ert_model *m = NULL;
     ert_blob *blob = NULL;
     char blob_path[] = "/tmp/ert-conformance-XXXXXX";
     int bfd = -1;
-    /* Static shapes come from the test's own inputs. */
     ert_input_shape shapes[32];
-    ert_onnx_info info;
-    ert_status st = ert_onnx_import(path, NULL, 0, &g, &info, &err);
-    if (st == ERT_OK) {
-        if ((int)g->n_inputs != n_in) {
-            snprintf(why, cap, "model has %u inputs, test data %d", g->n_inputs, n_in);
-            goto done;
-        }
-        for (int i = 0; i < n_in; i++) {
-            shapes[i].name = g->tensors[g->inputs[i]].name;
-            shapes[i].shape = in[i].shape;
-        }
-        ert_graph_free(g);
-        g = NULL;
-        st = ert_onnx_import(path, shapes, (size_t)n_in, &g, &info, &err);
+    static char names[32][256];
+    /* First the model alone: an unsupported op, attribute or dtype is a skip. */
+    ert_status st = ert_onnx_import(path, NULL, 0, &g, NULL, &err);
+    if (st != ERT_OK) {
+        snprintf(why, cap, "%s", err.msg);
+        return st == ERT_EUNSUPPORTED ? R_SKIP : R_FAIL;
     }
-    if (st == ERT_OK)
-        st = ert_graph_optimize(g, NULL, &err);
-    /* Many ONNX cases feed shape-determining values (Reshape's shape, Slice's starts...)
-     * as graph inputs; embedrt needs them at conversion, so freeze the test's values
-     * into the model and convert again. The kernels still compute every output. */
-    if (st != ERT_OK && strstr(err.msg, "must be a constant")) {
-        ert_graph_free(g);
-        g = NULL;
-        st = ert_onnx_import(path, shapes, (size_t)n_in, &g, &info, &err);
-        for (int i = n_in - 1; st == ERT_OK && i >= 0; i--)
-            if (in[i].dt != ERT_DT_F32 && in[i].dt != ERT_DT_F64)
-                st = ert_graph_freeze_input(g, (uint32_t)i, in[i].data, &err);
-        if (st == ERT_OK)
-            st = ert_graph_optimize(g, NULL, &err);
-        frozen = true;
+    n_in = load_set(set, "input", in, 32, &err);
+    if (n_in >= 0)
+        n_out = load_set(set, "output", out, 32, &err);
+    if (n_in < 0 || n_out < 0) {
+        snprintf(why, cap, "%s", err.msg);
+        r = st == ERT_EUNSUPPORTED || strstr(err.msg, "not supported") ? R_SKIP : R_FAIL;
+        n_in = n_in < 0 ? 0 : n_in;
+        n_out = n_out < 0 ? 0 : n_out;
+        goto done;
+    }
+    if ((int)g->n_inputs != n_in) {
+        snprintf(why, cap, "model has %u inputs, test data %d", g->n_inputs, n_in);
+        goto done;
+    }
+    /* Static shapes come from the test's own inputs. */
+    for (int i = 0; i < n_in; i++) {
+        snprintf(names[i], sizeof names[i], "%s", g->tensors[g->inputs[i]].name);
+        shapes[i].name = names[i];
+        shapes[i].shape = in[i].shape;
+    }
+    ert_graph_free(g);
+    /* Many ONNX cases feed shape-determining values (Reshape's shape, Resize's scales...)
+     * as graph inputs; embedrt needs those at conversion, so the input the error names
+     * is frozen to the test's value and the model converted again. The kernels still
+     * compute every output. */
+    for (;;) {
+        st = convert(path, shapes, in, n_in, frozen, &g, &err);
+        if (st == ERT_OK || !strstr(err.msg, "must be a constant"))
+            break;
+        /* The input named in the message ('name'), else the first integer input. */
+        int hit = -1;
+        for (int i = 0; i < n_in && hit < 0; i++) {
+            char quoted[260];
+            snprintf(quoted, sizeof quoted, "'%s'", names[i]);
+            if (!frozen[i] && strstr(err.msg, quoted))
+                hit = i;
+        }
+        for (int i = 0; i < n_in && hit < 0; i++)
+            if (!frozen[i] && in[i].dt != ERT_DT_F32 && in[i].dt != ERT_DT_F64)
+                hit = i;
+        if (hit < 0)
+            break;
+        frozen[hit] = true;
     }
     if (st == ERT_OK)
         st = ert_plan_graph(g, &err);
@@ -177,33 +208,29 @@ static result run_case(const char *dir, char *why, size_t cap)
         goto done;
     }
     ert_graph *lg = ert_model_graph(m, 0);
-    if (frozen) {
-        /* Feed only the inputs that stayed inputs. */
-        int k = 0;
-        for (int i = 0; i < n_in; i++)
-            if (in[i].dt == ERT_DT_F32 || in[i].dt == ERT_DT_F64)
-                in[k++] = in[i];
-            else
-                free(in[i].data);
-        n_in = k;
-    }
+    /* Feed only the inputs that stayed inputs. */
+    tensor_file feed[32];
+    int n_feed = 0;
+    for (int i = 0; i < n_in; i++)
+        if (!frozen[i])
+            feed[n_feed++] = in[i];
     if ((int)lg->n_outputs != n_out) {
         snprintf(why, cap, "model has %u outputs, test data %d", lg->n_outputs, n_out);
         goto done;
     }
-    if ((int)lg->n_inputs != n_in) {
-        snprintf(why, cap, "model has %u inputs after conversion, test data %d", lg->n_inputs, n_in);
+    if ((int)lg->n_inputs != n_feed) {
+        snprintf(why, cap, "model has %u inputs after conversion, test data %d", lg->n_inputs, n_feed);
         goto done;
     }
-    for (int i = 0; i < n_in; i++) {
+    for (int i = 0; i < n_feed; i++) {
         ert_tensor *t = ert_model_input(m, 0, (uint32_t)i);
-        if (t->dtype != in[i].dt) {
+        if (t->dtype != feed[i].dt) {
             snprintf(why, cap, "input %d dtype %s, test data %s", i, ert_dtype_name(t->dtype),
-                     ert_dtype_name(in[i].dt));
+                     ert_dtype_name(feed[i].dt));
             goto done;
         }
         if (t->nbytes)
-            memcpy(t->data, in[i].data, t->nbytes);
+            memcpy(t->data, feed[i].data, t->nbytes);
     }
     st = ert_model_run(m, 0, &err);
     if (st != ERT_OK) {

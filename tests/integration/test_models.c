@@ -28,7 +28,7 @@ static int cmp_str(const void *a, const void *b)
 /* Runs one case; returns the number of failed checks (0 = pass). */
 static int run_case(const char *dir, const char *name, int threads)
 {
-    char path[2048];
+    char path[4096 + 512];
     ert_error err;
     ert_graph *g = NULL;
     ert_blob *blob = NULL;
@@ -180,14 +180,14 @@ int main(int argc, char **argv)
     int n = 0;
     struct dirent *e;
     while ((e = readdir(d)) && n < 256)
-        if (e->d_name[0] != '.' && (!filter || strstr(e->d_name, filter)))
+        if (e->d_name[0] != '.' && e->d_type == DT_DIR && (!filter || strstr(e->d_name, filter)))
             names[n++] = strdup(e->d_name);
     closedir(d);
     qsort(names, (size_t)n, sizeof names[0], cmp_str);
     int passed = 0, failed = 0;
     for (int i = 0; i < n; i++) {
-        char dir[2048];
-        snprintf(dir, sizeof dir, "%s/%s", argv[1], names[i]);
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%.2000s/%.1000s", argv[1], names[i]);
         if (run_case(dir, names[i], threads) == 0)
             passed++;
         else

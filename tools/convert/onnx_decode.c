@@ -643,11 +643,9 @@ ert_status onnx_decode_model(onnx_dec *d, const uint8_t *data, size_t len)
     d->ir_version = mp.has_ir_version ? mp.ir_version : 0;
     if (!d->has_graph)
         return ert_fail(d->err, ERT_EFORMAT, "not an ONNX model: no graph");
-    if (!d->opset) {
-        if (d->ir_version >= 3)
-            return ert_fail(d->err, ERT_EFORMAT, "no opset_import for the default domain");
-        d->opset = 1;
-    }
+    if (!d->opset && d->ir_version < 3)
+        d->opset = 1; /* IR < 3 predates opset_import */
+    /* Still 0: no default-domain opset; only nodes of other domains can follow. */
     onnx_graph *g = &d->graph;
     str_target gname = {d, &g->name, "graph name"};
     vilist_target in = {d, &g->inputs, &g->n_inputs, 0}, out = {d, &g->outputs, &g->n_outputs, 0};

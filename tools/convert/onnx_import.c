@@ -278,6 +278,9 @@ static ert_status add_nodes(builder *b, const onnx_graph *og)
         if (on->domain[0] && strcmp(on->domain, "ai.onnx") != 0)
             return ert_fail(b->err, ERT_EUNSUPPORTED, "%s: node '%s' op '%s' is in domain '%s'; only the default ONNX domain is supported",
                             b->label, node_name, on->op_type, on->domain);
+        if (b->opset == 0)
+            return ert_fail(b->err, ERT_EFORMAT, "%s: node '%s' (%s) is in the default domain, but the model imports no default-domain opset",
+                            b->label, node_name, on->op_type);
         if (!ert_op_find(on->op_type))
             return ert_fail(b->err, ERT_EUNSUPPORTED,
                             "%s: node '%s': op '%s' (opset %d) is not supported; supported ops: %s", b->label,

@@ -3,6 +3,7 @@
 
 #include "embedrt/blob.h"
 #include "embedrt/model.h"
+#include "op.h"
 
 #include <stdio.h>
 #include <stdlib.h>
