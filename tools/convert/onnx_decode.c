@@ -78,6 +78,19 @@ static bool skip_all(pb_istream_t *s)
     return pb_read(s, NULL, s->bytes_left);
 }
 
+/* A zero-copy view of the rest of s. nanopb hands callbacks of a field sent with a
+ * non-length-delimited wire type a copy on its own stack, so the view is only valid
+ * when it lies inside the buffer being decoded: hostile wire types are refused. */
+static const uint8_t *view_of(onnx_dec *d, pb_istream_t *s, const char *what)
+{
+    const uint8_t *p = (const uint8_t *)s->state; /* buffer streams keep their position here */
+    if (p < d->buf_begin || p > d->buf_end || s->bytes_left > (size_t)(d->buf_end - p)) {
+        dfail(d, ERT_EFORMAT, "%s has the wrong wire type", what);
+        return NULL;
+    }
+    return p;
+}
+
 typedef struct str_target {
     onnx_dec *d;
     char **dst;
@@ -194,9 +207,10 @@ static bool raw_data_cb(pb_istream_t *s, const pb_field_t *f, void **arg)
 {
     tensor_ctx *c = *arg;
     note_field(c, f->tag);
-    /* Buffer streams keep their read position in state: a zero-copy view of the bytes.
-     * They are unaligned, so every consumer memcpy's them. */
-    c->t->raw = (const uint8_t *)s->state;
+    /* A zero-copy view of the bytes; unaligned, so every consumer memcpy's them. */
+    c->t->raw = view_of(c->d, s, "raw_data");
+    if (!c->t->raw)
+        return false;
     c->t->raw_len = s->bytes_left;
     c->t->has_raw = true;
     return skip_all(s);
@@ -580,7 +594,9 @@ static bool graph_ref_cb(pb_istream_t *s, const pb_field_t *f, void **arg)
 {
     (void)f;
     onnx_dec *d = *arg;
-    d->graph_bytes = (const uint8_t *)s->state; /* see raw_data_cb */
+    d->graph_bytes = view_of(d, s, "graph");
+    if (!d->graph_bytes)
+        return false;
     d->graph_len = s->bytes_left;
     d->has_graph = true;
     return skip_all(s);
@@ -636,6 +652,8 @@ ert_status onnx_decode_model(onnx_dec *d, const uint8_t *data, size_t len)
     mp.opset_import.funcs.decode = opset_cb, mp.opset_import.arg = d;
     mp.producer_name.funcs.decode = fixed_str_cb, mp.producer_name.arg = &pn;
     mp.producer_version.funcs.decode = fixed_str_cb, mp.producer_version.arg = &pv;
+    d->buf_begin = data;
+    d->buf_end = data + len;
     pb_istream_t s = pb_istream_from_buffer(data, len);
     ert_status st = finish(d, pb_decode(&s, onnx_ModelProto_fields, &mp), &s, "ONNX model");
     if (st != ERT_OK)
@@ -663,6 +681,8 @@ ert_status onnx_decode_model(onnx_dec *d, const uint8_t *data, size_t len)
 ert_status onnx_decode_tensor(onnx_dec *d, const uint8_t *data, size_t len, onnx_tensor *t)
 {
     memset(t, 0, sizeof *t);
+    d->buf_begin = data;
+    d->buf_end = data + len;
     pb_istream_t s = pb_istream_from_buffer(data, len);
     return finish(d, decode_tensor(d, &s, t), &s, "TensorProto");
 }

@@ -75,6 +75,7 @@ typedef struct onnx_dec {
     int opset;
     int64_t ir_version;
     char producer_name[64], producer_version[64];
+    const uint8_t *buf_begin, *buf_end; /* the buffer being decoded, for zero-copy views */
     bool has_graph;
     const uint8_t *graph_bytes;
     size_t graph_len;
