@@ -117,7 +117,7 @@ static ert_status parse_header(const uint8_t *f, size_t len, container *c, ert_e
         s->required = s->flags & ERT_BLOB_SECTION_REQUIRED;
         for (uint32_t j = 0; j < i; j++)
             if (strcmp(c->sec[j].name, s->name) == 0)
-                st = ert_fail(err, ERT_EFORMAT, "section '%s' appears twice", s->name);
+                st = ert_fail(err, ERT_EFORMAT, "section '%.*s' appears twice", ERT_BLOB_SECTION_NAME, (const char *)e);
         if (st != ERT_OK)
             break;
         if (strcmp(s->name, "meta") == 0)

@@ -8,11 +8,15 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 typedef struct model_graph {
     ert_graph *g;
     void *arena;
+    uint64_t *node_ns; /* profile counters, allocated at load */
+    void *extra_scratch; /* scratch of pool workers 1.., (threads - 1) x scratch_bytes */
+    void **worker_scratch; /* threads pointers: the arena's scratch, then extra_scratch slices */
 } model_graph;
 
 struct ert_model {
@@ -20,6 +24,7 @@ struct ert_model {
     uint32_t n;
     bool owns;
     int threads;
+    bool profile;
     ert_pool *pool;
     ert_blob *blob; /* owned when loaded from a file */
 };
@@ -30,7 +35,7 @@ int ert_cpu_count(void)
     return n < 1 ? 1 : (n > 256 ? 256 : (int)n);
 }
 
-static ert_status bind(model_graph *mg, ert_error *err)
+static ert_status bind(model_graph *mg, int threads, ert_error *err)
 {
     ert_graph *g = mg->g;
     size_t bytes = (size_t)g->arena_bytes;
@@ -39,6 +44,22 @@ static ert_status bind(model_graph *mg, ert_error *err)
                         (unsigned long long)g->arena_bytes);
     if (posix_memalign(&mg->arena, 64, bytes ? bytes : 64) != 0)
         return ert_fail(err, ERT_ENOMEM, "graph '%s': cannot allocate the %zu-byte arena", g->name, bytes);
+    mg->node_ns = calloc(g->n_nodes + 1, sizeof *mg->node_ns);
+    if (!mg->node_ns)
+        return ert_fail(err, ERT_ENOMEM, "graph '%s': out of memory", g->name);
+    /* Kernels that split a node across the pool give each worker its own scratch. */
+    size_t per = (size_t)((g->scratch_bytes + 63) / 64 * 64), extra;
+    if (threads > 1 && per) {
+        if (!ert_mul_size(per, (size_t)threads - 1, &extra) ||
+            posix_memalign(&mg->extra_scratch, 64, extra) != 0)
+            return ert_fail(err, ERT_ENOMEM, "graph '%s': cannot allocate scratch for %d threads", g->name, threads);
+        mg->worker_scratch = calloc((size_t)threads, sizeof *mg->worker_scratch);
+        if (!mg->worker_scratch)
+            return ert_fail(err, ERT_ENOMEM, "graph '%s': out of memory", g->name);
+        mg->worker_scratch[0] = (char *)mg->arena + g->scratch_offset;
+        for (int t = 1; t < threads; t++)
+            mg->worker_scratch[t] = (char *)mg->extra_scratch + (size_t)(t - 1) * per;
+    }
     /* Zeroed once so that nothing ever reads uninitialised memory, whatever a kernel does. */
     memset(mg->arena, 0, bytes ? bytes : 64);
     for (uint32_t i = 0; i < g->n_tensors; i++) {
@@ -70,7 +91,7 @@ ert_status ert_model_from_graphs(ert_graph *const *graphs, uint32_t n, bool take
     for (uint32_t i = 0; i < n; i++)
         m->graphs[i].g = graphs[i];
     for (uint32_t i = 0; i < n; i++) {
-        ert_status st = bind(&m->graphs[i], err);
+        ert_status st = bind(&m->graphs[i], m->threads, err);
         if (st != ERT_OK) {
             m->owns = false; /* the caller keeps its graphs on failure */
             ert_model_free(m);
@@ -127,6 +148,9 @@ void ert_model_free(ert_model *m)
         return;
     for (uint32_t i = 0; i < m->n; i++) {
         free(m->graphs[i].arena);
+        free(m->graphs[i].node_ns);
+        free(m->graphs[i].extra_scratch);
+        free(m->graphs[i].worker_scratch);
         if (m->owns)
             ert_graph_free(m->graphs[i].g);
     }
@@ -181,14 +205,38 @@ ert_status ert_model_run(ert_model *m, uint32_t gi, ert_error *err)
         .scratch_bytes = (size_t)g->scratch_bytes,
         .threads = m->threads,
         .pool = m->pool,
+        .worker_scratch = mg->worker_scratch,
     };
     for (uint32_t i = 0; i < g->n_nodes; i++) {
         const ert_node *n = &g->nodes[i];
+        struct timespec t0, t1;
+        if (m->profile)
+            clock_gettime(CLOCK_MONOTONIC, &t0);
         ert_status st = n->def->run(&ctx, g, n, err);
         if (st != ERT_OK)
             return st;
+        if (m->profile) {
+            clock_gettime(CLOCK_MONOTONIC, &t1);
+            mg->node_ns[i] += (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000ll + (t1.tv_nsec - t0.tv_nsec));
+        }
     }
     return ERT_OK;
+}
+
+void ert_model_set_profile(ert_model *m, bool on)
+{
+    m->profile = on;
+}
+
+const uint64_t *ert_model_node_ns(const ert_model *m, uint32_t gi)
+{
+    return gi < m->n ? m->graphs[gi].node_ns : NULL;
+}
+
+void ert_model_reset_profile(ert_model *m)
+{
+    for (uint32_t i = 0; i < m->n; i++)
+        memset(m->graphs[i].node_ns, 0, (m->graphs[i].g->n_nodes + 1) * sizeof *m->graphs[i].node_ns);
 }
 
 uint64_t ert_graph_macs(const ert_graph *g)

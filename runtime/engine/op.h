@@ -62,7 +62,16 @@ typedef struct ert_ctx {
     size_t scratch_bytes;
     int threads;   /* threads this run may use */
     struct ert_pool *pool; /* split work with ert_pool_run / ert_gemm_mt; NULL = one thread */
+    /* One scratch buffer of scratch_bytes per pool worker (worker 0's is `scratch`), for
+     * kernels that give each worker its own tile; NULL when there is one thread. */
+    void *const *worker_scratch;
 } ert_ctx;
+
+/* The scratch buffer of pool worker w (inside an ert_pool_run job). */
+static inline void *ert_ctx_scratch(const ert_ctx *ctx, int w)
+{
+    return (w > 0 && ctx->worker_scratch) ? ctx->worker_scratch[w] : ctx->scratch;
+}
 
 typedef struct ert_op_def {
     const char *name; /* ONNX op_type in the default domain, e.g. "Conv" */

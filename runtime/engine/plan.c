@@ -183,7 +183,7 @@ ert_status ert_plan_graph(ert_graph *g, ert_error *err)
             const life o = L[placed[j]];
             if (o.first <= me.last && me.first <= o.last) {
                 const ert_tensor *p = &g->tensors[placed[j]];
-                uint64_t hi;
+                uint64_t hi = 0;
                 align_up(p->offset + p->nbytes, &hi); /* placed tensors were checked to fit */
                 busy[nb++] = (span){p->offset, hi};
             }

@@ -3,6 +3,7 @@
 
 #include "embedrt/blob.h"
 #include "embedrt/model.h"
+#include "op.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,11 +12,12 @@
 
 static void usage(FILE *f)
 {
-    fputs("usage: embedrt bench BLOB.erb [--threads N] [--iterations K] [--warmup W] [--graph NAME]\n"
+    fputs("usage: embedrt bench BLOB.erb [--threads N] [--iterations K] [--warmup W] [--graph NAME] [--profile]\n"
           "\n"
           "Times K runs (default 50) after W warm-up runs (default 5) on deterministic pseudo-random\n"
           "inputs and prints one JSON line: median_ms, p90_ms, p99_ms, min_ms, mean_ms, macs, gflops\n"
-          "(2*MACs per second at the median), arena_bytes, threads, iterations, graph.\n",
+          "(2*MACs per second at the median), arena_bytes, threads, iterations, graph.\n"
+          "  --profile   also print time per op type and the slowest nodes to stderr\n",
           f);
 }
 
@@ -49,10 +51,59 @@ static void fill_input(ert_tensor *t, uint32_t seed)
     }
 }
 
+typedef struct prof_row {
+    const char *name;
+    uint64_t ns;
+    unsigned count;
+} prof_row;
+
+static int cmp_row(const void *a, const void *b)
+{
+    const prof_row *x = a, *y = b;
+    return x->ns < y->ns ? 1 : x->ns > y->ns ? -1 : 0;
+}
+
+/* Per op type and top nodes, in ms per run, to stderr (stdout stays one JSON line). */
+static void print_profile(const ert_graph *g, const uint64_t *ns, long iters, double total_ms)
+{
+    prof_row ops[128], nodes[16];
+    size_t n_ops = 0;
+    for (uint32_t i = 0; i < g->n_nodes; i++) {
+        const char *op = g->nodes[i].def->name;
+        size_t k = 0;
+        while (k < n_ops && strcmp(ops[k].name, op) != 0)
+            k++;
+        if (k == n_ops && n_ops < 128)
+            ops[n_ops++] = (prof_row){op, 0, 0};
+        if (k < n_ops)
+            ops[k].ns += ns[i], ops[k].count++;
+    }
+    qsort(ops, n_ops, sizeof *ops, cmp_row);
+    double per = 1e-6 / (double)iters;
+    fprintf(stderr, "profile: %.3f ms per run\n  by op type:\n", total_ms / (double)iters);
+    for (size_t k = 0; k < n_ops; k++)
+        fprintf(stderr, "    %-20s %4u nodes %9.3f ms %5.1f%%\n", ops[k].name, ops[k].count, (double)ops[k].ns * per,
+                100.0 * (double)ops[k].ns * per / (total_ms / (double)iters));
+    size_t n_top = 0;
+    for (uint32_t i = 0; i < g->n_nodes; i++) {
+        prof_row r = {g->nodes[i].name, ns[i], i};
+        if (n_top < 16)
+            nodes[n_top++] = r;
+        else if (r.ns > nodes[15].ns)
+            nodes[15] = r;
+        qsort(nodes, n_top, sizeof *nodes, cmp_row);
+    }
+    fprintf(stderr, "  slowest nodes:\n");
+    for (size_t k = 0; k < n_top; k++)
+        fprintf(stderr, "    %-40s %-12s %9.3f ms\n", nodes[k].name, g->nodes[nodes[k].count].def->name,
+                (double)nodes[k].ns * per);
+}
+
 int ert_cmd_bench(int argc, char **argv)
 {
     const char *blob_path = NULL, *graph_name = NULL;
     long threads = 0, iters = 50, warmup = 5;
+    bool profile = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -70,6 +121,8 @@ int ert_cmd_bench(int argc, char **argv)
             if (!ert_cli_parse_int(a, val, 0, 1000000, &warmup))
                 return 2;
             i++;
+        } else if (strcmp(a, "--profile") == 0) {
+            profile = true;
         } else if (strcmp(a, "--graph") == 0 && val) {
             graph_name = val;
             i++;
@@ -107,6 +160,10 @@ int ert_cmd_bench(int argc, char **argv)
     }
     ert_error err;
     for (long i = 0; i < warmup + iters; i++) {
+        if (profile && i == warmup) {
+            ert_model_set_profile(m, true); /* timed runs only */
+            ert_model_reset_profile(m);
+        }
         double t0 = now_ms();
         if (ert_model_run(m, gi, &err) != ERT_OK) {
             fprintf(stderr, "embedrt bench: %s\n", err.msg);
@@ -133,6 +190,8 @@ int ert_cmd_bench(int argc, char **argv)
            used_threads, iters, warmup, median, t[(size_t)((double)iters * 0.9)], t[(size_t)((double)iters * 0.99)],
            t[0], sum / (double)iters, (unsigned long long)macs, median > 0 ? 2.0 * (double)macs / (median * 1e6) : 0.0,
            (unsigned long long)g->arena_bytes);
+    if (profile)
+        print_profile(g, ert_model_node_ns(m, gi), iters, sum);
     free(t);
     ert_model_free(m);
     return 0;

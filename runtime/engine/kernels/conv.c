@@ -3,6 +3,7 @@
 #include "../op.h"
 #include "conv_kernels.h"
 #include "embedrt/gemm.h"
+#include "embedrt/pool.h"
 
 #include <string.h>
 
@@ -229,6 +230,58 @@ static size_t conv_scratch(const ert_graph *gr, const ert_node *n)
     return conv_plan_make(gr, n, &p, NULL) == ERT_OK ? p.scratch : 0;
 }
 
+typedef struct conv_job {
+    const conv_plan *p;
+    const ert_node *n;
+    const ert_ctx *ctx;
+    const float *x, *w, *b;
+    float *y;
+    size_t tiles;     /* column tiles per (image, group) */
+    size_t tile_span; /* output rows (im2col) or columns (1x1) per tile */
+    volatile int failed;
+} conv_job;
+
+static void conv_units(void *arg, size_t begin, size_t end, int worker)
+{
+    conv_job *j = arg;
+    const conv_plan *p = j->p;
+    const ert_sp_geom *g = &p->g;
+    const size_t S = g->out_size, IS = g->in_size;
+    float *scratch = ert_ctx_scratch(j->ctx, worker);
+    for (size_t u = begin; u < end; u++) {
+        if (p->path == PATH_DEPTHWISE) {
+            size_t bn = u / (p->C * p->Mg), rem = u % (p->C * p->Mg), c = rem / p->Mg;
+            size_t m = c * p->Mg + rem % p->Mg;
+            ert_conv_depthwise_plane(j->x + (bn * p->C + c) * IS, j->w + m * g->k_size, j->b ? j->b[m] : 0.0f, g,
+                                     p->scratch ? scratch : NULL, j->y + (bn * p->M + m) * S, j->n);
+            continue;
+        }
+        size_t tile = u % j->tiles, bg_idx = u / j->tiles;
+        size_t bn = bg_idx / p->group, gi = bg_idx % p->group;
+        const float *xg = j->x + (bn * p->C + gi * p->Cg) * IS;
+        const float *wg = j->w + gi * p->Mg * p->K;
+        float *yg = j->y + (bn * p->M + gi * p->Mg) * S;
+        const float *bg = j->b ? j->b + gi * p->Mg : NULL;
+        size_t lo = tile * j->tile_span;
+        if (p->path == PATH_GEMM) {
+            size_t hi = lo + j->tile_span < S ? lo + j->tile_span : S, t = hi - lo;
+            if (ert_gemm(false, false, p->Mg, t, p->Cg, 1.0f, wg, p->Cg, xg + lo, S, 0.0f, yg + lo, S, NULL) != ERT_OK)
+                j->failed = 1;
+            for (size_t m = 0; m < p->Mg; m++)
+                ert_sp_bias_act(yg + m * S + lo, t, bg ? bg[m] : 0.0f, j->n);
+            continue;
+        }
+        size_t r1 = lo + j->tile_span < p->rows ? lo + j->tile_span : p->rows;
+        size_t t = (r1 - lo) * p->row_len;
+        ert_conv_im2col(xg, g, p->Cg, lo, r1, scratch);
+        float *yt = yg + lo * p->row_len;
+        if (ert_gemm(false, false, p->Mg, t, p->K, 1.0f, wg, p->K, scratch, t, 0.0f, yt, S, NULL) != ERT_OK)
+            j->failed = 1;
+        for (size_t m = 0; m < p->Mg; m++)
+            ert_sp_bias_act(yt + m * S, t, bg ? bg[m] : 0.0f, j->n);
+    }
+}
+
 static ert_status conv_run(const ert_ctx *ctx, const ert_graph *gr, const ert_node *n, ert_error *err)
 {
     conv_plan p;
@@ -241,49 +294,41 @@ static ert_status conv_run(const ert_ctx *ctx, const ert_graph *gr, const ert_no
     const ert_tensor *bt = ert_node_input(gr, n, 2);
     const float *b = bt ? bt->data : NULL;
     float *y = ert_node_output(gr, n, 0)->data;
-    const ert_sp_geom *g = &p.g;
-    const size_t S = g->out_size, IS = g->in_size;
+    const size_t S = p.g.out_size;
 
+    /* One pool job per convolution: every worker takes a contiguous range of work units
+     * (depthwise planes, or (image, group, column tile) triples) with its own scratch,
+     * and runs im2col, a single-threaded gemm and the bias/activation epilogue on data
+     * still in its cache. */
+    conv_job job = {.p = &p, .n = n, .ctx = ctx, .x = x, .w = w, .b = b, .y = y};
+    const int threads = ert_pool_size(ctx->pool);
+    size_t units;
     if (p.path == PATH_DEPTHWISE) {
-        float *zero = p.scratch ? ctx->scratch : NULL;
-        if (zero)
-            memset(zero, 0, p.scratch);
-        for (size_t bn = 0; bn < p.N; bn++)
-            for (size_t c = 0; c < p.C; c++)
-                for (size_t j = 0; j < p.Mg; j++) {
-                    size_t m = c * p.Mg + j;
-                    ert_conv_depthwise_plane(x + (bn * p.C + c) * IS, w + m * g->k_size, b ? b[m] : 0.0f, g, zero,
-                                             y + (bn * p.M + m) * S, n);
-                }
-        return ERT_OK;
+        units = p.N * p.C * p.Mg;
+    } else {
+        /* Column tiles: whole output rows (im2col) or column ranges (1x1), at least one
+         * per thread when the images and groups alone cannot keep every thread busy. */
+        size_t span = p.path == PATH_GEMM ? S : p.rows;
+        size_t tiles = p.path == PATH_GEMM ? 1 : (p.rows + p.tile_rows - 1) / p.tile_rows;
+        size_t per_image = p.N * p.group;
+        /* Few units: make their count a multiple of the threads so none waits on a
+         * straggler (5 tiles on 2 threads would leave one idle for a fifth of the time). */
+        if (per_image * tiles < (size_t)threads * 8 && span >= (size_t)threads)
+            while ((per_image * tiles) % (size_t)threads)
+                tiles++;
+        if (tiles > span)
+            tiles = span ? span : 1;
+        job.tiles = tiles;
+        job.tile_span = (span + tiles - 1) / tiles;
+        job.tiles = (span + job.tile_span - 1) / job.tile_span;
+        units = per_image * job.tiles;
     }
-    for (size_t bn = 0; bn < p.N; bn++)
-        for (size_t gi = 0; gi < p.group; gi++) {
-            const float *xg = x + (bn * p.C + gi * p.Cg) * IS;
-            const float *wg = w + gi * p.Mg * p.K;
-            float *yg = y + (bn * p.M + gi * p.Mg) * S;
-            const float *bg = b ? b + gi * p.Mg : NULL;
-            if (p.path == PATH_GEMM) {
-                st = ert_gemm_mt(ctx->pool, false, false, p.Mg, S, p.Cg, 1.0f, wg, p.Cg, xg, S, 0.0f, yg, S, err);
-                if (st != ERT_OK)
-                    return ert_error_prefix(err, "node '%s' (Conv)", n->name);
-                for (size_t m = 0; m < p.Mg; m++)
-                    ert_sp_bias_act(yg + m * S, S, bg ? bg[m] : 0.0f, n);
-                continue;
-            }
-            for (size_t r0 = 0; r0 < p.rows; r0 += p.tile_rows) {
-                size_t r1 = r0 + p.tile_rows < p.rows ? r0 + p.tile_rows : p.rows;
-                size_t t = (r1 - r0) * p.row_len;
-                float *col = ctx->scratch;
-                ert_conv_im2col(xg, g, p.Cg, r0, r1, col);
-                float *yt = yg + r0 * p.row_len;
-                st = ert_gemm_mt(ctx->pool, false, false, p.Mg, t, p.K, 1.0f, wg, p.K, col, t, 0.0f, yt, S, err);
-                if (st != ERT_OK)
-                    return ert_error_prefix(err, "node '%s' (Conv)", n->name);
-                for (size_t m = 0; m < p.Mg; m++)
-                    ert_sp_bias_act(yt + m * S, t, bg ? bg[m] : 0.0f, n);
-            }
-        }
+    if (p.path == PATH_DEPTHWISE && p.scratch)
+        for (int t = 0; t < threads; t++)
+            memset(ert_ctx_scratch(ctx, t), 0, p.scratch); /* each worker's zero row */
+    ert_pool_run(ctx->pool, units, 1, conv_units, &job);
+    if (job.failed)
+        return ert_node_fail(err, n, ERT_EINTERNAL, "gemm refused its arguments");
     return ERT_OK;
 }
 

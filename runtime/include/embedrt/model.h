@@ -39,6 +39,12 @@ ert_tensor *ert_model_output(ert_model *m, uint32_t gi, uint32_t i);
 /* Runs graph gi on its current inputs. No allocation, no thread creation. */
 ert_status ert_model_run(ert_model *m, uint32_t gi, ert_error *err);
 
+/* Per-node timing: when enabled, each run adds every node's wall time (ns) to a
+ * counter; ert_model_node_ns returns the counters of graph gi (n_nodes entries). */
+void ert_model_set_profile(ert_model *m, bool on);
+const uint64_t *ert_model_node_ns(const ert_model *m, uint32_t gi);
+void ert_model_reset_profile(ert_model *m);
+
 /* Total multiply-accumulates of graph gi (Conv, ConvTranspose, MatMul, Gemm). */
 uint64_t ert_graph_macs(const ert_graph *g);
 
