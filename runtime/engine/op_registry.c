@@ -26,7 +26,7 @@ static int cmp_str(const void *a, const void *b)
 
 const char *ert_op_list(void)
 {
-    static char buf[2048];
+    static char buf[1600];
     if (buf[0])
         return buf;
     const char *names[256];

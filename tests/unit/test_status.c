@@ -31,7 +31,7 @@ static void test_message_is_one_line(void)
 static void test_long_message_is_cut_with_ellipsis(void)
 {
     ert_error err;
-    char big[1000];
+    char big[3 * ERT_ERROR_MAX];
     memset(big, 'x', sizeof big - 1);
     big[sizeof big - 1] = '\0';
     ert_fail(&err, ERT_EINVAL, "%s", big);

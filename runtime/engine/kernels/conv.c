@@ -301,7 +301,10 @@ static ert_status conv_run(const ert_ctx *ctx, const ert_graph *gr, const ert_no
      * and runs im2col, a single-threaded gemm and the bias/activation epilogue on data
      * still in its cache. */
     conv_job job = {.p = &p, .n = n, .ctx = ctx, .x = x, .w = w, .b = b, .y = y};
-    const int threads = ert_pool_size(ctx->pool);
+    /* Below ~2 MMAC waking a worker costs more than it saves (the 48 px encoders). */
+    double macs = (double)p.N * (double)p.M * (double)S * (double)(p.path == PATH_DEPTHWISE ? p.g.k_size : p.K);
+    ert_pool *pool = macs < 2e6 ? NULL : ctx->pool;
+    const int threads = ert_pool_size(pool);
     size_t units;
     if (p.path == PATH_DEPTHWISE) {
         units = p.N * p.C * p.Mg;
@@ -326,7 +329,7 @@ static ert_status conv_run(const ert_ctx *ctx, const ert_graph *gr, const ert_no
     if (p.path == PATH_DEPTHWISE && p.scratch)
         for (int t = 0; t < threads; t++)
             memset(ert_ctx_scratch(ctx, t), 0, p.scratch); /* each worker's zero row */
-    ert_pool_run(ctx->pool, units, 1, conv_units, &job);
+    ert_pool_run(pool, units, 1, conv_units, &job);
     if (job.failed)
         return ert_node_fail(err, n, ERT_EINTERNAL, "gemm refused its arguments");
     return ERT_OK;

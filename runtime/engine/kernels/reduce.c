@@ -2,6 +2,8 @@
  * and ArgMax/ArgMin. */
 #include "ew_common.h"
 
+#include "embedrt/pool.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -522,6 +524,20 @@ static void softmax_blocks(float *restrict o, const float *restrict x, size_t ou
     }
 }
 
+typedef struct softmax_job {
+    float *o;
+    const float *x;
+    size_t len;
+    bool log_;
+} softmax_job;
+
+static void softmax_rows_part(void *arg, size_t begin, size_t end, int worker)
+{
+    (void)worker;
+    const softmax_job *j = arg;
+    softmax_rows(j->o + begin * j->len, j->x + begin * j->len, end - begin, j->len, j->log_);
+}
+
 static ert_status softmax_run(const ert_ctx *ctx, const ert_graph *g, const ert_node *n, bool log_)
 {
     const ert_tensor *x = &g->tensors[n->in[0]], *y = &g->tensors[n->out[0]];
@@ -530,7 +546,9 @@ static ert_status softmax_run(const ert_ctx *ctx, const ert_graph *g, const ert_
     if (!outer || !len || !inner)
         return ERT_OK;
     if (inner == 1) {
-        softmax_rows(y->data, x->data, outer, len, log_);
+        /* Rows are independent: split them across the pool (exp dominates). */
+        softmax_job j = {y->data, x->data, len, log_};
+        ert_pool_run(ctx->pool, outer, len >= 4096 ? 1 : 4096 / len + 1, softmax_rows_part, &j);
     } else {
         float *mx = ctx->scratch;
         softmax_blocks(y->data, x->data, outer, len, inner, mx, mx + inner, log_);

@@ -20,7 +20,7 @@ typedef enum ert_status {
     ERT_EINTERNAL,    /* a broken invariant inside embedrt: a bug */
 } ert_status;
 
-#define ERT_ERROR_MAX 320
+#define ERT_ERROR_MAX 2048
 
 /* One error: the code plus a single line such as
  * "g2v.erb: section 'weights' CRC mismatch (expected 0x1234abcd, got 0x0badf00d)". */
