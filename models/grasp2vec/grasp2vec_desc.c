@@ -66,7 +66,8 @@ static ert_status want(const ert_tensor *t, const char *role, const char *what, 
             return ERT_OK;
     }
     return ert_fail(err, ERT_EINVAL, "grasp2vec role '%s': %s '%s' must be float32 %s, got %s %s", role, what,
-                    t->name ? t->name : "?", expect, ert_dtype_name(t->dtype), ert_shape_str(&t->shape, buf, sizeof buf));
+                    t->name ? t->name : "?", expect, ert_dtype_name(t->dtype),
+                    ert_shape_str(&t->shape, buf, sizeof buf));
 }
 
 static ert_status check_input(const ert_graph *g, const char *role, ert_error *err)

@@ -421,6 +421,12 @@ static void test_params_parse_rejects_bad_values(void)
     expect_param_error(&(ert_family_param){"heatmap_temperature", NULL, &nan, 1}, "nan is not");
     expect_param_error(&(ert_family_param){"heatmap_temperature", NULL, pair, 2}, "expected one number, got 2");
     expect_param_error(&(ert_family_param){NULL, "x", NULL, 0}, "grasp2vec parameter 0 has no key");
+    ert_error err;
+    CU_ASSERT_EQUAL(ert_g2v_params_parse(NULL, 0, NULL, &err), ERT_EINVAL);
+    CU_ASSERT_STRING_EQUAL(err.msg, "ert_g2v_params_parse: NULL output");
+    ert_g2v_params p;
+    CU_ASSERT_EQUAL(ert_g2v_params_parse(NULL, 2, &p, &err), ERT_EINVAL);
+    CU_ASSERT_STRING_EQUAL(err.msg, "ert_g2v_params_parse: NULL params");
 }
 
 /* ---- descriptor check() on graphs shaped like the converter's ---- */

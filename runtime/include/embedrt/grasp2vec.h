@@ -69,7 +69,7 @@ void ert_g2v_scene_diff(const float *pre, const float *post, size_t n, bool relu
  *     x_j = -1 + 2 j / (w - 1), y_i = -1 + 2 i / (h - 1)   (0 when w or h is 1)
  * i.e. keypoint[0] = x (column, left -1 .. right +1), keypoint[1] = y (row, top -1 ..
  * bottom +1), on the centres of the first and last cells like tf.linspace(-1, 1, n).
- * heat (h*w floats) is required; prob (h*w) and keypoint may be NULL. Fails on NULL
+ * heat (h*w floats) is required; prob (h*w, not aliasing heat) and keypoint may be NULL. Fails on NULL
  * inputs, zero or overflowing sizes, a temperature that is not finite and > 0, and a
  * non-finite heat value (NaN/inf in the inputs or float overflow of the dot). */
 ert_status ert_g2v_heatmap(const float *spatial, size_t c, size_t h, size_t w, const float *goal,
