@@ -194,3 +194,9 @@ const char *ert_family_text(const ert_family_model *fm, const char *key, const c
     const ert_family_param *p = ert_family_get_param(fm, key);
     return p && p->text ? p->text : def;
 }
+
+size_t ert_family_params(const ert_family_model *fm, const ert_family_param **out)
+{
+    *out = fm->params.v;
+    return fm->params.n;
+}
