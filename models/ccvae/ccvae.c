@@ -73,8 +73,9 @@ ert_status ert_ccvae_create(ert_family_model *fm, ert_ccvae **out, ert_error *er
     st = ert_ccvae_check_encoder(eg, &m->mu_dim, &m->context_dim, err);
     if (st == ERT_OK && m->ctx >= 0)
         st = ert_ccvae_check_context(graph_of(fm, m->ctx), eg, m->context_dim, err);
+    if (st == ERT_OK && !ert_add_size(m->mu_dim, m->context_dim, &m->latent_dim))
+        st = ert_fail(err, ERT_EINVAL, "ert_ccvae_create: mu and c sizes overflow");
     if (st == ERT_OK) {
-        m->latent_dim = m->mu_dim + m->context_dim; /* both come from tensors that exist: no overflow */
         m->in_xt = (uint32_t)ert_rig_graph_input_index(eg, "x_t");
         m->in_x0 = (uint32_t)ert_rig_graph_input_index(eg, "x_0");
         m->xt_t = ert_family_input(fm, m->enc, m->in_xt);
@@ -224,8 +225,8 @@ ert_status ert_ccvae_set_goal(ert_ccvae *m, const float *z, size_t n, ert_error 
     if (!m->has_context)
         return ert_fail(err, ERT_EINVAL, "ert_ccvae_set_goal: no episode context; call ert_ccvae_reset first");
     if (n != m->latent_dim && n != m->mu_dim)
-        return ert_fail(err, ERT_EINVAL, "ert_ccvae_set_goal: goal has %zu values, expected %zu (latent) or %zu (mu)", n,
-                        m->latent_dim, m->mu_dim);
+        return ert_fail(err, ERT_EINVAL, "ert_ccvae_set_goal: goal has %zu values, expected %zu (latent) or %zu (mu)",
+                        n, m->latent_dim, m->mu_dim);
     for (size_t i = 0; i < n; i++)
         if (!isfinite(z[i]))
             return ert_fail(err, ERT_EINVAL, "ert_ccvae_set_goal: goal[%zu] is not finite", i);

@@ -55,7 +55,8 @@ ert_status ert_rig_create(ert_family_model *fm, ert_rig **out, ert_error *err)
     *out = NULL;
     const ert_family_desc *d = ert_family_desc_of(fm);
     if (!d || strcmp(d->name, "rig") != 0)
-        return ert_fail(err, ERT_EINVAL, "ert_rig_create: the blob is a '%s' family blob, not 'rig'", d ? d->name : "?");
+        return ert_fail(err, ERT_EINVAL, "ert_rig_create: the blob is a '%s' family blob, not 'rig'",
+                        d ? d->name : "?");
     ert_rig *r = calloc(1, sizeof *r);
     if (!r)
         return ert_fail(err, ERT_ENOMEM, "ert_rig_create: out of memory");
@@ -201,8 +202,9 @@ ert_status ert_rig_set_goal_prior(ert_rig *r, const ert_rig_params *p, uint64_t 
     if (st != ERT_OK)
         return st;
     if (p->latent_dim && p->latent_dim != r->latent_dim)
-        return ert_fail(err, ERT_EINVAL, "ert_rig_set_goal_prior: latent statistics have %zu values, the latent has %zu",
-                        p->latent_dim, r->latent_dim);
+        return ert_fail(err, ERT_EINVAL,
+                        "ert_rig_set_goal_prior: latent statistics have %zu values, the latent has %zu", p->latent_dim,
+                        r->latent_dim);
     ert_rig_sample_prior(seed, p->latent_dim ? p->latent_mean : NULL, p->latent_dim ? p->latent_std : NULL,
                          r->latent_dim, r->goal);
     r->has_goal = true;

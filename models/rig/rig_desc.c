@@ -124,8 +124,8 @@ static const ert_family_role_def roles[] = {
  * per-dimension mean and std of encoded training means); without them goals come from
  * N(0, I) as in every shipped rlkit example. */
 static const ert_family_param_def params[] = {
-    {"norm_order", "p of the latent distance ||z_g - mu||_p: 1, 2, inf or a real >= 1 (rlkit VAEWrappedEnv norm_order=2)",
-     "2", 0},
+    {"norm_order",
+     "p of the latent distance ||z_g - mu||_p: 1, 2, inf or a real >= 1 (rlkit VAEWrappedEnv norm_order=2)", "2", 0},
     {"epsilon",
      "sparse reward threshold: 0 if ||z_g - mu||_p < epsilon else -1 (CC-RIG success threshold 0.05; "
      "rlkit's constructor default 20 would count nearly every latent as a success)",
