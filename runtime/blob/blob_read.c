@@ -217,6 +217,7 @@ static ert_status open_bytes(void *file, size_t len, bool mapped, const char *la
     const uint8_t *f = file;
     container c = {0};
     void *meta_heap = NULL, *weights_heap = NULL, *family_heap = NULL, *family_copy = NULL;
+    size_t family_len = 0;
     const uint8_t *meta = NULL, *weights = NULL, *family = NULL;
     ert_blob *b = NULL;
     ert_status st = parse_header(f, len, &c, err);
@@ -228,12 +229,12 @@ static ert_status open_bytes(void *file, size_t len, bool mapped, const char *la
     if (st == ERT_OK && c.family >= 0)
         st = load_section(f, &c.sec[c.family], ERT_BLOB_MAX_META, &family, &family_heap, err);
     if (st == ERT_OK && family) {
-        size_t fl = (size_t)c.sec[c.family].size;
-        family_copy = malloc(fl ? fl : 1);
+        family_len = (size_t)c.sec[c.family].size;
+        family_copy = malloc(family_len ? family_len : 1);
         if (!family_copy)
             st = ert_fail(err, ERT_ENOMEM, "section 'family': out of memory");
-        else if (fl)
-            memcpy(family_copy, family, fl);
+        else if (family_len)
+            memcpy(family_copy, family, family_len);
     }
     free(family_heap);
     if (st == ERT_OK)
@@ -255,7 +256,7 @@ static ert_status open_bytes(void *file, size_t len, bool mapped, const char *la
     free(c.sec);
     b->weights_heap = weights_heap;
     b->family_data = family_copy;
-    b->family_len = family_copy ? (size_t)c.sec[c.family].size : 0;
+    b->family_len = family_len;
     if (weights_heap) {
         release_file(file, len, mapped); /* nothing points into the file any more */
     } else {

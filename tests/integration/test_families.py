@@ -1,0 +1,252 @@
+"""Family blobs end to end: `embedrt convert --family` on the reference fixtures with a
+preprocessing recipe, then `embedrt reward` / `embedrt embed` on image files, compared with
+the same computation in PyTorch (the reference models rebuilt from their seeds by
+models/export_reference.py) and numpy (the family formulas, models/<family>/reference/).
+Rewards must agree within 1e-4 relative.
+
+usage: test_families.py EMBEDRT_BINARY REPO_ROOT"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+cli, root = sys.argv[1], sys.argv[2]
+sys.path.insert(0, os.path.join(root, "models"))
+sys.path.insert(0, os.path.join(root, "models", "rig", "reference"))
+sys.path.insert(0, os.path.join(root, "models", "grasp2vec", "reference"))
+import export_reference  # noqa: E402
+import grasp2vec_math  # noqa: E402
+import rig_math  # noqa: E402
+
+torch.set_num_threads(1)
+fixtures = os.path.join(root, "tests", "fixtures", "models")
+tmp = tempfile.mkdtemp(prefix="ert-families-")
+passed = failed = 0
+RTOL = 1e-4
+
+
+def check(name, cond, detail=""):
+    global passed, failed
+    if cond:
+        passed += 1
+        print(f"  ok    {name}")
+    else:
+        failed += 1
+        print(f"  FAIL  {name} {detail}")
+
+
+def close(name, got, want, rtol=RTOL):
+    got, want = np.asarray(got, np.float64), np.asarray(want, np.float64)
+    err = float(np.max(np.abs(got - want))) / max(float(np.max(np.abs(want))), 1e-6)
+    check(name, got.shape == want.shape and err <= rtol, f"got {got} want {want} rel err {err:.2e}")
+
+
+def run(*args):
+    r = subprocess.run([cli, *args], capture_output=True, text=True, timeout=300)
+    if r.returncode != 0:
+        print(f"  ... {' '.join(args)} -> exit {r.returncode}: {r.stderr.strip()}")
+    return r
+
+
+def reward(*args):
+    r = run("reward", *args, "--json")
+    try:
+        return json.loads(r.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return {"reward": float("nan"), "components": {}}
+
+
+def write_ppm(name, img):
+    path = os.path.join(tmp, name + ".ppm")
+    h, w, _ = img.shape
+    with open(path, "wb") as f:
+        f.write(b"P6\n%d %d\n255\n" % (w, h) + img.astype(np.uint8).tobytes())
+    return path
+
+
+def images(seed, n, h, w):
+    """Smooth random images (blurred noise) so that resizing filters matter."""
+    rng = np.random.RandomState(seed)
+    out = []
+    for _ in range(n):
+        x = rng.rand(h // 4 + 2, w // 4 + 2, 3)
+        x = torch.from_numpy(x).permute(2, 0, 1)[None]
+        x = F.interpolate(x, size=(h, w), mode="bilinear", align_corners=False)[0].permute(1, 2, 0).numpy()
+        out.append(np.clip(np.round(x * 255), 0, 255).astype(np.uint8))
+    return out
+
+
+def model_of(case):
+    return next(export_reference.build_cases("small", {case})).model
+
+
+def chw(img):
+    return torch.from_numpy(img.astype(np.float32)).permute(2, 0, 1)[None]
+
+
+def crop_rect(img, x, y, w, h):
+    return img[y:y + h, x:x + w]
+
+
+def center_square(img):
+    h, w, _ = img.shape
+    s = min(h, w)
+    return img[(h - s) // 2:(h - s) // 2 + s, (w - s) // 2:(w - s) // 2 + s]
+
+
+def bilinear(x, side):
+    return F.interpolate(x, size=(side, side), mode="bilinear", align_corners=False)
+
+
+SCALE = 1.0 / 255.0
+
+# ---------------------------------------------------------------- grasp2vec
+print("grasp2vec")
+onnx = os.path.join(fixtures, "grasp2vec_64", "model.onnx")
+blob = os.path.join(tmp, "g2v.erb")
+r = run("convert", "--family", "grasp2vec", "--graph", f"scene={onnx}", "--graph", f"object={onnx}",
+        "--preprocess", f"scene:crop=8,4,64,64,scale={SCALE!r}",
+        "--preprocess", f"object:crop=center,resize=64x64:bilinear,scale={SCALE!r}", "-o", blob)
+check("g2v_convert", r.returncode == 0, r.stderr)
+tower = model_of("grasp2vec_64")
+goal, outcome = images(11, 2, 90, 120)       # object images: centre square 90 -> bilinear 64
+pre, post, scene = images(12, 3, 72, 80)     # scene images: rect crop 64x64 at (8, 4)
+paths = {k: write_ppm(k, v) for k, v in dict(goal=goal, outcome=outcome, pre=pre, post=post, scene=scene).items()}
+
+
+def phi_o(img):
+    with torch.no_grad():
+        return tower(bilinear(chw(center_square(img)), 64) * SCALE)
+
+
+def phi_s(img):
+    with torch.no_grad():
+        return tower(chw(crop_rect(img, 8, 4, 64, 64)) * SCALE)
+
+
+vg, _ = phi_o(goal)
+vo, _ = phi_o(outcome)
+vg, vo = vg[0].double().numpy(), vo[0].double().numpy()
+got = reward(blob, "--goal", paths["goal"], "--outcome", paths["outcome"])
+close("g2v_outcome_cosine_matches_pytorch", got["reward"], grasp2vec_math.similarity(vg, vo, "cosine")["value"])
+close("g2v_outcome_norms", [got["components"].get("goal_norm"), got["components"].get("outcome_norm")],
+      [np.linalg.norm(vg), np.linalg.norm(vo)])
+got = reward(blob, "--goal", paths["goal"], "--outcome", paths["outcome"], "--param", "similarity=dot")
+close("g2v_outcome_dot_override_per_request", got["reward"], grasp2vec_math.similarity(vg, vo, "dot")["value"])
+
+vpre, _ = phi_s(pre)
+vpost, _ = phi_s(post)
+d = grasp2vec_math.scene_diff(vpre[0].double().numpy(), vpost[0].double().numpy(), False)
+got = reward(blob, "--goal", paths["goal"], "--pre", paths["pre"], "--post", paths["post"])
+close("g2v_scene_difference_matches_pytorch", got["reward"], grasp2vec_math.similarity(vg, d, "cosine")["value"])
+d_relu = grasp2vec_math.scene_diff(vpre[0].double().numpy(), vpost[0].double().numpy(), True)
+got = reward(blob, "--goal", paths["goal"], "--pre", paths["pre"], "--post", paths["post"], "--param",
+             "diff_relu=1")
+close("g2v_scene_difference_relu", got["reward"], grasp2vec_math.similarity(vg, d_relu, "cosine")["value"])
+
+_, spatial = phi_s(scene)
+heat_path = os.path.join(tmp, "heat.npy")
+got = reward(blob, "--goal", paths["goal"], "--scene", paths["scene"], "--heatmap-out", heat_path,
+             "--param", "heatmap_temperature=30")
+heat, prob, kp = grasp2vec_math.heatmap(spatial[0].double().numpy(), vg, 30.0)
+close("g2v_heatmap_matches_pytorch", np.load(heat_path) if os.path.exists(heat_path) else np.zeros(1), heat)
+close("g2v_keypoint_matches_numpy", [got["components"].get("keypoint_x", np.nan),
+                                     got["components"].get("keypoint_y", np.nan)], kp, rtol=1e-3)
+
+r = run("embed", blob, "--role", "object", "--image", paths["goal"], "--output", os.path.join(tmp, "vec.npy"))
+close("g2v_embed_object_vector", np.load(os.path.join(tmp, "vec.npy"))[0] if r.returncode == 0 else np.zeros(1), vg)
+
+# ---------------------------------------------------------------- rig
+print("rig")
+enc = os.path.join(fixtures, "rig_encoder", "model.onnx")
+blob = os.path.join(tmp, "rig.erb")
+stats = np.random.RandomState(3).normal(size=(50, 4)).astype(np.float32)
+np.save(os.path.join(tmp, "stats.npy"), stats)
+r = run("convert", "--family", "rig", "--graph", f"encoder={enc}", "--preprocess", f"encoder:scale={SCALE!r}",
+        "-o", blob)
+check("rig_convert", r.returncode == 0, r.stderr)
+rig_enc = model_of("rig_encoder")
+g_img, f_img = images(21, 2, 48, 48)
+gp, fp = write_ppm("rig_goal", g_img), write_ppm("rig_frame", f_img)
+with torch.no_grad():
+    mu_g = rig_enc(chw(g_img) * SCALE)[0][0].double().numpy()
+    mu_f, logvar_f = (t[0].double().numpy() for t in rig_enc(chw(f_img) * SCALE))
+got = reward(blob, "--goal", gp, "--frame", fp)
+close("rig_image_goal_reward_matches_pytorch", got["reward"], -np.linalg.norm(mu_g - mu_f))
+close("rig_mahalanobis_diagnostic", got["components"].get("mahalanobis", np.nan),
+      rig_math.mahalanobis(mu_g, mu_f, logvar_f))
+got = reward(blob, "--goal", gp, "--frame", fp, "--param", "norm_order=1")
+close("rig_l1_override", got["reward"], -np.sum(np.abs(mu_g - mu_f)))
+z = np.asarray(rig_math.sample_prior(42, 4), np.float64)
+got = reward(blob, "--prior-goal", "42", "--frame", fp)
+close("rig_prior_goal_seed_42", got["reward"], -np.linalg.norm(z - mu_f))
+again = reward(blob, "--prior-goal", "42", "--frame", fp)
+check("rig_prior_goal_reproducible", again["reward"] == got["reward"], f"{again['reward']} vs {got['reward']}")
+blob_s = os.path.join(tmp, "rig_stats.erb")
+r = run("convert", "--family", "rig", "--graph", f"encoder={enc}", "--latent-stats", os.path.join(tmp, "stats.npy"),
+        "-o", blob_s)
+check("rig_convert_latent_stats", r.returncode == 0, r.stderr)
+m, s = stats.astype(np.float64).mean(0), stats.astype(np.float64).std(0, ddof=1)
+z = np.asarray(rig_math.sample_prior(7, 4, m, s), np.float64)
+got = reward(blob_s, "--prior-goal", "7", "--frame", fp)
+close("rig_prior_goal_from_latent_stats", got["reward"], -np.linalg.norm(z - mu_f))
+
+# ---------------------------------------------------------------- ccvae
+print("ccvae")
+enc = os.path.join(fixtures, "ccvae", "model.onnx")
+ctx_onnx = os.path.join(fixtures, "ccvae_context", "model.onnx")
+for variant, graphs in [("encoder", [f"encoder={enc}"]), ("encoder+context", [f"encoder={enc}", f"context={ctx_onnx}"])]:
+    blob = os.path.join(tmp, f"ccvae_{len(graphs)}.erb")
+    args = ["convert", "--family", "ccvae"]
+    for g in graphs:
+        args += ["--graph", g]
+    r = run(*args, "-o", blob)
+    check(f"ccvae_convert_{variant}", r.returncode == 0, r.stderr)
+    cc = model_of("ccvae")
+    x0, xt, xg = images(31, 3, 48, 48)
+    p0, pt, pg = write_ppm("cc_x0", x0), write_ppm("cc_xt", xt), write_ppm("cc_goal", xg)
+    with torch.no_grad():
+        lat = cc(chw(xt) * SCALE, chw(x0) * SCALE)[2][0].double().numpy()
+        lat_goal = cc(chw(xg) * SCALE, chw(x0) * SCALE)[2][0].double().numpy()
+    got = reward(blob, "--context", p0, "--frame", pt, "--goal", pg)
+    close(f"ccvae_image_goal_matches_pytorch_{variant}", got["reward"], -np.linalg.norm(lat_goal - lat))
+    goal = np.asarray(rig_math.ccvae_goal(5, 6, lat[6:]), np.float64)
+    got = reward(blob, "--context", p0, "--frame", pt, "--prior-goal", "5")
+    close(f"ccvae_prior_goal_is_z_and_context_{variant}", got["reward"], -np.linalg.norm(goal - lat), rtol=1e-3)
+
+# ---------------------------------------------------------------- failures
+print("errors")
+r = run("reward", os.path.join(fixtures, "..", "..", "..", "README.md"), "--goal", paths["goal"])
+check("reward_on_non_blob_one_line", r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1, r.stderr)
+r = run("convert", "--family", "grasp2vec", "--graph", f"scene={onnx}", "-o", os.path.join(tmp, "x.erb"))
+check("convert_missing_role_names_it", r.returncode == 1 and "object" in r.stderr, r.stderr)
+r = run("convert", "--family", "grasp2vec", "--graph", f"scene={onnx}", "--graph", f"object={onnx}",
+        "--graph", f"decoder={onnx}", "-o", os.path.join(tmp, "x.erb"))
+check("convert_unknown_role_lists_roles", r.returncode == 1 and "scene, object" in r.stderr, r.stderr)
+r = run("convert", "--family", "rig", "--graph", f"encoder={os.path.join(fixtures, 'tcn_99', 'model.onnx')}",
+        "-o", os.path.join(tmp, "x.erb"))
+check("convert_wrong_graph_for_role_names_output", r.returncode == 1 and "mu" in r.stderr, r.stderr)
+r = run("convert", "--family", "grasp2vec", "--graph", f"scene={onnx}", "--graph", f"object={onnx}",
+        "--preprocess", "scene:resize=32x32", "-o", os.path.join(tmp, "x.erb"))
+check("convert_resize_mismatch_names_sizes", r.returncode == 1 and "32x32" in r.stderr, r.stderr)
+r = run("convert", "--family", "grasp2vec", "--graph", f"scene={onnx}", "--graph", f"object={onnx}",
+        "--param", "similarity=euclid", "-o", os.path.join(tmp, "x.erb"))
+check("convert_bad_param_value_named", r.returncode == 1 and "euclid" in r.stderr, r.stderr)
+r = run("reward", os.path.join(tmp, "g2v.erb"), "--goal", paths["goal"], "--outcome", paths["scene"])
+check("reward_frame_too_small_for_crop_one_line", r.returncode == 0 or len(r.stderr.strip().splitlines()) == 1, r.stderr)
+r = run("inspect", os.path.join(tmp, "rig_stats.erb"), "--json")
+try:
+    info = json.loads(r.stdout)
+except ValueError:
+    info = {}
+fp = info.get("family_params", {})
+check("inspect_shows_family_and_params", info.get("family") == "rig" and "epsilon" in fp and
+      len(fp.get("latent_mean", [])) == 4, r.stdout[:300])
+
+print(f"families: {passed} passed, {failed} failed")
+sys.exit(1 if failed else 0)
