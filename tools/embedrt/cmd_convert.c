@@ -61,6 +61,7 @@ typedef struct graph_arg {
     ert_preprocess pp;
     bool has_pp;
     ert_rewrite_stats rs;
+    uint64_t size; /* bytes of the ONNX file */
 } graph_arg;
 
 /* "1,2,3" -> numbers; anything else is text. */
@@ -290,7 +291,7 @@ int ert_cmd_convert(int argc, char **argv)
     char options[1024];
     provenance_options(argc, argv, options, sizeof options);
     ert_status st = ERT_OK;
-    ert_onnx_info info;
+    ert_onnx_info info = {0};
     if (!family) {
         ga[0].path = in;
         st = convert_one(in, shapes, n_shapes, &ga[0].g, &info, &ga[0].rs, &err);
@@ -346,6 +347,7 @@ int ert_cmd_convert(int argc, char **argv)
         ert_input_shape mine[MAX_SHAPES];
         size_t n_mine = shapes_for(ga[i].path, shapes, n_shapes, mine);
         st = convert_one(ga[i].path, mine, n_mine, &ga[i].g, &info, &ga[i].rs, &err);
+        ga[i].size = info.file_size;
         if (st == ERT_OK) {
             /* Graph names must be unique in a blob; the role names the graph. */
             free(ga[i].g->name);
@@ -431,6 +433,7 @@ int ert_cmd_convert(int argc, char **argv)
         const char *roles[MAX_GRAPHS];
         const ert_preprocess *pps[MAX_GRAPHS];
         char sources[1024] = "";
+        uint64_t source_size = 0;
         for (size_t i = 0; i < n_graphs; i++) {
             graphs[i] = ga[i].g;
             roles[i] = ga[i].role;
@@ -438,11 +441,13 @@ int ert_cmd_convert(int argc, char **argv)
             const char *base = strrchr(ga[i].path, '/');
             snprintf(sources + strlen(sources), sizeof sources - strlen(sources), "%s%s=%s", i ? "," : "", ga[i].role,
                      base ? base + 1 : ga[i].path);
+            source_size += ga[i].size;
         }
         ert_blob_extra_section fam = {.name = "family", .data = fam_data, .size = fam_len, .compress = false};
         ert_blob_write_opts wo = {
             .compress = compress,
             .source_name = sources,
+            .source_size = source_size,
             .options = options,
             .producer_name = info.producer_name,
             .producer_version = info.producer_version,

@@ -264,8 +264,12 @@ static void print_text(const ert_blob_info *info, ert_blob *b, const ert_family_
         if (gin->has_preprocess) {
             const ert_preprocess *pp = &gin->preprocess;
             printf("  preprocess: flip %s, crop %s", flip_name(pp->flip), crop_name(pp->crop));
-            if (pp->crop != ERT_CROP_NONE)
-                printf(" %ux%u+%u+%u", pp->crop_w, pp->crop_h, pp->crop_x, pp->crop_y);
+            if (pp->crop == ERT_CROP_CENTER && !pp->crop_w)
+                printf(" (largest square)");
+            else if (pp->crop == ERT_CROP_CENTER)
+                printf(" %ux%u", pp->crop_w, pp->crop_h);
+            else if (pp->crop == ERT_CROP_RECT)
+                printf(" %ux%u at x=%u y=%u", pp->crop_w, pp->crop_h, pp->crop_x, pp->crop_y);
             if (pp->resize_w)
                 printf(", resize %ux%u %s", pp->resize_w, pp->resize_h, filter_name(pp->filter));
             printf(", scale %g, mean %g,%g,%g, std %g,%g,%g, order %s\n", pp->scale, pp->mean[0], pp->mean[1],
