@@ -29,7 +29,7 @@ static ert_status one_number(const ert_family_param *prm, double *v, ert_error *
 
 static ert_status apply_param(const ert_family_param *prm, ert_g2v_params *p, ert_error *err)
 {
-    double v;
+    double v = 0.0;
     ert_status st;
     if (strcmp(prm->key, "similarity") == 0) {
         if (!prm->text)
