@@ -219,6 +219,80 @@ for variant, graphs in [("encoder", [f"encoder={enc}"]), ("encoder+context", [f"
     got = reward(blob, "--context", p0, "--frame", pt, "--prior-goal", "5")
     close(f"ccvae_prior_goal_is_z_and_context_{variant}", got["reward"], -np.linalg.norm(goal - lat), rtol=1e-3)
 
+# ---------------------------------------------------------------- tcn
+print("tcn")
+
+
+def write_y4m(name, frames_yuv, w, h):
+    path = os.path.join(tmp, name + ".y4m")
+    with open(path, "wb") as f:
+        f.write(b"YUV4MPEG2 W%d H%d F30:1 Ip A1:1 C420jpeg\n" % (w, h))
+        for y, u, v in frames_yuv:
+            f.write(b"FRAME\n" + y.tobytes() + u.tobytes() + v.tobytes())
+    return path
+
+
+def yuv_to_rgb(y, u, v):
+    """BT.601 limited range, the integer rule of runtime/image/frame.c."""
+    h, w = y.shape
+    uu = u[np.arange(h)[:, None] // 2, np.arange(w)[None, :] // 2].astype(np.int64) - 128
+    vv = v[np.arange(h)[:, None] // 2, np.arange(w)[None, :] // 2].astype(np.int64) - 128
+    ty = 1164383 * (y.astype(np.int64) - 16)
+
+    def rnd(n):
+        q = n + 500000
+        return np.where(q < 0, 0, np.minimum(q // 1000000, 255))
+    return np.stack([rnd(ty + 1596027 * vv), rnd(ty - 391762 * uu - 812968 * vv), rnd(ty + 2017232 * uu)], -1)
+
+
+def yuv_frames(seed, n, w, h):
+    rng = np.random.RandomState(seed)
+    out = []
+    for k in range(n):
+        base = images(seed * 100 + k, 1, h, w)[0].astype(np.float64)
+        y = np.clip(16 + 0.857 * base.mean(-1), 16, 235).astype(np.uint8)
+        u = rng.randint(100, 156, ((h + 1) // 2, (w + 1) // 2)).astype(np.uint8)
+        v = rng.randint(100, 156, ((h + 1) // 2, (w + 1) // 2)).astype(np.uint8)
+        out.append((y, u, v))
+    return out
+
+
+emb = os.path.join(fixtures, "tcn_99", "model.onnx")
+blob = os.path.join(tmp, "tcn.erb")
+r = run("convert", "--family", "tcn", "--graph", f"embedder={emb}",
+        "--preprocess", f"embedder:crop=center,resize=99x99:bilinear,scale={2 * SCALE!r},mean=1,1,1", "-o", blob)
+check("tcn_convert", r.returncode == 0, r.stderr)
+tcn_model = model_of("tcn_99")
+W, H = 120, 104
+demo_yuv, live_yuv = yuv_frames(41, 4, W, H), yuv_frames(42, 6, W, H)
+demo_path, live_path = write_y4m("demo", demo_yuv, W, H), write_y4m("live", live_yuv, W, H)
+
+
+def tcn_embed(yuv):
+    rgb = center_square(yuv_to_rgb(*yuv))
+    with torch.no_grad():
+        return tcn_model(bilinear(chw(rgb), 99) * (2 * SCALE) - 1)[0].double().numpy()
+
+
+demo_emb = np.stack([tcn_embed(f) for f in demo_yuv])
+lines = run("reward", blob, "--demo", demo_path, "--live", live_path, "--json").stdout.strip().splitlines()
+check("tcn_one_line_per_live_frame", len(lines) == len(live_yuv), f"{len(lines)} lines")
+for t, yuv in enumerate(live_yuv):
+    w_t = tcn_embed(yuv)
+    v_t = demo_emb[min(t, len(demo_yuv) - 1)]
+    d2 = float(np.sum((w_t - v_t) ** 2))
+    want = -0.5 * d2 - 0.5 * np.sqrt(1e-3 + d2)
+    got = json.loads(lines[t]) if t < len(lines) else {"reward": np.nan, "components": {}}
+    close(f"tcn_imitation_reward_frame_{t}", got["reward"], want)
+    nn = int(np.argmin(np.sum((demo_emb - w_t) ** 2, axis=1)))
+    check(f"tcn_nearest_demo_frame_{t}", got["components"].get("nn_index") == nn, f"{got['components']} vs {nn}")
+np.save(os.path.join(tmp, "demo.npy"), demo_emb.astype(np.float32))
+lines2 = run("reward", blob, "--demo", os.path.join(tmp, "demo.npy"), "--live", live_path, "--json").stdout
+close("tcn_demo_from_npy_equals_demo_from_video", [json.loads(x)["reward"] for x in lines2.strip().splitlines()],
+      [json.loads(x)["reward"] for x in lines])
+r = run("reward", blob, "--demo", os.path.join(tmp, "stats.npy"), "--live", live_path)
+check("tcn_demo_npy_wrong_dim_one_line", r.returncode == 1 and "[T, 32]" in r.stderr, r.stderr)
+
 # ---------------------------------------------------------------- failures
 print("errors")
 r = run("reward", os.path.join(fixtures, "..", "..", "..", "README.md"), "--goal", paths["goal"])
