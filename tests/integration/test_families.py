@@ -293,6 +293,31 @@ close("tcn_demo_from_npy_equals_demo_from_video", [json.loads(x)["reward"] for x
 r = run("reward", blob, "--demo", os.path.join(tmp, "stats.npy"), "--live", live_path)
 check("tcn_demo_npy_wrong_dim_one_line", r.returncode == 1 and "[T, 32]" in r.stderr, r.stderr)
 
+# ---------------------------------------------------------------- mftcn
+print("mftcn")
+trunk_onnx = os.path.join(fixtures, "mftcn_trunk_64", "model.onnx")
+head_onnx = os.path.join(fixtures, "mftcn_head_n2", "model.onnx")
+blob = os.path.join(tmp, "mftcn.erb")
+r = run("convert", "--family", "mftcn", "--graph", f"trunk={trunk_onnx}", "--graph", f"head={head_onnx}",
+        "--window", "2", "--stride", "2", "--preprocess", f"trunk:scale={2 * SCALE!r},mean=1,1,1", "-o", blob)
+check("mftcn_convert", r.returncode == 0, r.stderr)
+r = run("convert", "--family", "mftcn", "--graph", f"trunk={trunk_onnx}", "--graph", f"head={head_onnx}",
+        "--window", "3", "-o", os.path.join(tmp, "x.erb"))
+check("mftcn_window_must_match_head_input", r.returncode == 1 and "[1,128,3,4,4]" in r.stderr, r.stderr)
+cases = {c.name: c.model for c in export_reference.build_cases("small", {"mftcn_trunk_64", "mftcn_head_n2"})}
+mf_yuv = yuv_frames(51, 5, 64, 64)
+mf_path = write_y4m("mf", mf_yuv, 64, 64)
+with torch.no_grad():
+    maps = [cases["mftcn_trunk_64"](chw(yuv_to_rgb(*f)) * (2 * SCALE) - 1) for f in mf_yuv]
+lines = run("embed", blob, "--video", mf_path, "--json").stdout.strip().splitlines()
+check("mftcn_one_line_per_frame", len(lines) == len(mf_yuv), f"{len(lines)} lines")
+for t in range(len(mf_yuv)):
+    idx = [max(0, t - (2 - 1 - k) * 2) for k in range(2)]
+    with torch.no_grad():
+        want = cases["mftcn_head_n2"](torch.stack([maps[i] for i in idx], dim=2))[0].double().numpy()
+    got = json.loads(lines[t])["embedding"] if t < len(lines) else [np.nan]
+    close(f"mftcn_window_embedding_frame_{t}_{idx}", got, want)
+
 # ---------------------------------------------------------------- failures
 print("errors")
 r = run("reward", os.path.join(fixtures, "..", "..", "..", "README.md"), "--goal", paths["goal"])

@@ -2,6 +2,7 @@
  * descriptor's graph check. Expected values worked out by hand (shown inline). */
 #include "harness.h"
 
+#include "embedrt/mftcn.h"
 #include "embedrt/tcn.h"
 
 #include <math.h>
@@ -115,7 +116,40 @@ static void test_descriptor_checks_the_embedder(void)
     ert_graph_free(bad);
 }
 
+static void test_mftcn_window_indices_clamp_at_episode_start(void)
+{
+    uint64_t w[3];
+    ert_mftcn_window_indices(0, 2, 15, w);
+    CU_ASSERT(w[0] == 0 && w[1] == 0);
+    ert_mftcn_window_indices(14, 2, 15, w);
+    CU_ASSERT(w[0] == 0 && w[1] == 14);
+    ert_mftcn_window_indices(15, 2, 15, w);
+    CU_ASSERT(w[0] == 0 && w[1] == 15);
+    ert_mftcn_window_indices(40, 2, 15, w);
+    CU_ASSERT(w[0] == 25 && w[1] == 40);
+    ert_mftcn_window_indices(5, 3, 4, w); /* 5-8 -> 0, 5-4 = 1, 5 */
+    CU_ASSERT(w[0] == 0 && w[1] == 1 && w[2] == 5);
+    ert_mftcn_window_indices(7, 1, 15, w);
+    CU_ASSERT(w[0] == 7);
+}
+
+static void test_mftcn_params(void)
+{
+    ert_mftcn_params p;
+    ert_mftcn_params_default(&p);
+    CU_ASSERT(p.window == 2 && p.stride == 15);
+    const double three = 3, half = 0.5;
+    ert_family_param ok = {"window", NULL, &three, 1}, bad = {"stride", NULL, &half, 1};
+    ert_error err;
+    CU_ASSERT_EQUAL(ert_mftcn_params_parse(&ok, 1, &p, &err), ERT_OK);
+    CU_ASSERT_EQUAL(p.window, 3);
+    CU_ASSERT_EQUAL(ert_mftcn_params_parse(&bad, 1, &p, &err), ERT_EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "'stride'"));
+}
+
 static const ert_test_case cases[] = {
+    ERT_TEST(test_mftcn_window_indices_clamp_at_episode_start),
+    ERT_TEST(test_mftcn_params),
     ERT_TEST(test_imitation_reward_by_hand),
     ERT_TEST(test_reward_decreases_with_distance),
     ERT_TEST(test_nearest_ties_and_distance),

@@ -4,23 +4,28 @@
 
 #include "embedrt/family.h"
 #include "embedrt/image.h"
+#include "embedrt/mftcn.h"
 #include "embedrt/npy.h"
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 static void usage(FILE *f)
 {
     fputs("usage: embedrt embed BLOB.erb --role ROLE --image IMG [--context IMG] [--output FILE.npy] [--json]\n"
+          "       embedrt embed MFTCN.erb --video VIDEO.y4m [--json]\n"
           "\n"
           "Preprocesses IMG (PPM/PGM/PNG/JPEG) with the role's recipe from the blob, runs the role's\n"
           "graph and prints every output: shape, L2 norm and values (one JSON object with --json,\n"
           "the default when stdout is not a terminal). A second image input (the CC-VAE context x_0)\n"
           "takes --context (default: the same image).\n"
           "\n"
-          "  --output FILE.npy   also write the graph's first output as float32 .npy\n",
+          "  --output FILE.npy   also write the graph's first output as float32 .npy\n"
+          "  --video VIDEO.y4m   mftcn: one line per frame with the embedding of the causal window\n"
+          "                      ending at it (window and stride from the blob)\n",
           f);
 }
 
@@ -32,9 +37,56 @@ static double norm2(const float *v, size_t n)
     return sqrt(s);
 }
 
+/* mfTCN over a video: the window embedding at every frame. */
+static int embed_video(const char *blob, const char *video, bool json)
+{
+    ert_error err;
+    ert_family_model *fm = NULL;
+    ert_mftcn *m = NULL;
+    ert_y4m *y = NULL;
+    float *e = NULL;
+    int rc = 1;
+    ert_status st = ert_family_load(blob, NULL, &fm, &err);
+    if (st == ERT_OK && strcmp(ert_family_desc_of(fm)->name, "mftcn") != 0)
+        st = ert_fail(&err, ERT_EINVAL, "%s: --video embeds with an mftcn blob; use --role/--image for family %s", blob,
+                      ert_family_desc_of(fm)->name);
+    if (st == ERT_OK)
+        st = ert_mftcn_create(fm, &m, &err);
+    if (st == ERT_OK)
+        st = ert_y4m_open(video, &y, &err);
+    if (st == ERT_OK && !(e = malloc(ert_mftcn_dim(m) * sizeof *e)))
+        st = ert_fail(&err, ERT_ENOMEM, "out of memory");
+    for (uint64_t t = 0; st == ERT_OK; t++) {
+        ert_frame f;
+        bool eof;
+        if ((st = ert_y4m_next(y, &f, &eof, &err)) != ERT_OK || eof)
+            break;
+        if ((st = ert_mftcn_push(m, &f, e, &err)) != ERT_OK)
+            break;
+        size_t d = ert_mftcn_dim(m);
+        if (json)
+            printf("{\"family\":\"mftcn\",\"frame\":%llu,\"norm\":%.9g,\"embedding\":[", (unsigned long long)t,
+                   norm2(e, d));
+        else
+            printf("frame %llu norm %.6g:", (unsigned long long)t, norm2(e, d));
+        for (size_t i = 0; i < d; i++)
+            printf(json ? "%s%.9g" : "%s%.5g", json ? (i ? "," : "") : " ", e[i]);
+        printf(json ? "]}\n" : "\n");
+    }
+    if (st != ERT_OK)
+        fprintf(stderr, "embedrt embed: %s\n", err.msg);
+    else
+        rc = 0;
+    free(e);
+    ert_y4m_close(y);
+    ert_mftcn_free(m);
+    ert_family_free(fm);
+    return rc;
+}
+
 int ert_cmd_embed(int argc, char **argv)
 {
-    const char *blob = NULL, *role = NULL, *image = NULL, *context = NULL, *output = NULL;
+    const char *blob = NULL, *role = NULL, *image = NULL, *context = NULL, *output = NULL, *video = NULL;
     bool json = !isatty(STDOUT_FILENO);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
@@ -60,15 +112,20 @@ int ert_cmd_embed(int argc, char **argv)
             context = val, i++;
         } else if (strcmp(a, "--output") == 0) {
             output = val, i++;
+        } else if (strcmp(a, "--video") == 0) {
+            video = val, i++;
         } else {
             fprintf(stderr, "embedrt embed: unknown option '%s' (see embedrt embed --help)\n", a);
             return 2;
         }
     }
-    if (!blob || !role || !image) {
-        fprintf(stderr, "embedrt embed: need BLOB.erb --role ROLE --image IMG (see embedrt embed --help)\n");
+    if (!blob || (!video && (!role || !image))) {
+        fprintf(stderr, "embedrt embed: need BLOB.erb --role ROLE --image IMG, or --video VIDEO.y4m (see embedrt embed "
+                        "--help)\n");
         return 2;
     }
+    if (video)
+        return embed_video(blob, video, json);
     ert_error err;
     ert_family_model *fm = NULL;
     ert_image img = {0}, ctx = {0};
