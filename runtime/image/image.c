@@ -29,6 +29,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,6 +159,27 @@ static ert_status decode_pnm(const uint8_t *d, size_t len, const char *label, er
 
 /* ---- PNG (libspng) ---- */
 
+static uint32_t be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* spng stops reading at the IEND type: check that the whole IEND chunk, CRC included,
+ * is in the file, so that a cut anywhere counts as truncation. */
+static bool png_has_iend(const uint8_t *d, size_t len)
+{
+    size_t at = 8;
+    while (len - at >= 12) {
+        uint32_t n = be32(d + at);
+        if (memcmp(d + at + 4, "IEND", 4) == 0)
+            return n == 0 && be32(d + at + 8) == 0xAE426082u;
+        if (n > len - at - 12)
+            return false;
+        at += 12 + (size_t)n;
+    }
+    return false;
+}
+
 static ert_status decode_png(const uint8_t *d, size_t len, const char *label, ert_image *out, ert_error *err)
 {
     spng_ctx *ctx = spng_ctx_new(0);
@@ -198,9 +220,12 @@ static ert_status decode_png(const uint8_t *d, size_t len, const char *label, er
     }
     if (st == ERT_OK) {
         rc = spng_decode_image(ctx, out->pixels, want, SPNG_FMT_RGB8, 0);
-        if (rc) {
+        /* Read on to IEND: a file cut after its pixel data is still truncated. */
+        if (!rc)
+            rc = spng_decode_chunks(ctx);
+        if (rc || !png_has_iend(d, len)) {
             ert_image_free(out);
-            st = ert_fail(err, ERT_EFORMAT, "%s: PNG: %s", label, spng_strerror(rc));
+            st = ert_fail(err, ERT_EFORMAT, "%s: PNG: %s", label, rc ? spng_strerror(rc) : "truncated IEND chunk");
         }
     }
     spng_ctx_free(ctx);
