@@ -37,12 +37,6 @@
 #include <jpeglib.h>
 #include <spng.h>
 
-#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
-#define IMAGE_MAX_PIXELS ((size_t)1 << 22)
-#else
-#define IMAGE_MAX_PIXELS ((size_t)ERT_IMAGE_MAX_DIM * ERT_IMAGE_MAX_DIM)
-#endif
-
 static const char *lbl(const char *label)
 {
     return label ? label : "<memory>";
@@ -58,7 +52,7 @@ static ert_status image_alloc(ert_image *out, uint64_t w, uint64_t h, int channe
         return ert_fail(err, ERT_EUNSUPPORTED, "%s: image size %llux%llu exceeds the limit of %ux%u", label,
                         (unsigned long long)w, (unsigned long long)h, ERT_IMAGE_MAX_DIM, ERT_IMAGE_MAX_DIM);
     size_t px, bytes;
-    if (!ert_mul_size((size_t)w, (size_t)h, &px) || px > IMAGE_MAX_PIXELS || !ert_mul_size(px, 3, &bytes))
+    if (!ert_mul_size((size_t)w, (size_t)h, &px) || px > ERT_IMAGE_MAX_PIXELS || !ert_mul_size(px, 3, &bytes))
         return ert_fail(err, ERT_EUNSUPPORTED, "%s: image size %llux%llu has too many pixels", label,
                         (unsigned long long)w, (unsigned long long)h);
     out->pixels = malloc(channels == 3 ? bytes : px);

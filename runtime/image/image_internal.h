@@ -9,6 +9,13 @@
 
 /* Largest width or height of a decoded image or a y4m stream (frames may be larger). */
 #define ERT_IMAGE_MAX_DIM 16384u
+/* Largest pixel count: all of 16384 x 16384, except in fuzzing builds, where allocating
+ * up to 768 MiB per input would make the fuzzer slow and trip its memory limit. */
+#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+#define ERT_IMAGE_MAX_PIXELS ((size_t)1 << 22)
+#else
+#define ERT_IMAGE_MAX_PIXELS ((size_t)ERT_IMAGE_MAX_DIM * ERT_IMAGE_MAX_DIM)
+#endif
 
 /* One pixel, BT.601 limited range, Y/U/V -> R/G/B. */
 void ert_yuv_to_rgb(uint8_t y, uint8_t u, uint8_t v, uint8_t rgb[3]);

@@ -132,7 +132,7 @@ static ert_status parse_header(ert_y4m *y, const char *line, ert_error *err)
     }
     if (!have_w || !have_h)
         return ert_fail(err, ERT_EFORMAT, "%s: header has no %s tag", y->label, have_w ? "H (height)" : "W (width)");
-    if (y->w > ERT_IMAGE_MAX_DIM || y->h > ERT_IMAGE_MAX_DIM)
+    if (y->w > ERT_IMAGE_MAX_DIM || y->h > ERT_IMAGE_MAX_DIM || (size_t)y->w * y->h > ERT_IMAGE_MAX_PIXELS)
         return ert_fail(err, ERT_EUNSUPPORTED, "%s: frame size %ux%u exceeds the limit of %ux%u", y->label, y->w, y->h,
                         ERT_IMAGE_MAX_DIM, ERT_IMAGE_MAX_DIM);
     static const struct {
