@@ -27,5 +27,8 @@ void ert_rgb_to_uv(uint32_t sum_r, uint32_t sum_g, uint32_t sum_b, uint32_t n, u
 /* Packed RGB24 of pixels [x0, x0 + n) of row y of a frame that passed ert_frame_check
  * (the caller keeps x0 + n <= width and y < height). */
 void ert_frame_row_rgb(const ert_frame *f, uint32_t y, uint32_t x0, uint32_t n, uint8_t *dst);
+/* The same for the n pixels x0 + cols[i] only, each written at dst + 3 * cols[i] (rows
+ * where a downscale reads few columns need not convert the others). */
+void ert_frame_cols_rgb(const ert_frame *f, uint32_t y, uint32_t x0, const uint32_t *cols, uint32_t n, uint8_t *dst);
 
 #endif

@@ -10,13 +10,11 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-static void use(const ert_frame *f)
+static void preprocess(const ert_frame *f, const char *spec)
 {
     ert_error err;
-    if (ert_frame_check(f, &err) != ERT_OK)
-        __builtin_trap();
     ert_preprocess pp;
-    if (ert_preprocess_parse("crop=center,resize=5x3:area,flip=horizontal", &pp, &err) != ERT_OK)
+    if (ert_preprocess_parse(spec, &pp, &err) != ERT_OK)
         __builtin_trap();
     size_t bytes = ert_preprocess_scratch(&pp, f->width, f->height, 5, 3);
     void *scratch = malloc(bytes);
@@ -24,6 +22,15 @@ static void use(const ert_frame *f)
     if (!scratch || ert_preprocess_run(&pp, f, out, 5, 3, scratch, bytes, &err) != ERT_OK)
         __builtin_trap();
     free(scratch);
+}
+
+static void use(const ert_frame *f)
+{
+    ert_error err;
+    if (ert_frame_check(f, &err) != ERT_OK)
+        __builtin_trap();
+    preprocess(f, "crop=center,resize=5x3:area,flip=horizontal");
+    preprocess(f, "resize=5x3:bilinear,flip=vertical"); /* converts only the columns it reads */
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

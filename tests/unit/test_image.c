@@ -924,14 +924,17 @@ static void test_preprocess_yuv_frame_equals_its_rgb_conversion(void)
         Y[i] = (uint8_t)(i * 19 + 3);
     for (int i = 0; i < 12 * 9; i++)
         U[i] = (uint8_t)(i * 7 + 60), V[i] = (uint8_t)(200 - i * 5);
+    /* the last two read under half of each row: only those pixels are converted */
     static const char *specs[] = {"resize=10x8:bilinear,flip=vertical", "crop=center,resize=6x6:area",
-                                  "crop=2,3,9,7,resize=13x11:nearest,order=bgr", "crop=center:10x8,flip=horizontal"};
+                                  "crop=2,3,9,7,resize=13x11:nearest,order=bgr", "crop=center:10x8,flip=horizontal",
+                                  "resize=5x4:bilinear,flip=horizontal", "crop=1,1,21,15,resize=4x3:nearest"};
+    static const uint32_t sizes[][2] = {{10, 8}, {6, 6}, {13, 11}, {10, 8}, {5, 4}, {4, 3}};
     ert_pixfmt fmts[] = {ERT_PIX_YUV420, ERT_PIX_NV12, ERT_PIX_YUYV};
-    for (size_t s = 0; s < 4; s++) {
+    for (size_t s = 0; s < 6; s++) {
         ert_preprocess pp;
         ert_error err;
         CU_ASSERT_EQUAL_FATAL(ert_preprocess_parse(specs[s], &pp, &err), ERT_OK);
-        uint32_t ow = s == 1 ? 6 : s == 2 ? 13 : 10, oh = s == 1 ? 6 : s == 2 ? 11 : 8;
+        uint32_t ow = sizes[s][0], oh = sizes[s][1];
         for (size_t k = 0; k < 3; k++) {
             ert_frame f;
             uint8_t *buf = build_frame(fmts[k], W, H, Y, U, V, rgb, &f);
