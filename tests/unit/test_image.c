@@ -8,11 +8,14 @@
 
 #include <dirent.h>
 #include <math.h>
+#include <stdio.h> /* before jpeglib.h */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <zlib.h>
+
+#include <jpeglib.h>
 
 /* ---- helpers ---- */
 
@@ -519,6 +522,56 @@ static void test_image_rejects_oversized_before_allocating(void)
     jpg[sof + 8] = 0x01;
     CU_ASSERT_EQUAL(ert_image_decode(jpg, len, "wide.jpg", &img, &err), ERT_EUNSUPPORTED);
     CU_ASSERT_STRING_EQUAL(err.msg, "wide.jpg: image size 16385x13 exceeds the limit of 16384x16384");
+    free(jpg);
+}
+
+/* A valid progressive JPEG with 631 scans (DC, then each AC coefficient alone, sent in
+ * 10 successive-approximation passes), written with libjpeg's own encoder. */
+static uint8_t *jpeg_with_many_scans(unsigned long *len)
+{
+    static jpeg_scan_info scans[1 + 63 * 10];
+    int n = 0;
+    scans[n++] = (jpeg_scan_info){.comps_in_scan = 1, .component_index = {0}, .Ss = 0, .Se = 0, .Ah = 0, .Al = 0};
+    for (int k = 1; k <= 63; k++) {
+        scans[n++] = (jpeg_scan_info){.comps_in_scan = 1, .Ss = k, .Se = k, .Ah = 0, .Al = 9};
+        for (int a = 9; a >= 1; a--)
+            scans[n++] = (jpeg_scan_info){.comps_in_scan = 1, .Ss = k, .Se = k, .Ah = a, .Al = a - 1};
+    }
+    struct jpeg_compress_struct c;
+    struct jpeg_error_mgr jerr;
+    c.err = jpeg_std_error(&jerr);
+    jpeg_create_compress(&c);
+    uint8_t *buf = NULL;
+    jpeg_mem_dest(&c, &buf, len);
+    c.image_width = 8;
+    c.image_height = 8;
+    c.input_components = 1;
+    c.in_color_space = JCS_GRAYSCALE;
+    jpeg_set_defaults(&c);
+    c.scan_info = scans;
+    c.num_scans = n;
+    jpeg_start_compress(&c, TRUE);
+    uint8_t row[8] = {0, 200, 30, 255, 90, 10, 160, 70};
+    for (int y = 0; y < 8; y++) {
+        JSAMPROW r = row;
+        row[y] ^= 0x5A;
+        jpeg_write_scanlines(&c, &r, 1);
+    }
+    jpeg_finish_compress(&c);
+    jpeg_destroy_compress(&c);
+    return buf;
+}
+
+static void test_image_refuses_jpeg_with_too_many_scans(void)
+{
+    unsigned long len = 0;
+    uint8_t *jpg = jpeg_with_many_scans(&len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(jpg);
+    ert_image img;
+    ert_error err;
+    CU_ASSERT_EQUAL(ert_image_decode(jpg, len, "scans.jpg", &img, &err), ERT_EFORMAT);
+    CU_ASSERT_STRING_EQUAL(err.msg, "scans.jpg: JPEG: more than 500 progressive scans");
+    CU_ASSERT_PTR_NULL(img.pixels);
     free(jpg);
 }
 
@@ -1187,6 +1240,7 @@ static const ert_test_case cases[] = {
     ERT_TEST(test_image_rejects_every_truncation),
     ERT_TEST(test_image_rejects_corrupt_data),
     ERT_TEST(test_image_rejects_oversized_before_allocating),
+    ERT_TEST(test_image_refuses_jpeg_with_too_many_scans),
     ERT_TEST(test_ppm_write_read_roundtrip),
     ERT_TEST(test_y4m_writer_converts_rgb_exactly),
     ERT_TEST(test_y4m_write_read_roundtrip_420),
