@@ -968,7 +968,7 @@ static void test_preprocess_matches_reference_cases(void)
     ert_image_free(&src);
 }
 
-/* A YUV frame gives exactly what its RGB conversion gives, for every filter. */
+/* A YUV, grey or BGR frame gives exactly what its RGB conversion gives, for every filter. */
 static void test_preprocess_yuv_frame_equals_its_rgb_conversion(void)
 {
     enum { W = 23, H = 17 };
@@ -982,13 +982,15 @@ static void test_preprocess_yuv_frame_equals_its_rgb_conversion(void)
                                   "crop=2,3,9,7,resize=13x11:nearest,order=bgr", "crop=center:10x8,flip=horizontal",
                                   "resize=5x4:bilinear,flip=horizontal", "crop=1,1,21,15,resize=4x3:nearest"};
     static const uint32_t sizes[][2] = {{10, 8}, {6, 6}, {13, 11}, {10, 8}, {5, 4}, {4, 3}};
-    ert_pixfmt fmts[] = {ERT_PIX_YUV420, ERT_PIX_NV12, ERT_PIX_YUYV};
+    ert_pixfmt fmts[] = {ERT_PIX_YUV420, ERT_PIX_NV12, ERT_PIX_YUYV, ERT_PIX_GRAY8, ERT_PIX_BGR24};
+    for (int i = 0; i < W * H * 3; i++)
+        rgb[i] = (uint8_t)(i * 11 + 5);
     for (size_t s = 0; s < 6; s++) {
         ert_preprocess pp;
         ert_error err;
         CU_ASSERT_EQUAL_FATAL(ert_preprocess_parse(specs[s], &pp, &err), ERT_OK);
         uint32_t ow = sizes[s][0], oh = sizes[s][1];
-        for (size_t k = 0; k < 3; k++) {
+        for (size_t k = 0; k < 5; k++) {
             ert_frame f;
             uint8_t *buf = build_frame(fmts[k], W, H, Y, U, V, rgb, &f);
             uint8_t conv[W * H * 3];
@@ -1000,6 +1002,47 @@ static void test_preprocess_yuv_frame_equals_its_rgb_conversion(void)
             CU_ASSERT_EQUAL(memcmp(a, b, (size_t)3 * ow * oh * sizeof(float)), 0);
             free(a), free(b), free(buf);
         }
+    }
+}
+
+/* Whole-frame properties: area to 1x1 is the mean of every pixel; a constant frame stays
+ * constant through every filter and any ratio. */
+static void test_preprocess_area_to_one_pixel_is_the_mean(void)
+{
+    ert_image src = load_src();
+    ert_preprocess pp;
+    ert_error err;
+    CU_ASSERT_EQUAL_FATAL(ert_preprocess_parse("resize=1x1:area,scale=1", &pp, &err), ERT_OK);
+    ert_status st;
+    float *o = run_pp(&pp, &src.frame, 1, 1, &err, &st);
+    CU_ASSERT_EQUAL_FATAL(st, ERT_OK);
+    for (int c = 0; c < 3; c++) {
+        double sum = 0;
+        for (int i = 0; i < 37 * 29; i++)
+            sum += src.pixels[3 * i + c];
+        CU_ASSERT_DOUBLE_EQUAL(o[c], sum / (37 * 29), 1e-3);
+    }
+    free(o);
+    ert_image_free(&src);
+    static uint8_t flat[41 * 23 * 3];
+    for (size_t i = 0; i < sizeof flat; i++)
+        flat[i] = (uint8_t)(i % 3 == 0 ? 17 : i % 3 == 1 ? 128 : 240);
+    ert_frame f = rgb_frame(flat, 41, 23, 41 * 3);
+    static const char *specs[] = {"resize=7x3:area,scale=1", "resize=97x61:area,scale=1", "resize=7x3,scale=1",
+                                  "resize=97x61,scale=1", "resize=7x3:nearest,scale=1", "resize=97x61:nearest,scale=1"};
+    for (int s = 0; s < 6; s++) {
+        CU_ASSERT_EQUAL_FATAL(ert_preprocess_parse(specs[s], &pp, &err), ERT_OK);
+        uint32_t ow = pp.resize_w, oh = pp.resize_h;
+        o = run_pp(&pp, &f, ow, oh, &err, &st);
+        CU_ASSERT_EQUAL_FATAL(st, ERT_OK);
+        float maxd = 0;
+        for (uint32_t i = 0; i < ow * oh; i++)
+            for (int c = 0; c < 3; c++) {
+                float d = fabsf(o[c * ow * oh + i] - (c == 0 ? 17.0f : c == 1 ? 128.0f : 240.0f));
+                maxd = d > maxd ? d : maxd;
+            }
+        CU_ASSERT(maxd <= 1e-4f);
+        free(o);
     }
 }
 
@@ -1250,6 +1293,7 @@ static const ert_test_case cases[] = {
     ERT_TEST(test_y4m_rejects_bad_headers),
     ERT_TEST(test_preprocess_matches_reference_cases),
     ERT_TEST(test_preprocess_yuv_frame_equals_its_rgb_conversion),
+    ERT_TEST(test_preprocess_area_to_one_pixel_is_the_mean),
     ERT_TEST(test_preprocess_flips_order_and_normalisation_by_hand),
     ERT_TEST(test_preprocess_check_reports_mismatches),
     ERT_TEST(test_preprocess_default_values),
