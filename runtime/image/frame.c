@@ -178,3 +178,41 @@ void ert_frame_row_rgb(const ert_frame *f, uint32_t y, uint32_t x0, uint32_t n, 
         return;
     }
 }
+
+void ert_frame_cols_rgb(const ert_frame *f, uint32_t y, uint32_t x0, const uint32_t *cols, uint32_t n,
+                        uint8_t *restrict dst)
+{
+    const uint8_t *p0 = f->plane[0] + (size_t)y * f->stride[0];
+    const uint8_t *pu = NULL, *pv = NULL;
+    if (f->format == ERT_PIX_YUV420 || f->format == ERT_PIX_NV12) {
+        pu = f->plane[1] + (size_t)(y / 2) * f->stride[1];
+        pv = f->format == ERT_PIX_YUV420 ? f->plane[2] + (size_t)(y / 2) * f->stride[2] : pu + 1;
+    }
+    switch (f->format) {
+    case ERT_PIX_YUV420:
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t x = x0 + cols[i];
+            yuv_px(1164383 * ((int32_t)p0[x] - 16), (int32_t)pu[x / 2] - 128, (int32_t)pv[x / 2] - 128,
+                   dst + 3 * (size_t)cols[i]);
+        }
+        return;
+    case ERT_PIX_NV12:
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t x = x0 + cols[i], c = (x / 2) * 2;
+            yuv_px(1164383 * ((int32_t)p0[x] - 16), (int32_t)pu[c] - 128, (int32_t)pv[c] - 128,
+                   dst + 3 * (size_t)cols[i]);
+        }
+        return;
+    case ERT_PIX_YUYV:
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t x = x0 + cols[i], g = (x / 2) * 4;
+            yuv_px(1164383 * ((int32_t)p0[2 * (size_t)x] - 16), (int32_t)p0[g + 1] - 128, (int32_t)p0[g + 3] - 128,
+                   dst + 3 * (size_t)cols[i]);
+        }
+        return;
+    default:
+        for (uint32_t i = 0; i < n; i++)
+            ert_frame_row_rgb(f, y, x0 + cols[i], 1, dst + 3 * (size_t)cols[i]);
+        return;
+    }
+}

@@ -29,18 +29,13 @@
 #include <errno.h>
 #include <limits.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <jpeglib.h>
 #include <spng.h>
-
-#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
-#define IMAGE_MAX_PIXELS ((size_t)1 << 22)
-#else
-#define IMAGE_MAX_PIXELS ((size_t)ERT_IMAGE_MAX_DIM * ERT_IMAGE_MAX_DIM)
-#endif
 
 static const char *lbl(const char *label)
 {
@@ -57,7 +52,7 @@ static ert_status image_alloc(ert_image *out, uint64_t w, uint64_t h, int channe
         return ert_fail(err, ERT_EUNSUPPORTED, "%s: image size %llux%llu exceeds the limit of %ux%u", label,
                         (unsigned long long)w, (unsigned long long)h, ERT_IMAGE_MAX_DIM, ERT_IMAGE_MAX_DIM);
     size_t px, bytes;
-    if (!ert_mul_size((size_t)w, (size_t)h, &px) || px > IMAGE_MAX_PIXELS || !ert_mul_size(px, 3, &bytes))
+    if (!ert_mul_size((size_t)w, (size_t)h, &px) || px > ERT_IMAGE_MAX_PIXELS || !ert_mul_size(px, 3, &bytes))
         return ert_fail(err, ERT_EUNSUPPORTED, "%s: image size %llux%llu has too many pixels", label,
                         (unsigned long long)w, (unsigned long long)h);
     out->pixels = malloc(channels == 3 ? bytes : px);
@@ -158,6 +153,27 @@ static ert_status decode_pnm(const uint8_t *d, size_t len, const char *label, er
 
 /* ---- PNG (libspng) ---- */
 
+static uint32_t be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* spng stops reading at the IEND type: check that the whole IEND chunk, CRC included,
+ * is in the file, so that a cut anywhere counts as truncation. */
+static bool png_has_iend(const uint8_t *d, size_t len)
+{
+    size_t at = 8;
+    while (len - at >= 12) {
+        uint32_t n = be32(d + at);
+        if (memcmp(d + at + 4, "IEND", 4) == 0)
+            return n == 0 && be32(d + at + 8) == 0xAE426082u;
+        if (n > len - at - 12)
+            return false;
+        at += 12 + (size_t)n;
+    }
+    return false;
+}
+
 static ert_status decode_png(const uint8_t *d, size_t len, const char *label, ert_image *out, ert_error *err)
 {
     spng_ctx *ctx = spng_ctx_new(0);
@@ -198,9 +214,12 @@ static ert_status decode_png(const uint8_t *d, size_t len, const char *label, er
     }
     if (st == ERT_OK) {
         rc = spng_decode_image(ctx, out->pixels, want, SPNG_FMT_RGB8, 0);
-        if (rc) {
+        /* Read on to IEND: a file cut after its pixel data is still truncated. */
+        if (!rc)
+            rc = spng_decode_chunks(ctx);
+        if (rc || !png_has_iend(d, len)) {
             ert_image_free(out);
-            st = ert_fail(err, ERT_EFORMAT, "%s: PNG: %s", label, spng_strerror(rc));
+            st = ert_fail(err, ERT_EFORMAT, "%s: PNG: %s", label, rc ? spng_strerror(rc) : "truncated IEND chunk");
         }
     }
     spng_ctx_free(ctx);

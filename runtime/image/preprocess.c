@@ -28,7 +28,8 @@
  *    up to float rounding); mean and std are indexed R, G, B.
  * 6. order=bgr writes channel B to plane 0 and R to plane 2. Layout [3][out_h][out_w].
  * run() never allocates: tables, one RGB row and one resized row live in the scratch
- * (ert_preprocess_scratch bytes, any alignment). */
+ * (ert_preprocess_scratch bytes, any alignment). YUV frames are converted only where
+ * the resize reads them (whole rows otherwise). */
 #include "embedrt/preprocess.h"
 
 #include "image_internal.h"
@@ -65,7 +66,7 @@ typedef struct pp_plan {
     uint32_t ow, oh;         /* graph input */
     bool identity;           /* crop size == input size: no resampling */
     uint32_t mtx, mty;       /* most taps of one output column / row */
-    size_t off_hrow, off_xfirst, off_xcount, off_xw, off_yfirst, off_ycount, off_yw;
+    size_t off_hrow, off_xfirst, off_xcount, off_xw, off_yfirst, off_ycount, off_yw, off_cols;
     size_t bytes; /* scratch needed, including alignment slack */
 } pp_plan;
 
@@ -172,7 +173,8 @@ static ert_status plan_recipe(const ert_preprocess *pp, uint32_t fw, uint32_t fh
              region(&at, ow, sizeof(uint32_t), &pl->off_xfirst) && region(&at, ow, sizeof(uint32_t), &pl->off_xcount) &&
              region(&at, (size_t)ow * pl->mtx, sizeof(float), &pl->off_xw) &&
              region(&at, oh, sizeof(uint32_t), &pl->off_yfirst) && region(&at, oh, sizeof(uint32_t), &pl->off_ycount) &&
-             region(&at, (size_t)oh * pl->mty, sizeof(float), &pl->off_yw);
+             region(&at, (size_t)oh * pl->mty, sizeof(float), &pl->off_yw) &&
+             region(&at, pl->cw, sizeof(uint32_t), &pl->off_cols);
     }
     if (!ok)
         return ert_fail(err, ERT_ENOMEM, "preprocess: scratch size for %ux%u -> %ux%u overflows", fw, fh, ow, oh);
@@ -256,12 +258,34 @@ static void build_taps(ert_resize_filter filter, uint32_t in, uint32_t out, uint
     }
 }
 
-/* Cropped row r as packed RGB in the frame's own column order. */
-static void fetch_row(const ert_preprocess *pp, const pp_plan *pl, const ert_frame *f, uint32_t r, uint8_t *rgb)
+/* Cropped row r as packed RGB in the frame's own column order: all of it, or only the
+ * n_cols columns listed in cols when n_cols > 0; in rgb, or in place for RGB24 frames. */
+static const uint8_t *fetch_row(const ert_preprocess *pp, const pp_plan *pl, const ert_frame *f, uint32_t r,
+                                const uint32_t *cols, uint32_t n_cols, uint8_t *rgb)
 {
     uint32_t y = pp->flip == ERT_FLIP_VERTICAL ? pl->fh - 1 - (pl->cy + r) : pl->cy + r;
     uint32_t x0 = pp->flip == ERT_FLIP_HORIZONTAL ? pl->fw - pl->cx - pl->cw : pl->cx;
-    ert_frame_row_rgb(f, y, x0, pl->cw, rgb);
+    if (f->format == ERT_PIX_RGB24) /* already what we need: read it in place */
+        return f->plane[0] + (size_t)y * f->stride[0] + (size_t)x0 * 3;
+    if (n_cols)
+        ert_frame_cols_rgb(f, y, x0, cols, n_cols, rgb);
+    else
+        ert_frame_row_rgb(f, y, x0, pl->cw, rgb);
+    return rgb;
+}
+
+/* The RGB-row columns the horizontal taps read, ascending and unique. Taps move
+ * monotonically (backwards when mirrored), so one pass in the right direction suffices. */
+static uint32_t needed_columns(const uint32_t *first, const uint32_t *count, uint32_t ow, bool mirror, uint32_t *cols)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < ow; i++) {
+        uint32_t o = mirror ? ow - 1 - i : i;
+        for (uint32_t k = 0; k < count[o]; k++)
+            if (n == 0 || first[o] + k > cols[n - 1])
+                cols[n++] = first[o] + k;
+    }
+    return n;
 }
 
 static void horizontal(const uint8_t *restrict row, const uint32_t *restrict first, const uint32_t *restrict count,
@@ -325,10 +349,10 @@ ert_status ert_preprocess_run(const ert_preprocess *pp, const ert_frame *f, floa
 
     if (pl.identity) {
         for (uint32_t y = 0; y < out_h; y++) {
-            fetch_row(pp, &pl, f, y, rgb);
+            const uint8_t *row = fetch_row(pp, &pl, f, y, NULL, 0, rgb);
             for (int c = 0; c < 3; c++) {
                 float *restrict dst = P[c] + (size_t)y * out_w;
-                const uint8_t *src = rgb + c;
+                const uint8_t *src = row + c;
                 float ac = a[c], bc = b[c];
                 if (hflip)
                     for (uint32_t x = 0; x < out_w; x++)
@@ -347,6 +371,15 @@ ert_status ert_preprocess_run(const ert_preprocess *pp, const ert_frame *f, floa
     float *xw = (float *)(base + pl.off_xw - 64), *yw = (float *)(base + pl.off_yw - 64);
     build_taps(pp->filter, pl.cw, out_w, pl.mtx, hflip, xfirst, xcount, xw);
     build_taps(pp->filter, pl.ch, out_h, pl.mty, false, yfirst, ycount, yw);
+    /* Converting YUV costs far more than reading RGB: when a downscale skips some of each
+     * row (over 1/8; a gathered pixel costs about one index load more), convert only what
+     * it reads. */
+    uint32_t *cols = (uint32_t *)(base + pl.off_cols - 64), n_cols = 0;
+    if (f->format == ERT_PIX_YUV420 || f->format == ERT_PIX_NV12 || f->format == ERT_PIX_YUYV) {
+        n_cols = needed_columns(xfirst, xcount, out_w, hflip, cols);
+        if ((uint64_t)n_cols * 8 > (uint64_t)pl.cw * 7)
+            n_cols = 0;
+    }
 
     memset(out, 0, 3 * plane * sizeof *out);
     /* Each needed source row is converted and resized horizontally once, then added to
@@ -355,8 +388,8 @@ ert_status ert_preprocess_run(const ert_preprocess *pp, const ert_frame *f, floa
     while (lo < out_h) {
         if (r < yfirst[lo])
             r = yfirst[lo];
-        fetch_row(pp, &pl, f, r, rgb);
-        horizontal(rgb, xfirst, xcount, xw, pl.mtx, out_w, hrow);
+        const uint8_t *row = fetch_row(pp, &pl, f, r, cols, n_cols, rgb);
+        horizontal(row, xfirst, xcount, xw, pl.mtx, out_w, hrow);
         for (uint32_t o = lo; o < out_h && yfirst[o] <= r; o++) {
             uint32_t k = r - yfirst[o];
             if (k < ycount[o]) {

@@ -18,7 +18,9 @@
  * - seq counts frames from 0 since open/rewind; t_capture_ns = seq * 1e9 * d / n
  *   rounded to nearest (30 fps when the header has no usable F tag).
  * Writer: C420jpeg (planar I420), BT.601 limited range per frame.c; YUV420 frames are
- * copied untouched, every other format is converted (chroma = 2x2 block average). */
+ * copied untouched, every other format is converted (chroma = 2x2 block average). An
+ * RGB frame read back differs by the chroma averaging and, where each 2x2 block has one
+ * colour, by at most 2 per channel (rounding of Y, U and V; pinned by the tests). */
 #include "embedrt/image.h"
 
 #include "image_internal.h"
@@ -132,7 +134,7 @@ static ert_status parse_header(ert_y4m *y, const char *line, ert_error *err)
     }
     if (!have_w || !have_h)
         return ert_fail(err, ERT_EFORMAT, "%s: header has no %s tag", y->label, have_w ? "H (height)" : "W (width)");
-    if (y->w > ERT_IMAGE_MAX_DIM || y->h > ERT_IMAGE_MAX_DIM)
+    if (y->w > ERT_IMAGE_MAX_DIM || y->h > ERT_IMAGE_MAX_DIM || (size_t)y->w * y->h > ERT_IMAGE_MAX_PIXELS)
         return ert_fail(err, ERT_EUNSUPPORTED, "%s: frame size %ux%u exceeds the limit of %ux%u", y->label, y->w, y->h,
                         ERT_IMAGE_MAX_DIM, ERT_IMAGE_MAX_DIM);
     static const struct {
