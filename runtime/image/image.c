@@ -191,7 +191,7 @@ static ert_status decode_png(const uint8_t *d, size_t len, const char *label, er
     if (!rc)
         rc = spng_get_ihdr(ctx, &ihdr);
     if (rc) {
-        if (rc == SPNG_EWIDTH || rc == SPNG_EHEIGHT || rc == SPNG_EUSER_WIDTH || rc == SPNG_EUSER_HEIGHT)
+        if (rc == SPNG_EUSER_WIDTH || rc == SPNG_EUSER_HEIGHT)
             st = ert_fail(err, ERT_EUNSUPPORTED, "%s: PNG size exceeds the limit of %ux%u (%s)", label,
                           ERT_IMAGE_MAX_DIM, ERT_IMAGE_MAX_DIM, spng_strerror(rc));
         else

@@ -111,6 +111,11 @@ static ert_status plan_recipe(const ert_preprocess *pp, uint32_t fw, uint32_t fh
         if (!isfinite(pp->std[c]) || pp->std[c] == 0.0f)
             return ert_fail(err, ERT_EINVAL, "preprocess: std[%d] %g must be finite and non-zero", c,
                             (double)pp->std[c]);
+        /* run() computes x * (scale / std) - mean / std in float */
+        float a = pp->scale / pp->std[c], b = pp->mean[c] / pp->std[c];
+        if (!isfinite(a * 255.0f) || !isfinite(b) || !isfinite(a * 255.0f - b))
+            return ert_fail(err, ERT_EINVAL, "preprocess: scale %g / std[%d] %g and mean[%d] %g overflow float",
+                            (double)pp->scale, c, (double)pp->std[c], c, (double)pp->mean[c]);
     }
     if (fw == 0 || fh == 0 || fw > PP_MAX_DIM || fh > PP_MAX_DIM)
         return ert_fail(err, ERT_EINVAL, "preprocess: frame size %ux%u is outside 1..%u", fw, fh, PP_MAX_DIM);

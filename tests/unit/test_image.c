@@ -1125,6 +1125,11 @@ static void test_preprocess_check_reports_mismatches(void)
     CU_ASSERT_EQUAL(ert_preprocess_check(&pp, 48, 48, 48, 48, &err), ERT_EINVAL);
     CU_ASSERT_STRING_EQUAL(err.msg, "preprocess: std[1] 0 must be finite and non-zero");
     ert_preprocess_default(&pp);
+    pp.std[2] = 1e-30f;
+    pp.scale = 1e30f;
+    CU_ASSERT_EQUAL(ert_preprocess_check(&pp, 48, 48, 48, 48, &err), ERT_EINVAL);
+    CU_ASSERT_STRING_EQUAL(err.msg, "preprocess: scale 1e+30 / std[2] 1e-30 and mean[2] 0 overflow float");
+    ert_preprocess_default(&pp);
     pp.filter = (ert_resize_filter)7;
     CU_ASSERT_EQUAL(ert_preprocess_check(&pp, 48, 48, 48, 48, &err), ERT_EINVAL);
     CU_ASSERT_STRING_EQUAL(err.msg, "preprocess: unknown resize filter 7");
