@@ -12,7 +12,9 @@
 struct ert_ccvae {
     ert_family_model *fm;
     int enc, ctx; /* graph indices; ctx is -1 without a context graph */
-    uint32_t in_xt, in_x0;
+    int state;    /* the split layout: "state" (x_t, c) with "context"; enc is -1 then */
+    uint32_t in_xt, in_x0, in_c;
+    ert_tensor *c_in; /* the state graph's c input */
     size_t mu_dim, context_dim, latent_dim, image_floats;
     ert_tensor *xt_t, *x0_t;
     const ert_tensor *latent_t, *c_t, *ctx_c_t;
@@ -50,6 +52,39 @@ static ert_status bound(const ert_tensor *t, ert_error *err)
     return ERT_OK;
 }
 
+/* The split layout: the state graph runs per frame with the cached c as its input. */
+static ert_status create_split(ert_ccvae *m, ert_error *err)
+{
+    ert_family_model *fm = m->fm;
+    const ert_graph *sg = graph_of(fm, m->state), *cg = m->ctx >= 0 ? graph_of(fm, m->ctx) : NULL;
+    ert_status st = ert_ccvae_check_state(sg, cg, &m->mu_dim, &m->context_dim, err);
+    if (st == ERT_OK && !ert_add_size(m->mu_dim, m->context_dim, &m->latent_dim))
+        st = ert_fail(err, ERT_EINVAL, "ert_ccvae_create: mu and c sizes overflow");
+    if (st != ERT_OK)
+        return st;
+    m->in_xt = (uint32_t)ert_rig_graph_input_index(sg, "x_t");
+    m->in_c = (uint32_t)ert_rig_graph_input_index(sg, "c");
+    m->xt_t = ert_family_input(fm, m->state, m->in_xt);
+    m->c_in = ert_family_input(fm, m->state, m->in_c);
+    m->latent_t = ert_family_output(fm, m->state, "latent");
+    m->ctx_c_t = ert_family_output(fm, m->ctx, "c");
+    st = bound(m->xt_t, err);
+    if (st == ERT_OK)
+        st = bound(m->c_in, err);
+    if (st == ERT_OK)
+        st = bound(m->latent_t, err);
+    if (st == ERT_OK)
+        st = bound(m->ctx_c_t, err);
+    if (st == ERT_OK) {
+        m->context = calloc(m->context_dim, sizeof *m->context);
+        m->goal = calloc(m->latent_dim, sizeof *m->goal);
+        m->latent = calloc(m->latent_dim, sizeof *m->latent);
+        if (!m->context || !m->goal || !m->latent)
+            st = ert_fail(err, ERT_ENOMEM, "ert_ccvae_create: out of memory");
+    }
+    return st;
+}
+
 ert_status ert_ccvae_create(ert_family_model *fm, ert_ccvae **out, ert_error *err)
 {
     if (!fm || !out)
@@ -69,6 +104,16 @@ ert_status ert_ccvae_create(ert_family_model *fm, ert_ccvae **out, ert_error *er
     m->fm = fm;
     m->enc = ert_family_graph(fm, "encoder");
     m->ctx = ert_family_graph(fm, "context");
+    m->state = ert_family_graph(fm, "state");
+    if (m->enc < 0 && m->state >= 0) {
+        st = create_split(m, err);
+        if (st != ERT_OK) {
+            ert_ccvae_free(m);
+            return st;
+        }
+        *out = m;
+        return ERT_OK;
+    }
     const ert_graph *eg = m->enc >= 0 ? graph_of(fm, m->enc) : NULL;
     st = ert_ccvae_check_encoder(eg, &m->mu_dim, &m->context_dim, err);
     if (st == ERT_OK && m->ctx >= 0)
@@ -144,12 +189,15 @@ ert_status ert_ccvae_reset(ert_ccvae *m, const ert_frame *first_frame, ert_error
     /* A failed reset leaves no episode: encoding against a stale x_0 would be silently wrong. */
     m->has_context = false;
     m->has_goal = false;
-    ert_status st = ert_family_set_image(m->fm, m->enc, m->in_x0, first_frame, err);
-    if (st != ERT_OK) {
-        ert_error_prefix(err, "ert_ccvae_reset");
-        return st;
+    ert_status st = ERT_OK;
+    if (m->enc >= 0) {
+        st = ert_family_set_image(m->fm, m->enc, m->in_x0, first_frame, err);
+        if (st != ERT_OK) {
+            ert_error_prefix(err, "ert_ccvae_reset");
+            return st;
+        }
+        memcpy(m->x0, m->x0_t->data, m->image_floats * sizeof *m->x0);
     }
-    memcpy(m->x0, m->x0_t->data, m->image_floats * sizeof *m->x0);
     if (m->ctx >= 0) {
         st = ert_family_set_image(m->fm, m->ctx, 0, first_frame, err);
         if (st == ERT_OK)
@@ -184,11 +232,16 @@ ert_status ert_ccvae_encode(ert_ccvae *m, const ert_frame *frame, float *latent,
         return ert_fail(err, ERT_EINVAL, "ert_ccvae_encode: m, frame and latent must not be NULL");
     if (!m->has_context)
         return ert_fail(err, ERT_EINVAL, "ert_ccvae_encode: no episode; call ert_ccvae_reset with its first frame");
-    ert_status st = ert_family_set_image(m->fm, m->enc, m->in_xt, frame, err);
+    int gi = m->enc >= 0 ? m->enc : m->state;
+    ert_status st = ert_family_set_image(m->fm, gi, m->in_xt, frame, err);
     if (st != ERT_OK)
         return st;
-    memcpy(m->x0_t->data, m->x0, m->image_floats * sizeof *m->x0);
-    st = ert_family_run(m->fm, m->enc, err);
+    /* Inputs are copied in before every run: the arena may reuse their bytes. */
+    if (m->enc >= 0)
+        memcpy(m->x0_t->data, m->x0, m->image_floats * sizeof *m->x0);
+    else
+        memcpy(m->c_in->data, m->context, m->context_dim * sizeof *m->context);
+    st = ert_family_run(m->fm, gi, err);
     if (st != ERT_OK)
         return st;
     memcpy(latent, m->latent_t->data, m->latent_dim * sizeof *latent);

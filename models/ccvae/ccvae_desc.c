@@ -94,23 +94,62 @@ ert_status ert_ccvae_check_context(const ert_graph *g, const ert_graph *encoder,
     return st;
 }
 
+ert_status ert_ccvae_check_state(const ert_graph *g, const ert_graph *context, size_t *mu_dim, size_t *context_dim,
+                                 ert_error *err)
+{
+    char names[256];
+    if (!g || !context)
+        return ert_fail(err, ERT_EINVAL, "ccvae: a 'state' graph needs its 'context' graph (x_0 -> c)");
+    int it = ert_rig_graph_input_index(g, "x_t"), ic = ert_rig_graph_input_index(g, "c");
+    if (g->n_inputs != 2 || it < 0 || ic < 0) {
+        input_names(g, names, sizeof names);
+        return ert_fail(err, ERT_EINVAL, "role 'state': expected the inputs 'x_t' and 'c', the graph has %u (%s)",
+                        g->n_inputs, names);
+    }
+    ert_status st = ert_rig_check_image(&g->tensors[g->inputs[it]], "role 'state' input 'x_t'", err);
+    if (st == ERT_OK)
+        st = ert_rig_check_vector(&g->tensors[g->inputs[ic]], "role 'state' input 'c'", context_dim, err);
+    size_t latent;
+    if (st == ERT_OK)
+        st = output_vector(g, "state", "mu", mu_dim, err);
+    if (st == ERT_OK)
+        st = output_vector(g, "state", "latent", &latent, err);
+    if (st == ERT_OK && latent != *mu_dim + *context_dim)
+        st = ert_fail(err, ERT_EINVAL, "role 'state': output 'latent' has %zu values, expected mu %zu + c %zu", latent,
+                      *mu_dim, *context_dim);
+    if (st == ERT_OK)
+        st = ert_ccvae_check_context(context, NULL, *context_dim, err);
+    return st;
+}
+
 static ert_status ccvae_check(const ert_graph *const *graphs, const ert_family_param *params, size_t n_params,
                               ert_error *err)
 {
     ert_ccvae_params p;
     ert_status st = ert_ccvae_params_parse(params, n_params, &p, err);
     size_t m, c;
-    if (st == ERT_OK)
-        st = ert_ccvae_check_encoder(graphs[0], &m, &c, err);
+    if (st != ERT_OK)
+        return st;
+    /* roles: [0] encoder, [1] context, [2] state */
+    if (graphs[0] && graphs[2])
+        return ert_fail(err, ERT_EINVAL, "ccvae: give either an 'encoder' graph or 'state' + 'context' graphs, not both");
+    if (!graphs[0] && !graphs[2])
+        return ert_fail(err, ERT_EINVAL, "ccvae needs --graph encoder=E.onnx (x_t, x_0 -> mu, c, latent), or "
+                                         "--graph state=S.onnx (x_t, c -> mu, latent) with --graph context=C.onnx");
+    if (graphs[2])
+        return ert_ccvae_check_state(graphs[2], graphs[1], &m, &c, err);
+    st = ert_ccvae_check_encoder(graphs[0], &m, &c, err);
     if (st == ERT_OK && graphs[1])
         st = ert_ccvae_check_context(graphs[1], graphs[0], c, err);
     return st;
 }
 
 static const ert_family_role_def roles[] = {
-    {"encoder", true,
+    {"encoder", false,
      "CC-VAE encoders: x_t, x_0 [1,3,H,W] -> mu [1,M], c [1,C], latent = concat(mu, c) [1,M+C] (rlkit ccrig)"},
     {"context", false, "context path alone: x_0 [1,3,H,W] -> c [1,C], run once per episode at reset"},
+    {"state", false, "state path with c as an input: x_t [1,3,H,W], c [1,C] -> mu [1,M], latent [1,M+C] "
+                     "(needs 'context'; replaces 'encoder')"},
     {NULL, false, NULL},
 };
 

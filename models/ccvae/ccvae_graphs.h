@@ -10,6 +10,10 @@
  * variant. */
 ert_status ert_ccvae_check_encoder(const ert_graph *g, size_t *mu_dim, size_t *context_dim, ert_error *err);
 /* "context": one image input shaped like the encoder's x_0, output "c" [1,C]. */
+/* "state" (x_t image [1,3,H,W], c [1,C] -> "mu" [1,M], "latent" [1,M+C]) with its
+ * "context" graph (x_0 -> c [1,C]): the split encoder, c computed once per episode. */
+ert_status ert_ccvae_check_state(const ert_graph *state, const ert_graph *context, size_t *mu_dim,
+                                 size_t *context_dim, ert_error *err);
 ert_status ert_ccvae_check_context(const ert_graph *g, const ert_graph *encoder, size_t context_dim,
                                    ert_error *err);
 

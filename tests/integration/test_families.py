@@ -200,8 +200,10 @@ close("rig_prior_goal_from_latent_stats", got["reward"], -np.linalg.norm(z - mu_
 print("ccvae")
 enc = os.path.join(fixtures, "ccvae", "model.onnx")
 ctx_onnx = os.path.join(fixtures, "ccvae_context", "model.onnx")
-for variant, graphs in [("encoder", [f"encoder={enc}"]), ("encoder+context", [f"encoder={enc}", f"context={ctx_onnx}"])]:
-    blob = os.path.join(tmp, f"ccvae_{len(graphs)}.erb")
+state_onnx = os.path.join(fixtures, "ccvae_state", "model.onnx")
+for variant, graphs in [("encoder", [f"encoder={enc}"]), ("encoder+context", [f"encoder={enc}", f"context={ctx_onnx}"]),
+                        ("state+context", [f"state={state_onnx}", f"context={ctx_onnx}"])]:
+    blob = os.path.join(tmp, f"ccvae_{variant}.erb")
     args = ["convert", "--family", "ccvae"]
     for g in graphs:
         args += ["--graph", g]
@@ -317,6 +319,9 @@ for t in range(len(mf_yuv)):
         want = cases["mftcn_head_n2"](torch.stack([maps[i] for i in idx], dim=2))[0].double().numpy()
     got = json.loads(lines[t])["embedding"] if t < len(lines) else [np.nan]
     close(f"mftcn_window_embedding_frame_{t}_{idx}", got, want)
+
+r = run("convert", "--family", "ccvae", "--graph", f"state={state_onnx}", "-o", os.path.join(tmp, "x.erb"))
+check("ccvae_state_without_context_refused", r.returncode == 1 and "'context'" in r.stderr, r.stderr)
 
 # ---------------------------------------------------------------- failures
 print("errors")

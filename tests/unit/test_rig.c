@@ -470,7 +470,7 @@ static ert_status check_ccvae(const tspec *ein, uint32_t n_ein, const tspec *eou
 {
     ert_graph *enc = make_graph(ein, n_ein, eout, n_eout);
     ert_graph *ctx = cin ? make_graph(cin, 1, cout, 1) : NULL;
-    const ert_graph *graphs[2] = {enc, ctx};
+    const ert_graph *graphs[3] = {enc, ctx, NULL}; /* roles: encoder, context, state */
     ert_error_clear(err);
     ert_status st = ert_family_ccvae.check(graphs, ps, n_ps, err);
     ert_graph_free(enc);
