@@ -478,6 +478,31 @@ static ert_status check_ccvae(const tspec *ein, uint32_t n_ein, const tspec *eou
     return st;
 }
 
+/* The split layout: "state" (x_t, c -> mu, latent) with "context" (x_0 -> c). */
+static void test_ccvae_check_state_layout(void)
+{
+    const tspec s_in[2] = {X_T, {"c", 2, {1, 4}}};
+    const tspec s_out[2] = {{"mu", 2, {1, 6}}, {"latent", 2, {1, 10}}};
+    const tspec c_out = {"c", 2, {1, 4}};
+    ert_error err;
+    ert_graph *state = make_graph(s_in, 2, s_out, 2), *ctx = make_graph(&X_0, 1, &c_out, 1);
+    const ert_graph *graphs[3] = {NULL, ctx, state};
+    CU_ASSERT_EQUAL(ert_family_ccvae.check(graphs, NULL, 0, &err), ERT_OK);
+    graphs[1] = NULL; /* state without its context */
+    CU_ASSERT_EQUAL(ert_family_ccvae.check(graphs, NULL, 0, &err), ERT_EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "'context'"));
+    graphs[0] = state, graphs[1] = ctx; /* both layouts at once */
+    CU_ASSERT_EQUAL(ert_family_ccvae.check(graphs, NULL, 0, &err), ERT_EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "either"));
+    const tspec bad_c[2] = {X_T, {"c", 2, {1, 5}}}; /* c of 5 but the context gives 4 */
+    ert_graph *bad = make_graph(bad_c, 2, s_out, 2);
+    const ert_graph *g2[3] = {NULL, ctx, bad};
+    CU_ASSERT_EQUAL(ert_family_ccvae.check(g2, NULL, 0, &err), ERT_EINVAL);
+    ert_graph_free(state);
+    ert_graph_free(ctx);
+    ert_graph_free(bad);
+}
+
 static void test_ccvae_check_graphs(void)
 {
     const tspec in[2] = {X_T, X_0};
@@ -565,6 +590,7 @@ static const ert_test_case cases[] = {
     ERT_TEST(test_rig_check_accepts_reference_graphs),
     ERT_TEST(test_rig_check_rejects_mismatches),
     ERT_TEST(test_ccvae_check_graphs),
+    ERT_TEST(test_ccvae_check_state_layout),
     ERT_TEST(test_descriptors_list_roles_and_defaults),
     ERT_TEST_END,
 };
