@@ -89,6 +89,7 @@ static void map_free(name_map *m)
 
 typedef struct builder {
     const char *label; /* file name for messages */
+    bool lenient_shapes; /* shapes naming no input are someone else's (family conversions) */
     const char *dir;   /* model directory for external data, NULL: refuse */
     ert_graph *g;
     name_map names;
@@ -214,7 +215,7 @@ static ert_status add_inputs(builder *b, const onnx_graph *og, const ert_input_s
             st = ert_fail(b->err, ERT_ENOMEM, "%s: out of memory", b->label);
         ids[n++] = id;
     }
-    for (size_t k = 0; k < n_shapes && st == ERT_OK; k++)
+    for (size_t k = 0; k < n_shapes && st == ERT_OK && !b->lenient_shapes; k++)
         if (!used[k])
             st = ert_fail(b->err, ERT_EINVAL, "%s: --input-shape names '%s', which is not a graph input", b->label,
                           shapes[k].name);
@@ -359,8 +360,8 @@ static ert_status add_outputs(builder *b, const onnx_graph *og)
 }
 
 static ert_status import_buffer(const uint8_t *data, size_t len, const char *label, const char *dir,
-                                const ert_input_shape *shapes, size_t n_shapes, ert_graph **out, ert_onnx_info *info,
-                                ert_error *err)
+                                const ert_input_shape *shapes, size_t n_shapes, bool lenient, ert_graph **out,
+                                ert_onnx_info *info, ert_error *err)
 {
     *out = NULL;
     onnx_dec d = {.err = err};
@@ -378,7 +379,7 @@ static ert_status import_buffer(const uint8_t *data, size_t len, const char *lab
         info->opset = d.opset;
         info->file_size = len;
     }
-    builder b = {.label = label, .dir = dir, .err = err, .opset = d.opset};
+    builder b = {.label = label, .dir = dir, .err = err, .opset = d.opset, .lenient_shapes = lenient};
     b.g = ert_graph_new(d.graph.name);
     if (!b.g) {
         onnx_dec_free(&d);
@@ -414,8 +415,8 @@ static ert_status import_buffer(const uint8_t *data, size_t len, const char *lab
     return ERT_OK;
 }
 
-ert_status ert_onnx_import(const char *path, const ert_input_shape *shapes, size_t n_shapes, ert_graph **out,
-                           ert_onnx_info *info, ert_error *err)
+static ert_status import_file(const char *path, const ert_input_shape *shapes, size_t n_shapes, bool lenient,
+                              ert_graph **out, ert_onnx_info *info, ert_error *err)
 {
     ert_file_map m;
     ert_status st = ert_file_map_open(path, &m, err);
@@ -428,7 +429,7 @@ ert_status ert_onnx_import(const char *path, const ert_input_shape *shapes, size
         *slash = '\0';
     else
         snprintf(dir, sizeof dir, ".");
-    st = import_buffer(m.data, m.size, path, dir, shapes, n_shapes, out, info, err);
+    st = import_buffer(m.data, m.size, path, dir, shapes, n_shapes, lenient, out, info, err);
     ert_file_map_close(&m);
     return st;
 }
@@ -436,7 +437,19 @@ ert_status ert_onnx_import(const char *path, const ert_input_shape *shapes, size
 ert_status ert_onnx_import_mem(const void *data, size_t len, const char *label, const ert_input_shape *shapes,
                                size_t n_shapes, ert_graph **out, ert_onnx_info *info, ert_error *err)
 {
-    return import_buffer(data, len, label, NULL, shapes, n_shapes, out, info, err);
+    return import_buffer(data, len, label, NULL, shapes, n_shapes, false, out, info, err);
+}
+
+ert_status ert_onnx_import(const char *path, const ert_input_shape *shapes, size_t n_shapes, ert_graph **out,
+                           ert_onnx_info *info, ert_error *err)
+{
+    return import_file(path, shapes, n_shapes, false, out, info, err);
+}
+
+ert_status ert_onnx_import_some_shapes(const char *path, const ert_input_shape *shapes, size_t n_shapes,
+                                       ert_graph **out, ert_onnx_info *info, ert_error *err)
+{
+    return import_file(path, shapes, n_shapes, true, out, info, err);
 }
 
 ert_status ert_onnx_read_tensor(const char *path, ert_dtype *dtype, ert_shape *shape, void **data, char *name,

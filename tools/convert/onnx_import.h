@@ -25,6 +25,11 @@ typedef struct ert_onnx_info {
 ert_status ert_onnx_import(const char *path, const ert_input_shape *shapes, size_t n_shapes, ert_graph **out,
                            ert_onnx_info *info, ert_error *err);
 
+/* The same, but shapes naming no input of this model are ignored: a family conversion
+ * passes every --input-shape to each of its graphs. */
+ert_status ert_onnx_import_some_shapes(const char *path, const ert_input_shape *shapes, size_t n_shapes,
+                                       ert_graph **out, ert_onnx_info *info, ert_error *err);
+
 /* Same from memory; label names the source in messages; external data is refused. */
 ert_status ert_onnx_import_mem(const void *data, size_t len, const char *label, const ert_input_shape *shapes,
                                size_t n_shapes, ert_graph **out, ert_onnx_info *info, ert_error *err);

@@ -84,10 +84,11 @@ static int parse_values(const char *s, double *v, size_t cap, size_t *n)
     return *n > 0;
 }
 
-static ert_status convert_one(const char *path, const ert_input_shape *shapes, size_t n_shapes, ert_graph **g,
-                              ert_onnx_info *info, ert_rewrite_stats *rs, ert_error *err)
+static ert_status convert_one(const char *path, const ert_input_shape *shapes, size_t n_shapes, bool family,
+                              ert_graph **g, ert_onnx_info *info, ert_rewrite_stats *rs, ert_error *err)
 {
-    ert_status st = ert_onnx_import(path, shapes, n_shapes, g, info, err);
+    ert_status st = family ? ert_onnx_import_some_shapes(path, shapes, n_shapes, g, info, err)
+                           : ert_onnx_import(path, shapes, n_shapes, g, info, err);
     if (st == ERT_OK)
         st = ert_graph_optimize(*g, rs, err);
     if (st == ERT_OK)
@@ -95,23 +96,6 @@ static ert_status convert_one(const char *path, const ert_input_shape *shapes, s
     if (st != ERT_OK)
         ert_error_prefix(err, "%s", path);
     return st;
-}
-
-/* Shapes given by --input-shape that name an input of this ONNX file: the others are
- * meant for the family's other graphs. */
-static size_t shapes_for(const char *path, const ert_input_shape *all, size_t n, ert_input_shape *out)
-{
-    ert_graph *g = NULL;
-    ert_error err;
-    size_t k = 0;
-    if (ert_onnx_import(path, NULL, 0, &g, NULL, &err) != ERT_OK)
-        return 0; /* the real import reports the problem */
-    for (size_t i = 0; i < n; i++)
-        for (uint32_t j = 0; j < g->n_inputs; j++)
-            if (strcmp(g->tensors[g->inputs[j]].name, all[i].name) == 0)
-                out[k++] = all[i];
-    ert_graph_free(g);
-    return k;
 }
 
 static ert_status check_preprocess(const graph_arg *ga, ert_error *err)
@@ -294,7 +278,7 @@ int ert_cmd_convert(int argc, char **argv)
     ert_onnx_info info = {0};
     if (!family) {
         ga[0].path = in;
-        st = convert_one(in, shapes, n_shapes, &ga[0].g, &info, &ga[0].rs, &err);
+        st = convert_one(in, shapes, n_shapes, false, &ga[0].g, &info, &ga[0].rs, &err);
         if (st == ERT_OK) {
             const char *base = strrchr(in, '/');
             ert_blob_write_opts wo = {
@@ -344,9 +328,7 @@ int ert_cmd_convert(int argc, char **argv)
             st = ert_fail(&err, ERT_EINVAL, "--graph: role '%s' given twice", ga[i].role);
             break;
         }
-        ert_input_shape mine[MAX_SHAPES];
-        size_t n_mine = shapes_for(ga[i].path, shapes, n_shapes, mine);
-        st = convert_one(ga[i].path, mine, n_mine, &ga[i].g, &info, &ga[i].rs, &err);
+        st = convert_one(ga[i].path, shapes, n_shapes, true, &ga[i].g, &info, &ga[i].rs, &err);
         ga[i].size = info.file_size;
         if (st == ERT_OK) {
             /* Graph names must be unique in a blob; the role names the graph. */
@@ -354,6 +336,16 @@ int ert_cmd_convert(int argc, char **argv)
             ga[i].g->name = strdup(ga[i].role);
             by_role[r] = ga[i].g;
         }
+    }
+    /* Each --input-shape must name an input of at least one of the family's graphs. */
+    for (size_t k = 0; st == ERT_OK && k < n_shapes; k++) {
+        bool found = false;
+        for (size_t i = 0; i < n_graphs && !found; i++)
+            for (uint32_t j = 0; j < ga[i].g->n_inputs && !found; j++)
+                found = strcmp(ga[i].g->tensors[ga[i].g->inputs[j]].name, shapes[k].name) == 0;
+        if (!found)
+            st = ert_fail(&err, ERT_EINVAL, "--input-shape names '%s', which is not an input of any --graph",
+                          shapes[k].name);
     }
     for (size_t r = 0; st == ERT_OK && r < n_roles && r < MAX_GRAPHS; r++)
         if (desc->roles[r].required && !by_role[r])
