@@ -290,7 +290,7 @@ def build_cases(size, wanted):
                        {"latent_dim": 4, "output": "48x48 RGB in (0, 1), sigmoid"})
 
     # CC-VAE: the full encoder with both inputs, and the context path alone.
-    if want("ccvae", "ccvae") or want("ccvae_context", "ccvae"):
+    if want("ccvae", "ccvae") or want("ccvae_context", "ccvae") or want("ccvae_state", "ccvae"):
         w = cfg["cc_width"]
         enc = prepared(ccvae.CCVAEEncoder(w), "ccvae",
                        [torch.from_numpy(image01(7, 4, 48)), torch.from_numpy(image01(8, 4, 48))])
@@ -302,12 +302,17 @@ def build_cases(size, wanted):
         if want("ccvae_context", "ccvae"):
             yield Case("ccvae_context", "ccvae", ccvae.CCVAEContext(enc), {"x_0": x_0}, ["c"],
                        dict(notes, graph="context path of ccvae (same weights): c once per episode"))
+        if want("ccvae_state", "ccvae"):
+            with torch.no_grad():
+                c = ccvae.CCVAEContext(enc)(torch.from_numpy(x_0)).numpy()
+            yield Case("ccvae_state", "ccvae", ccvae.CCVAEState(enc), {"x_t": x_t, "c": c}, ["mu", "latent"],
+                       dict(notes, graph="state path of ccvae (same weights) with c as an input"))
 
 
 ALL_CASE_NAMES = {
     size: [f"grasp2vec_{s}" for s in cfg["g2v_sides"]]
     + [f"tcn_{cfg['tcn_side']}", f"tcn_l2_{cfg['tcn_side']}", f"mftcn_trunk_{cfg['mf_side']}",
-       f"mftcn_head_n{mftcn.N_FRAMES}", "rig_encoder", "rig_decoder", "ccvae", "ccvae_context"]
+       f"mftcn_head_n{mftcn.N_FRAMES}", "rig_encoder", "rig_decoder", "ccvae", "ccvae_context", "ccvae_state"]
     for size, cfg in SIZES.items()
 }
 

@@ -51,8 +51,9 @@ ert_status ert_mftcn_check_graphs(const ert_graph *trunk, const ert_graph *head,
         if (ert_shape_equal(&want, &hin->shape))
             return ert_fail(err, ERT_EINVAL,
                             "mftcn role 'head': input '%s' stacks %lld frames (%s) but parameter 'window' is %u "
-                            "(converter --window)",
-                            hin->name ? hin->name : "?", (long long)hin->shape.dims[2], got, p->window);
+                            "(converter --window), which needs [1,%lld,%u,%lld,%lld]",
+                            hin->name ? hin->name : "?", (long long)hin->shape.dims[2], got, p->window,
+                            (long long)fs->dims[1], p->window, (long long)fs->dims[2], (long long)fs->dims[3]);
         return ert_fail(err, ERT_EINVAL,
                         "mftcn role 'head': input '%s' must be %s (trunk features %s stacked over window = %u), got %s",
                         hin->name ? hin->name : "?", w, f, p->window, got);

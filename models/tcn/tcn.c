@@ -8,6 +8,7 @@
 #include "tcn_internal.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -260,17 +261,20 @@ ert_status ert_tcn_demo_load_npy(const char *path, size_t dim, ert_tcn_demo **ou
     ert_status st = ert_npy_read(path, &npy, err);
     if (st != ERT_OK)
         return st;
-    char shape[128];
+    char shape[128], want[48];
     ert_shape_str(&npy.shape, shape, sizeof shape);
-    if (npy.dtype != ERT_DT_F32 || npy.shape.rank != 2) {
-        st = ert_fail(err, ERT_EFORMAT, "%s: a demo must be float32 [T, D] embeddings, got %s %s", path,
-                      ert_dtype_name(npy.dtype), shape);
+    if (dim)
+        snprintf(want, sizeof want, "[T, %zu]", dim);
+    else
+        snprintf(want, sizeof want, "[T, D]");
+    bool shape_ok = npy.dtype == ERT_DT_F32 && npy.shape.rank == 2;
+    if (!shape_ok || (dim && (uint64_t)npy.shape.dims[1] != dim)) {
+        /* A wrong D is the caller pairing a demo with another model; the rest is the file. */
+        st = ert_fail(err, shape_ok ? ERT_EINVAL : ERT_EFORMAT, "%s: a demo must be float32 %s embeddings, got %s %s",
+                      path, want, ert_dtype_name(npy.dtype), shape);
     } else if (npy.shape.dims[0] < 1 || npy.shape.dims[1] < 1) {
         st = ert_fail(err, ERT_EFORMAT, "%s: a demo needs at least one frame of at least one float, got %s", path,
                       shape);
-    } else if (dim && (uint64_t)npy.shape.dims[1] != dim) {
-        st = ert_fail(err, ERT_EINVAL, "%s: demo embeddings have D = %lld, the model's have %zu", path,
-                      (long long)npy.shape.dims[1], dim);
     }
     size_t n = 0;
     if (st == ERT_OK && (!ert_shape_numel(&npy.shape, &n) || npy.nbytes != n * sizeof(float)))

@@ -18,7 +18,9 @@ ert_status ert_blob_check_preprocess(const ert_preprocess *p, ert_error *err)
         return ert_fail(err, ERT_EFORMAT, "preprocess: unknown channel order %u", (unsigned)p->order);
     if ((unsigned)p->flip > ERT_FLIP_HORIZONTAL)
         return ert_fail(err, ERT_EFORMAT, "preprocess: unknown flip %u", (unsigned)p->flip);
-    if (p->crop != ERT_CROP_NONE && (p->crop_w == 0 || p->crop_h == 0))
+    /* A centre crop without a size (0x0) is the largest centred square. */
+    bool largest_square = p->crop == ERT_CROP_CENTER && p->crop_w == 0 && p->crop_h == 0;
+    if (p->crop != ERT_CROP_NONE && !largest_square && (p->crop_w == 0 || p->crop_h == 0))
         return ert_fail(err, ERT_EFORMAT, "preprocess: crop of %ux%u pixels is empty", p->crop_w, p->crop_h);
     if ((p->resize_w == 0) != (p->resize_h == 0))
         return ert_fail(err, ERT_EFORMAT, "preprocess: resize to %ux%u needs both sizes or neither", p->resize_w,

@@ -96,6 +96,8 @@ struct ert_blob {
     size_t file_len;
     bool file_mapped;    /* munmap, else free */
     void *weights_heap;  /* inflated weights; NULL when they are used in place */
+    void *family_data;   /* copy of the CRC-checked "family" section, or NULL */
+    size_t family_len;
 };
 
 /* Decodes and fully validates the meta section (nanopb, two passes) against the

@@ -23,6 +23,7 @@ typedef struct container {
     uint32_t n;
     ert_blob_section_info *sec;
     int meta, weights; /* indices into sec, -1 when absent */
+    int family;        /* the optional "family" section (family parameters), -1 when absent */
 } container;
 
 static int cmp_by_offset(const void *a, const void *b)
@@ -87,7 +88,7 @@ static ert_status parse_header(const uint8_t *f, size_t len, container *c, ert_e
                         ERT_BLOB_MAX_SECTIONS);
 
     c->n = count;
-    c->meta = c->weights = -1;
+    c->meta = c->weights = c->family = -1;
     c->sec = calloc(count, sizeof *c->sec);
     const ert_blob_section_info **order = calloc(count, sizeof *order);
     if (!c->sec || !order) {
@@ -124,7 +125,9 @@ static ert_status parse_header(const uint8_t *f, size_t len, container *c, ert_e
             c->meta = (int)i;
         else if (strcmp(s->name, "weights") == 0)
             c->weights = (int)i;
-        s->known = c->meta == (int)i || c->weights == (int)i;
+        else if (strcmp(s->name, "family") == 0)
+            c->family = (int)i;
+        s->known = c->meta == (int)i || c->weights == (int)i || c->family == (int)i;
         if (s->offset % ERT_BLOB_ALIGN != 0)
             st = ert_fail(err, ERT_EFORMAT, "section '%s' at offset %llu is not %d-byte aligned", s->name,
                           (unsigned long long)s->offset, ERT_BLOB_ALIGN);
@@ -213,19 +216,33 @@ static ert_status open_bytes(void *file, size_t len, bool mapped, const char *la
 {
     const uint8_t *f = file;
     container c = {0};
-    void *meta_heap = NULL, *weights_heap = NULL;
-    const uint8_t *meta = NULL, *weights = NULL;
+    void *meta_heap = NULL, *weights_heap = NULL, *family_heap = NULL, *family_copy = NULL;
+    size_t family_len = 0;
+    const uint8_t *meta = NULL, *weights = NULL, *family = NULL;
     ert_blob *b = NULL;
     ert_status st = parse_header(f, len, &c, err);
     if (st == ERT_OK)
         st = load_section(f, &c.sec[c.meta], ERT_BLOB_MAX_META, &meta, &meta_heap, err);
     if (st == ERT_OK)
         st = load_section(f, &c.sec[c.weights], SIZE_MAX, &weights, &weights_heap, err);
+    /* Family parameters are small: checked and copied now, so they outlive the file. */
+    if (st == ERT_OK && c.family >= 0)
+        st = load_section(f, &c.sec[c.family], ERT_BLOB_MAX_META, &family, &family_heap, err);
+    if (st == ERT_OK && family) {
+        family_len = (size_t)c.sec[c.family].size;
+        family_copy = malloc(family_len ? family_len : 1);
+        if (!family_copy)
+            st = ert_fail(err, ERT_ENOMEM, "section 'family': out of memory");
+        else if (family_len)
+            memcpy(family_copy, family, family_len);
+    }
+    free(family_heap);
     if (st == ERT_OK)
         st = ert_blob_meta_decode(meta, (size_t)c.sec[c.meta].size, weights, c.sec[c.weights].size, c.n, label, &b,
                                   err);
     free(meta_heap);
     if (st != ERT_OK) {
+        free(family_copy);
         free(c.sec);
         free(weights_heap);
         release_file(file, len, mapped);
@@ -238,6 +255,8 @@ static ert_status open_bytes(void *file, size_t len, bool mapped, const char *la
     memcpy((void *)b->info.sections, c.sec, c.n * sizeof *c.sec);
     free(c.sec);
     b->weights_heap = weights_heap;
+    b->family_data = family_copy;
+    b->family_len = family_len;
     if (weights_heap) {
         release_file(file, len, mapped); /* nothing points into the file any more */
     } else {
@@ -320,6 +339,7 @@ void ert_blob_close(ert_blob *b)
         return;
     release_file(b->file, b->file_len, b->file_mapped);
     free(b->weights_heap);
+    free(b->family_data);
     free(b); /* the block starts with the blob */
 }
 
@@ -349,4 +369,13 @@ ert_graph *ert_blob_find_graph(ert_blob *b, const char *name_or_role)
 const ert_blob_info *ert_blob_get_info(const ert_blob *b)
 {
     return b ? &b->info : NULL;
+}
+
+bool ert_blob_family_section(const ert_blob *b, const void **data, size_t *len)
+{
+    if (!b || !b->family_data)
+        return false;
+    *data = b->family_data;
+    *len = b->family_len;
+    return true;
 }

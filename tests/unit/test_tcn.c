@@ -421,11 +421,11 @@ static void test_tcn_demo_npy_rejects_bad_files_naming_them(void)
         ert_status st;
         const char *frag;
     } cases[] = {
-        {"f64.npy", ERT_DT_F64, {2, {2, 2}}, f64, 2, ERT_EFORMAT, "float32 [T, D] embeddings, got float64 2x2"},
-        {"rank1.npy", ERT_DT_F32, {1, {4}}, f32, 0, ERT_EFORMAT, "got float32 4"},
+        {"f64.npy", ERT_DT_F64, {2, {2, 2}}, f64, 2, ERT_EFORMAT, "float32 [T, 2] embeddings, got float64 2x2"},
+        {"rank1.npy", ERT_DT_F32, {1, {4}}, f32, 0, ERT_EFORMAT, "float32 [T, D] embeddings, got float32 4"},
         {"rank3.npy", ERT_DT_F32, {3, {1, 2, 2}}, f32, 0, ERT_EFORMAT, "got float32 1x2x2"},
         {"empty.npy", ERT_DT_F32, {2, {0, 4}}, f32, 4, ERT_EFORMAT, "at least one frame"},
-        {"dim.npy", ERT_DT_F32, {2, {2, 2}}, f32, 32, ERT_EINVAL, "D = 2, the model's have 32"},
+        {"dim.npy", ERT_DT_F32, {2, {2, 2}}, f32, 32, ERT_EINVAL, "float32 [T, 32] embeddings, got float32 2x2"},
         {"nan.npy", ERT_DT_F32, {2, {3, 2}}, f32, 2, ERT_EFORMAT, "frame 2 value 0 is not finite"},
     };
     const char *names[sizeof cases / sizeof cases[0]];
@@ -906,7 +906,7 @@ static void test_mftcn_check_rejects_mismatches_naming_role_tensor_and_shapes(vo
     double w = 3;
     ert_family_param prm[] = {num("window", &w)};
     CU_ASSERT_EQUAL(mftcn_check(&FEATURES, &head2, prm, 1, true, &e), ERT_EINVAL);
-    CU_ASSERT_TRUE(mentions(&e, "role 'head': input 'features' stacks 2 frames", "parameter 'window' is 3", NULL));
+    CU_ASSERT_TRUE(mentions(&e, "role 'head': input 'features' stacks 2 frames", "parameter 'window' is 3", "needs [1,128,3,4,4]"));
 
     io_spec head_c = {"features", ERT_DT_F32, 5, {1, 64, 2, 4, 4}};
     CU_ASSERT_EQUAL(mftcn_check(&FEATURES, &head_c, NULL, 0, true, &e), ERT_EINVAL);
@@ -932,6 +932,11 @@ static void test_mftcn_check_rejects_mismatches_naming_role_tensor_and_shapes(vo
     CU_ASSERT_EQUAL(mftcn_check(&FEATURES, &head2, bad, 1, true, &e), ERT_EINVAL);
     CU_ASSERT_TRUE(mentions(&e, "mftcn parameter 'stride'", NULL, NULL));
 }
+
+/* Model layers on tiny family blobs: test_tcn_model.c. */
+void test_tcn_model_embeds_frames_with_the_blob_parameters(void);
+void test_tcn_model_demo_from_video_and_tracker(void);
+void test_mftcn_model_push_embeds_the_causal_window(void);
 
 static const ert_test_case cases[] = {
     ERT_TEST(test_tcn_params_default_are_literature_values),
@@ -967,6 +972,9 @@ static const ert_test_case cases[] = {
     ERT_TEST(test_mftcn_ring_create_rejects_bad_sizes),
     ERT_TEST(test_mftcn_check_accepts_the_reference_trunk_and_head),
     ERT_TEST(test_mftcn_check_rejects_mismatches_naming_role_tensor_and_shapes),
+    ERT_TEST(test_tcn_model_embeds_frames_with_the_blob_parameters),
+    ERT_TEST(test_tcn_model_demo_from_video_and_tracker),
+    ERT_TEST(test_mftcn_model_push_embeds_the_causal_window),
     ERT_TEST_END,
 };
 const ert_test_suite ert_suite_tcn = {"tcn", cases};

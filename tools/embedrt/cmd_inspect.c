@@ -3,6 +3,7 @@
 
 #include "embedrt/blob.h"
 #include "embedrt/model.h"
+#include "family_params.h"
 #include "op.h"
 
 #include <stdio.h>
@@ -93,13 +94,67 @@ static const char *flip_name(ert_flip f)
     return f == ERT_FLIP_VERTICAL ? "vertical" : f == ERT_FLIP_HORIZONTAL ? "horizontal" : "none";
 }
 
-static void print_json(const ert_blob_info *info, ert_blob *b)
+/* Family parameters from the blob's "family" section (empty set for plain models). */
+static ert_status load_params(const ert_blob *b, const ert_blob_info *info, ert_family_param_set *ps, ert_error *err)
+{
+    const void *data;
+    size_t len;
+    memset(ps, 0, sizeof *ps);
+    if (!ert_blob_family_section(b, &data, &len))
+        return ERT_OK;
+    return ert_family_params_decode(data, len, info->family, ps, err);
+}
+
+static void json_params(const ert_family_param_set *ps)
+{
+    printf(",\"family_params\":{");
+    for (size_t i = 0; i < ps->n; i++) {
+        const ert_family_param *p = &ps->v[i];
+        printf("%s", i ? "," : "");
+        ert_cli_json_str(stdout, p->key);
+        putchar(':');
+        if (p->text) {
+            ert_cli_json_str(stdout, p->text);
+        } else if (p->n_values == 1) {
+            printf("%.17g", p->values[0]);
+        } else {
+            putchar('[');
+            for (size_t k = 0; k < p->n_values; k++)
+                printf("%s%.17g", k ? "," : "", p->values[k]);
+            putchar(']');
+        }
+    }
+    putchar('}');
+}
+
+static void text_params(const ert_family_param_set *ps)
+{
+    if (!ps->n)
+        return;
+    printf("family parameters:");
+    for (size_t i = 0; i < ps->n; i++) {
+        const ert_family_param *p = &ps->v[i];
+        printf(" %s=", p->key);
+        if (p->text) {
+            printf("%s", p->text);
+            continue;
+        }
+        for (size_t k = 0; k < p->n_values && k < 8; k++)
+            printf("%s%g", k ? "," : "", p->values[k]);
+        if (p->n_values > 8)
+            printf(",...(%zu values)", p->n_values);
+    }
+    putchar('\n');
+}
+
+static void print_json(const ert_blob_info *info, ert_blob *b, const ert_family_param_set *ps)
 {
     printf("{\"file\":");
     ert_cli_json_str(stdout, info->label);
     printf(",\"format_version\":\"%u.%u\",\"file_size\":%llu,\"family\":", info->major, info->minor,
            (unsigned long long)info->file_size);
     ert_cli_json_str(stdout, info->family);
+    json_params(ps);
     const ert_blob_provenance *p = &info->provenance;
     printf(",\"provenance\":{\"source_file\":");
     ert_cli_json_str(stdout, p->source_name);
@@ -171,7 +226,7 @@ static void print_tensors(const char *what, const ert_graph *g, const uint32_t *
     putchar('\n');
 }
 
-static void print_text(const ert_blob_info *info, ert_blob *b)
+static void print_text(const ert_blob_info *info, ert_blob *b, const ert_family_param_set *ps)
 {
     const ert_blob_provenance *p = &info->provenance;
     printf("%s: embedrt blob format %u.%u, %llu bytes%s%s\n", info->label, info->major, info->minor,
@@ -182,6 +237,7 @@ static void print_text(const ert_blob_info *info, ert_blob *b)
            p->converter_version, p->converter_git);
     if (p->options[0])
         printf("options: %s\n", p->options);
+    text_params(ps);
     printf("sections:\n");
     for (uint32_t i = 0; i < info->n_sections; i++) {
         const ert_blob_section_info *s = &info->sections[i];
@@ -208,8 +264,12 @@ static void print_text(const ert_blob_info *info, ert_blob *b)
         if (gin->has_preprocess) {
             const ert_preprocess *pp = &gin->preprocess;
             printf("  preprocess: flip %s, crop %s", flip_name(pp->flip), crop_name(pp->crop));
-            if (pp->crop != ERT_CROP_NONE)
-                printf(" %ux%u+%u+%u", pp->crop_w, pp->crop_h, pp->crop_x, pp->crop_y);
+            if (pp->crop == ERT_CROP_CENTER && !pp->crop_w)
+                printf(" (largest square)");
+            else if (pp->crop == ERT_CROP_CENTER)
+                printf(" %ux%u", pp->crop_w, pp->crop_h);
+            else if (pp->crop == ERT_CROP_RECT)
+                printf(" %ux%u at x=%u y=%u", pp->crop_w, pp->crop_h, pp->crop_x, pp->crop_y);
             if (pp->resize_w)
                 printf(", resize %ux%u %s", pp->resize_w, pp->resize_h, filter_name(pp->filter));
             printf(", scale %g, mean %g,%g,%g, std %g,%g,%g, order %s\n", pp->scale, pp->mean[0], pp->mean[1],
@@ -251,10 +311,17 @@ int ert_cmd_inspect(int argc, char **argv)
         return 1;
     }
     const ert_blob_info *info = ert_blob_get_info(b);
+    ert_family_param_set ps;
+    if (load_params(b, info, &ps, &err) != ERT_OK) {
+        fprintf(stderr, "embedrt inspect: %s: %s\n", path, err.msg);
+        ert_blob_close(b);
+        return 1;
+    }
     if (json)
-        print_json(info, b);
+        print_json(info, b, &ps);
     else
-        print_text(info, b);
+        print_text(info, b, &ps);
+    ert_family_params_free(&ps);
     ert_blob_close(b);
     return 0;
 }

@@ -13,6 +13,8 @@ static const ert_cli_cmd commands[] = {
     {"inspect", "show what a blob holds: graphs, shapes, ops, MACs, arena, sections, provenance", ert_cmd_inspect},
     {"run", "run a blob once on .npy inputs, write the outputs as .npy", ert_cmd_run},
     {"bench", "time a blob: median/p90/p99 latency and GFLOP/s, one JSON line", ert_cmd_bench},
+    {"embed", "embed an image with one role of a family blob (the blob's preprocessing)", ert_cmd_embed},
+    {"reward", "a family's reward from images or videos, one JSON line per result", ert_cmd_reward},
     {"peak", "measure this machine's cblas_sgemm GFLOP/s (the yardstick for bench)", ert_cmd_peak},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

@@ -91,3 +91,21 @@ class CCVAEContext(nn.Module):
 
     def forward(self, x_0):
         return self.context(x_0)
+
+
+class CCVAEState(nn.Module):
+    """(x_t, c) -> (mu [N, 6], latent [N, 10]): the state path with the episode's context
+    as an input, sharing an encoder's modules. With CCVAEContext it splits the encoder so
+    that c is computed once per episode and each frame runs only the state trunk."""
+
+    def __init__(self, encoder):
+        super().__init__()
+        self.state_trunk = encoder.state_trunk
+        self.state_fc = encoder.state_fc
+        self.state_bn = encoder.state_bn
+        self.mu_fc = encoder.mu_fc
+
+    def forward(self, x_t, c):
+        s = self.state_bn(self.state_fc(self.state_trunk(x_t)))
+        mu = self.mu_fc(torch.cat([s, c], dim=1))
+        return mu, torch.cat([mu, c], dim=1)

@@ -117,6 +117,9 @@ ert_graph *ert_blob_graph(ert_blob *b, uint32_t i);
 /* First graph whose name equals name_or_role, else the first whose role does; NULL. */
 ert_graph *ert_blob_find_graph(ert_blob *b, const char *name_or_role);
 const ert_blob_info *ert_blob_get_info(const ert_blob *b);
+/* The bytes of the "family" section (family parameters, embedrt.v1.FamilyParams; CRC
+ * checked and decompressed at open), false when the blob has none. */
+bool ert_blob_family_section(const ert_blob *b, const void **data, size_t *len);
 
 /* ---- writing (converter) ---- */
 

@@ -79,6 +79,8 @@ ert_status ert_family_run(ert_family_model *fm, int gi, ert_error *err);
 /* Parameters stored in the blob (the converter writes every parameter of the family:
  * defaults and overrides). NULL when absent. */
 const ert_family_param *ert_family_get_param(const ert_family_model *fm, const char *key);
+/* Every parameter stored in the blob (count returned, array in *out). */
+size_t ert_family_params(const ert_family_model *fm, const ert_family_param **out);
 /* Convenience: first numeric value, else def. */
 double ert_family_num(const ert_family_model *fm, const char *key, double def);
 /* Convenience: text value, else def. */

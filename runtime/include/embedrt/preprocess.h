@@ -20,9 +20,12 @@ void ert_preprocess_default(ert_preprocess *pp);
 /* Parses the CLI form "crop=center|X,Y,W,H,resize=WxH[:bilinear|area|nearest],scale=S,
  * mean=R,G,B,std=R,G,B,order=rgb|bgr,flip=none|vertical|horizontal" (any subset, any
  * order; unspecified fields keep ert_preprocess_default's values). "crop=center" is the
- * largest centred square. Errors name the key and the bad value. */
+ * largest centred square, "crop=center:WxH" a centred W x H window; "crop=none" and
+ * "resize=none" spell the defaults; scale may be a fraction N/D ("2/255"). Errors name
+ * the key and the bad value; on error *pp is unchanged. */
 ert_status ert_preprocess_parse(const char *spec, ert_preprocess *pp, ert_error *err);
-/* The same form back (round-trips through ert_preprocess_parse). */
+/* The same form back, every key spelled out (round-trips through ert_preprocess_parse;
+ * 256 bytes always suffice, a smaller buf gets a terminated prefix). */
 void ert_preprocess_format(const ert_preprocess *pp, char *buf, size_t cap);
 
 /* Checks the recipe for frames of frame_w x frame_h feeding an out_w x out_h input:
