@@ -33,7 +33,7 @@ static ert_status check_window(uint32_t n, uint32_t s, const char *who, size_t *
 
 ert_status ert_mftcn_params_check(const ert_mftcn_params *p, const char *who, ert_error *err)
 {
-    size_t span;
+    size_t span = 0;
     if (!p)
         return ert_fail(err, ERT_EINVAL, "%s: NULL parameters", who);
     return check_window(p->window, p->stride, who, &span, err);
@@ -74,7 +74,7 @@ ert_status ert_mftcn_params_parse(const ert_family_param *params, size_t n_param
         if (st != ERT_OK)
             return st;
     }
-    size_t span;
+    size_t span = 0;
     ert_status st = check_window(out.window, out.stride, "mftcn parameters", &span, err);
     if (st != ERT_OK)
         return st;
@@ -108,7 +108,7 @@ ert_status ert_mftcn_ring_create(uint32_t n, uint32_t s, size_t c, size_t hw, er
     if (!out)
         return ert_fail(err, ERT_EINVAL, "ert_mftcn_ring_create: NULL output");
     *out = NULL;
-    size_t span, ff, total, bytes;
+    size_t span = 0, ff = 0, total = 0, bytes = 0;
     ert_status st = check_window(n, s, "ert_mftcn_ring_create", &span, err);
     if (st != ERT_OK)
         return st;

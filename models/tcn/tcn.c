@@ -38,7 +38,7 @@ static ert_status apply_param(const ert_family_param *prm, ert_tcn_params *p, er
 {
     static const char *const weights[] = {"alpha", "beta", "gamma"};
     float *const fields[] = {&p->alpha, &p->beta, &p->gamma};
-    double v;
+    double v = 0.0;
     ert_status st;
     for (int i = 0; i < 3; i++) {
         if (strcmp(prm->key, weights[i]) != 0)
@@ -368,7 +368,10 @@ ert_status ert_tcn_tracker_step(ert_tcn_tracker *tr, const float *live, size_t d
 {
     if (!tr || !tr->demo || !live || !out)
         return ert_fail(err, ERT_EINVAL, "ert_tcn_tracker_step: NULL %s",
-                        !tr ? "tracker" : !tr->demo ? "demo (tracker not initialised)" : !live ? "embedding" : "output");
+                        !tr         ? "tracker"
+                        : !tr->demo ? "demo (tracker not initialised)"
+                        : !live     ? "embedding"
+                                    : "output");
     const ert_tcn_demo *demo = tr->demo;
     if (d != demo->d)
         return ert_fail(err, ERT_EINVAL, "ert_tcn_tracker_step: live embedding has %zu floats, the demo's have %zu", d,

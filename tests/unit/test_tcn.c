@@ -906,7 +906,8 @@ static void test_mftcn_check_rejects_mismatches_naming_role_tensor_and_shapes(vo
     double w = 3;
     ert_family_param prm[] = {num("window", &w)};
     CU_ASSERT_EQUAL(mftcn_check(&FEATURES, &head2, prm, 1, true, &e), ERT_EINVAL);
-    CU_ASSERT_TRUE(mentions(&e, "role 'head': input 'features' stacks 2 frames", "parameter 'window' is 3", "needs [1,128,3,4,4]"));
+    CU_ASSERT_TRUE(mentions(&e, "role 'head': input 'features' stacks 2 frames", "parameter 'window' is 3",
+                            "needs [1,128,3,4,4]"));
 
     io_spec head_c = {"features", ERT_DT_F32, 5, {1, 64, 2, 4, 4}};
     CU_ASSERT_EQUAL(mftcn_check(&FEATURES, &head_c, NULL, 0, true, &e), ERT_EINVAL);
