@@ -1,5 +1,10 @@
-/* mfTCN: causal windows over a ring buffer of per-frame trunk features. */
+/* mfTCN without a model: parameters, the causal window and the ring buffer of per-frame
+ * trunk features that builds the head's input (checked by tcn/reference/tcn_math.py). */
 #include "embedrt/mftcn.h"
+
+#include "embedrt/tensor.h"
+
+#include "mftcn_internal.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -11,181 +16,178 @@ void ert_mftcn_params_default(ert_mftcn_params *p)
     p->stride = 15;
 }
 
-ert_status ert_mftcn_params_parse(const ert_family_param *params, size_t n, ert_mftcn_params *p, ert_error *err)
+/* The span (n-1)*s+1 if n and s are valid, else an error naming who. */
+static ert_status check_window(uint32_t n, uint32_t s, const char *who, size_t *span, ert_error *err)
 {
+    if (n < 1 || n > ERT_MFTCN_MAX_WINDOW)
+        return ert_fail(err, ERT_EINVAL, "%s: window %u is not in 1..%u", who, n, ERT_MFTCN_MAX_WINDOW);
+    if (s < 1)
+        return ert_fail(err, ERT_EINVAL, "%s: stride must be >= 1 frame, got %u", who, s);
+    uint64_t frames = (uint64_t)(n - 1) * s + 1; /* < 2^38 */
+    if (frames > ERT_MFTCN_MAX_SPAN)
+        return ert_fail(err, ERT_EINVAL, "%s: window %u with stride %u spans %llu frames, more than %u", who, n, s,
+                        (unsigned long long)frames, ERT_MFTCN_MAX_SPAN);
+    *span = (size_t)frames;
+    return ERT_OK;
+}
+
+ert_status ert_mftcn_params_check(const ert_mftcn_params *p, const char *who, ert_error *err)
+{
+    size_t span = 0;
+    if (!p)
+        return ert_fail(err, ERT_EINVAL, "%s: NULL parameters", who);
+    return check_window(p->window, p->stride, who, &span, err);
+}
+
+/* A positive whole number below 2^32, or an error naming the key. */
+static ert_status whole_number(const ert_family_param *prm, uint32_t *v, ert_error *err)
+{
+    if (prm->text)
+        return ert_fail(err, ERT_EINVAL, "mftcn parameter '%s': expected a number, got text '%s'", prm->key,
+                        prm->text);
+    if (prm->n_values != 1 || !prm->values)
+        return ert_fail(err, ERT_EINVAL, "mftcn parameter '%s': expected one number, got %zu", prm->key,
+                        prm->n_values);
+    double x = prm->values[0];
+    if (!(x >= 1.0 && x < 4294967296.0) || floor(x) != x)
+        return ert_fail(err, ERT_EINVAL, "mftcn parameter '%s': %g is not a whole number >= 1", prm->key, x);
+    *v = (uint32_t)x;
+    return ERT_OK;
+}
+
+ert_status ert_mftcn_params_parse(const ert_family_param *params, size_t n_params, ert_mftcn_params *p,
+                                  ert_error *err)
+{
+    if (!p || (n_params && !params))
+        return ert_fail(err, ERT_EINVAL, "ert_mftcn_params_parse: NULL %s", p ? "params" : "output");
     ert_mftcn_params out;
     ert_mftcn_params_default(&out);
-    for (size_t i = 0; i < n; i++) {
-        const ert_family_param *q = &params[i];
-        bool w = strcmp(q->key, "window") == 0, s = strcmp(q->key, "stride") == 0;
-        if (!w && !s)
-            continue;
-        double lim = w ? 64 : 10000;
-        if (q->text || q->n_values != 1 || !(q->values[0] >= 1 && q->values[0] <= lim) ||
-            q->values[0] != floor(q->values[0]))
-            return ert_fail(err, ERT_EINVAL, "mftcn parameter '%s' must be an integer in [1, %g]", q->key, lim);
-        *(w ? &out.window : &out.stride) = (size_t)q->values[0];
+    for (size_t i = 0; i < n_params; i++) {
+        const ert_family_param *prm = &params[i];
+        ert_status st = ERT_OK;
+        if (!prm->key)
+            return ert_fail(err, ERT_EINVAL, "mftcn parameter %zu has no key", i);
+        if (strcmp(prm->key, "window") == 0)
+            st = whole_number(prm, &out.window, err);
+        else if (strcmp(prm->key, "stride") == 0)
+            st = whole_number(prm, &out.stride, err);
+        if (st != ERT_OK)
+            return st;
     }
+    size_t span = 0;
+    ert_status st = check_window(out.window, out.stride, "mftcn parameters", &span, err);
+    if (st != ERT_OK)
+        return st;
     *p = out;
     return ERT_OK;
 }
 
-void ert_mftcn_window_indices(uint64_t t, size_t n, size_t s, uint64_t *out)
+ert_status ert_mftcn_window_indices(int64_t t, uint32_t n, uint32_t s, int64_t *out, ert_error *err)
 {
-    for (size_t k = 0; k < n; k++) {
-        uint64_t back = (uint64_t)(n - 1 - k) * s;
-        out[k] = t >= back ? t - back : 0;
+    if (!out || t < 0 || n == 0 || s == 0)
+        return ert_fail(err, ERT_EINVAL, "ert_mftcn_window_indices: %s",
+                        !out ? "NULL output" : t < 0 ? "negative frame index" : n == 0 ? "window 0" : "stride 0");
+    for (uint32_t i = 0; i < n; i++) {
+        /* < 2^64: both factors are below 2^32. */
+        uint64_t back = (uint64_t)(n - 1 - i) * s;
+        out[i] = back >= (uint64_t)t ? 0 : t - (int64_t)back;
     }
-}
-
-/* ---- graphs ---- */
-
-static const ert_tensor *output_named(const ert_graph *g, const char *name)
-{
-    for (uint32_t i = 0; g && i < g->n_outputs; i++)
-        if (strcmp(g->tensors[g->outputs[i]].name, name) == 0)
-            return &g->tensors[g->outputs[i]];
-    return NULL;
-}
-
-/* trunk: one image input, "features" [1,C,h,w]; head: one input [1,C,n,h,w], "embedding" [1,D]. */
-static ert_status check_graphs(const ert_graph *trunk, const ert_graph *head, size_t window, size_t *d,
-                               ert_error *err)
-{
-    if (!trunk || !head)
-        return ert_fail(err, ERT_EINVAL, "mftcn needs a 'trunk' and a 'head' graph");
-    const ert_tensor *x = trunk->n_inputs == 1 ? &trunk->tensors[trunk->inputs[0]] : NULL;
-    if (!x || x->dtype != ERT_DT_F32 || x->shape.rank != 4 || x->shape.dims[0] != 1 || x->shape.dims[1] != 3)
-        return ert_fail(err, ERT_EINVAL, "role 'trunk': needs one float32 [1,3,H,W] image input");
-    const ert_tensor *f = output_named(trunk, "features");
-    if (!f || f->dtype != ERT_DT_F32 || f->shape.rank != 4 || f->shape.dims[0] != 1)
-        return ert_fail(err, ERT_EINVAL, "role 'trunk': needs an output 'features' float32 [1,C,h,w]");
-    const ert_tensor *hin = head->n_inputs == 1 ? &head->tensors[head->inputs[0]] : NULL;
-    if (!hin || hin->dtype != ERT_DT_F32 || hin->shape.rank != 5 || hin->shape.dims[0] != 1 ||
-        hin->shape.dims[1] != f->shape.dims[1] || hin->shape.dims[2] != (int64_t)window ||
-        hin->shape.dims[3] != f->shape.dims[2] || hin->shape.dims[4] != f->shape.dims[3])
-        return ert_fail(err, ERT_EINVAL,
-                        "role 'head': its input must be float32 [1,%lld,%zu,%lld,%lld] (trunk features x window)",
-                        (long long)f->shape.dims[1], window, (long long)f->shape.dims[2], (long long)f->shape.dims[3]);
-    const ert_tensor *e = output_named(head, "embedding");
-    if (!e || e->dtype != ERT_DT_F32 || e->shape.rank != 2 || e->shape.dims[0] != 1 || e->shape.dims[1] < 1)
-        return ert_fail(err, ERT_EINVAL, "role 'head': needs an output 'embedding' float32 [1,D]");
-    *d = (size_t)e->shape.dims[1];
     return ERT_OK;
 }
 
-static ert_status mftcn_check(const ert_graph *const *graphs, const ert_family_param *params, size_t n_params,
-                              ert_error *err)
+struct ert_mftcn_ring {
+    uint32_t n, s;
+    size_t c, hw, span;
+    size_t frame_floats; /* c * hw */
+    uint64_t frames;     /* pushed since the reset; frame f lives in slot f % span */
+    float *slots;        /* span * frame_floats */
+};
+
+ert_status ert_mftcn_ring_create(uint32_t n, uint32_t s, size_t c, size_t hw, ert_mftcn_ring **out, ert_error *err)
 {
-    ert_mftcn_params p;
-    size_t d;
-    ert_status st = ert_mftcn_params_parse(params, n_params, &p, err);
-    return st == ERT_OK ? check_graphs(graphs[0], graphs[1], p.window, &d, err) : st;
-}
-
-static const ert_family_role_def roles[] = {
-    {"trunk", true, "image float32 [1,3,H,W] -> features [1,C,h,w], once per frame"},
-    {"head", true, "window of trunk features [1,C,n,h,w], oldest first -> embedding [1,D]"},
-    {NULL, false, NULL},
-};
-static const ert_family_param_def params[] = {
-    {"window", "frames per window n (2, Dwibedi et al. 2018)", NULL, 2},
-    {"stride", "frames between window members s (15, Dwibedi et al. 2018)", NULL, 15},
-    {NULL, NULL, NULL, 0},
-};
-const ert_family_desc ert_family_mftcn = {"mftcn", roles, params, mftcn_check};
-
-/* ---- model layer ---- */
-
-struct ert_mftcn {
-    ert_family_model *fm;
-    int trunk, head;
-    ert_mftcn_params p;
-    size_t d, map_floats, slots;
-    float *ring;       /* slots x map_floats: frame t lives in slot t % slots */
-    uint64_t t;        /* frames pushed this episode */
-    uint64_t *window;  /* p.window indices */
-};
-
-ert_status ert_mftcn_create(ert_family_model *fm, ert_mftcn **out, ert_error *err)
-{
+    if (!out)
+        return ert_fail(err, ERT_EINVAL, "ert_mftcn_ring_create: NULL output");
     *out = NULL;
-    ert_mftcn *m = calloc(1, sizeof *m);
-    if (!m)
-        return ert_fail(err, ERT_ENOMEM, "ert_mftcn_create: out of memory");
-    m->fm = fm;
-    m->trunk = ert_family_graph(fm, "trunk");
-    m->head = ert_family_graph(fm, "head");
-    const ert_family_param *ps;
-    size_t np = ert_family_params(fm, &ps);
-    ert_model *eng = ert_family_engine(fm);
-    ert_status st = ert_mftcn_params_parse(ps, np, &m->p, err);
-    if (st == ERT_OK)
-        st = check_graphs(m->trunk >= 0 ? ert_model_graph(eng, (uint32_t)m->trunk) : NULL,
-                          m->head >= 0 ? ert_model_graph(eng, (uint32_t)m->head) : NULL, m->p.window, &m->d, err);
-    if (st == ERT_OK) {
-        const ert_tensor *f = ert_family_output(fm, m->trunk, "features");
-        m->map_floats = f->nbytes / sizeof(float);
-        m->slots = (m->p.window - 1) * m->p.stride + 1;
-        size_t bytes;
-        if (!ert_mul_size(m->slots, m->map_floats, &bytes) || !ert_mul_size(bytes, sizeof(float), &bytes) ||
-            !(m->ring = malloc(bytes)) || !(m->window = calloc(m->p.window, sizeof *m->window)))
-            st = ert_fail(err, ERT_ENOMEM, "ert_mftcn_create: cannot allocate %zu trunk maps", m->slots);
-    }
-    if (st != ERT_OK) {
-        ert_mftcn_free(m);
+    size_t span = 0, ff = 0, total = 0, bytes = 0;
+    ert_status st = check_window(n, s, "ert_mftcn_ring_create", &span, err);
+    if (st != ERT_OK)
         return st;
+    if (c == 0 || hw == 0)
+        return ert_fail(err, ERT_EINVAL, "ert_mftcn_ring_create: empty features (%zu channels x %zu pixels)", c, hw);
+    if (!ert_mul_size(c, hw, &ff) || !ert_mul_size(ff, span, &total) || !ert_mul_size(total, sizeof(float), &bytes))
+        return ert_fail(err, ERT_EINVAL, "ert_mftcn_ring_create: %zu frames of %zu x %zu floats overflow", span, c,
+                        hw);
+    ert_mftcn_ring *r = calloc(1, sizeof *r);
+    if (r)
+        r->slots = malloc(bytes);
+    if (!r || !r->slots) {
+        free(r);
+        return ert_fail(err, ERT_ENOMEM, "ert_mftcn_ring_create: out of memory for %zu frames of %zu floats", span,
+                        ff);
     }
-    *out = m;
+    r->n = n;
+    r->s = s;
+    r->c = c;
+    r->hw = hw;
+    r->span = span;
+    r->frame_floats = ff;
+    *out = r;
     return ERT_OK;
 }
 
-void ert_mftcn_free(ert_mftcn *m)
+void ert_mftcn_ring_free(ert_mftcn_ring *r)
 {
-    if (!m)
+    if (!r)
         return;
-    free(m->ring);
-    free(m->window);
-    free(m);
+    free(r->slots);
+    free(r);
 }
 
-size_t ert_mftcn_dim(const ert_mftcn *m)
+void ert_mftcn_ring_reset(ert_mftcn_ring *r)
 {
-    return m->d;
+    if (r)
+        r->frames = 0;
 }
 
-uint64_t ert_mftcn_frames(const ert_mftcn *m)
+uint64_t ert_mftcn_ring_frames(const ert_mftcn_ring *r)
 {
-    return m->t;
+    return r ? r->frames : 0;
 }
 
-void ert_mftcn_reset(ert_mftcn *m)
+size_t ert_mftcn_ring_span(const ert_mftcn_ring *r)
 {
-    m->t = 0;
+    return r ? r->span : 0;
 }
 
-ert_status ert_mftcn_push(ert_mftcn *m, const ert_frame *frame, float *out, ert_error *err)
+ert_status ert_mftcn_ring_push(ert_mftcn_ring *r, const float *features, ert_error *err)
 {
-    ert_status st = ert_family_set_image(m->fm, m->trunk, 0, frame, err);
-    if (st == ERT_OK)
-        st = ert_family_run(m->fm, m->trunk, err);
+    if (!r || !features)
+        return ert_fail(err, ERT_EINVAL, "ert_mftcn_ring_push: NULL %s", r ? "features" : "ring");
+    if (r->frames >= (uint64_t)INT64_MAX) /* window indices are int64 */
+        return ert_fail(err, ERT_EINVAL, "ert_mftcn_ring_push: episode too long (reset at each episode start)");
+    memcpy(r->slots + (size_t)(r->frames % r->span) * r->frame_floats, features, r->frame_floats * sizeof(float));
+    r->frames++;
+    return ERT_OK;
+}
+
+ert_status ert_mftcn_ring_stack(const ert_mftcn_ring *r, float *out, ert_error *err)
+{
+    if (!r || !out)
+        return ert_fail(err, ERT_EINVAL, "ert_mftcn_ring_stack: NULL %s", r ? "output" : "ring");
+    if (r->frames == 0)
+        return ert_fail(err, ERT_EINVAL, "ert_mftcn_ring_stack: no frame pushed since the episode start");
+    /* Frames newest-(span-1) .. newest sit in distinct slots, and every window member is
+     * within (n-1)*s of the newest, or clamped to frame 0 while newest < span. */
+    int64_t idx[ERT_MFTCN_MAX_WINDOW];
+    ert_status st = ert_mftcn_window_indices((int64_t)(r->frames - 1), r->n, r->s, idx, err);
     if (st != ERT_OK)
         return st;
-    const ert_tensor *f = ert_family_output(m->fm, m->trunk, "features");
-    uint64_t t = m->t;
-    memcpy(m->ring + (t % m->slots) * m->map_floats, f->data, m->map_floats * sizeof(float));
-    /* Head input [1, C, n, h, w]: channel-major, the window's frames inside each channel. */
-    ert_mftcn_window_indices(t, m->p.window, m->p.stride, m->window);
-    float *x = ert_family_input(m->fm, m->head, 0)->data;
-    size_t hw = (size_t)f->shape.dims[2] * (size_t)f->shape.dims[3], c_n = (size_t)f->shape.dims[1];
-    for (size_t c = 0; c < c_n; c++)
-        for (size_t k = 0; k < m->p.window; k++)
-            memcpy(x + (c * m->p.window + k) * hw, m->ring + (m->window[k] % m->slots) * m->map_floats + c * hw,
-                   hw * sizeof(float));
-    st = ert_family_run(m->fm, m->head, err);
-    if (st != ERT_OK)
-        return st;
-    memcpy(out, ert_family_output(m->fm, m->head, "embedding")->data, m->d * sizeof(float));
-    m->t = t + 1;
+    const float *src[ERT_MFTCN_MAX_WINDOW];
+    for (uint32_t k = 0; k < r->n; k++)
+        src[k] = r->slots + (size_t)((uint64_t)idx[k] % r->span) * r->frame_floats;
+    size_t hw = r->hw;
+    for (size_t ci = 0; ci < r->c; ci++)
+        for (uint32_t k = 0; k < r->n; k++)
+            memcpy(out + (ci * r->n + k) * hw, src[k] + ci * hw, hw * sizeof(float));
     return ERT_OK;
 }

@@ -51,7 +51,7 @@ static int embed_video(const char *blob, const char *video, bool json)
         st = ert_fail(&err, ERT_EINVAL, "%s: --video embeds with an mftcn blob; use --role/--image for family %s", blob,
                       ert_family_desc_of(fm)->name);
     if (st == ERT_OK)
-        st = ert_mftcn_create(fm, &m, &err);
+        st = ert_mftcn_create(fm, NULL, &m, &err);
     if (st == ERT_OK)
         st = ert_y4m_open(video, &y, &err);
     if (st == ERT_OK && !(e = malloc(ert_mftcn_dim(m) * sizeof *e)))

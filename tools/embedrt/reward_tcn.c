@@ -25,7 +25,8 @@ int ert_reward_tcn(ert_family_model *fm, const ert_reward_args *a)
     ert_error err;
     ert_tcn *t = NULL;
     ert_tcn_params p;
-    ert_tcn_demo demo = {0};
+    ert_tcn_demo *demo = NULL;
+    ert_tcn_tracker tr;
     ert_y4m *live = NULL;
     float *w = NULL;
     int rc = 1;
@@ -33,8 +34,10 @@ int ert_reward_tcn(ert_family_model *fm, const ert_reward_args *a)
     if (st == ERT_OK)
         st = ert_tcn_params_parse(a->params, a->n_params, &p, &err);
     if (st == ERT_OK)
-        st = ends_with(a->demo, ".npy") ? ert_tcn_demo_load_npy(t, a->demo, &demo, &err)
-                                        : ert_tcn_demo_load_video(t, &p, a->demo, &demo, &err);
+        st = ends_with(a->demo, ".npy") ? ert_tcn_demo_load_npy(a->demo, ert_tcn_dim(t), &demo, &err)
+                                        : ert_tcn_demo_from_video(t, &p, a->demo, &demo, &err);
+    if (st == ERT_OK)
+        st = ert_tcn_tracker_init(&tr, demo, &p, &err);
     if (st == ERT_OK)
         st = ert_y4m_open(a->live, &live, &err);
     if (st == ERT_OK && !(w = malloc(ert_tcn_dim(t) * sizeof *w)))
@@ -49,18 +52,18 @@ int ert_reward_tcn(ert_family_model *fm, const ert_reward_args *a)
             break;
         }
         /* Time-indexed: live frame t against demo frame t (the demo's last beyond its end). */
-        size_t di = i < demo.t ? i : demo.t - 1, nn;
-        double d2, nd, norm = 0;
-        double r = ert_tcn_imitation_reward(demo.emb + di * demo.d, w, demo.d, &p, &d2);
-        ert_tcn_nearest(demo.emb, demo.t, demo.d, w, &nn, &nd);
-        for (size_t k = 0; k < demo.d; k++)
+        ert_tcn_step s;
+        if ((st = ert_tcn_tracker_step(&tr, w, ert_tcn_dim(t), &s, &err)) != ERT_OK)
+            break;
+        double norm = 0;
+        for (size_t k = 0; k < ert_tcn_dim(t); k++)
             norm += (double)w[k] * w[k];
-        ert_reward_begin(a, "tcn", "imitation", r);
+        ert_reward_begin(a, "tcn", "imitation", s.reward);
         ert_reward_field(a, "frame", (double)i);
-        ert_reward_field(a, "demo_frame", (double)di);
-        ert_reward_field(a, "distance", sqrt(d2));
-        ert_reward_field(a, "nn_index", (double)nn);
-        ert_reward_field(a, "nn_distance", nd);
+        ert_reward_field(a, "demo_frame", (double)s.demo_index);
+        ert_reward_field(a, "distance", sqrt(s.dist2));
+        ert_reward_field(a, "nn_index", (double)s.nearest);
+        ert_reward_field(a, "nn_distance", s.nearest_dist);
         ert_reward_field(a, "embedding_norm", sqrt(norm));
         ert_reward_end(a);
     }
@@ -70,7 +73,7 @@ int ert_reward_tcn(ert_family_model *fm, const ert_reward_args *a)
         rc = 0;
     free(w);
     ert_y4m_close(live);
-    ert_tcn_demo_free(&demo);
+    ert_tcn_demo_free(demo);
     ert_tcn_free(t);
     return rc;
 }
