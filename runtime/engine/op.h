@@ -96,6 +96,9 @@ typedef struct ert_op_def {
     /* Optional: the node is y = x * scale[c] + shift[c] over channel axis 1 with constant
      * parameters (inference BatchNormalization): fills c floats each and returns true. */
     bool (*channel_affine)(const ert_graph *g, const ert_node *n, float *scale, float *shift, size_t c);
+    /* run() reads only its first input's static shape, never its data (Shape, Size): the
+     * converter can evaluate it on an activation whose shape is known. */
+    bool shape_only;
 } ert_op_def;
 
 /* A table entry for the common fields (the optional hooks stay NULL; set them with a

@@ -44,12 +44,6 @@ static void uses_free(uses *u)
     memset(u, 0, sizeof *u);
 }
 
-static bool is_shape_only(const ert_node *n)
-{
-    /* These read only their input's static shape, never its data. */
-    return strcmp(n->def->name, "Shape") == 0 || strcmp(n->def->name, "Size") == 0;
-}
-
 static ert_status pass_fold(ert_graph *g, bool *dead, ert_rewrite_stats *stats, ert_error *err)
 {
     static const uint8_t shape_only_dummy[64] __attribute__((aligned(64)));
@@ -62,7 +56,7 @@ static ert_status pass_fold(ert_graph *g, bool *dead, ert_rewrite_stats *stats, 
                 all_const = false;
         }
         ert_tensor *x = ert_node_input(g, n, 0);
-        bool shape_only = !all_const && is_shape_only(n) && x && x->shape.rank >= 0 && !x->data;
+        bool shape_only = !all_const && n->def->shape_only && x && x->shape.rank >= 0 && !x->data;
         ert_status st;
         if (all_const || shape_only) {
             if (shape_only)

@@ -683,8 +683,8 @@ static ert_status range_run(const ert_ctx *ctx, const ert_graph *g, const ert_no
 /* Default-domain ops; Identity lives with the elementwise kernels. */
 const ert_op_def ert_ops_shape[] = {
     ERT_OP("Constant", constant_parse, constant_infer, NULL, run_copy, false),
-    ERT_OP("Shape", shape_parse, shape_infer, NULL, shape_run, false),
-    ERT_OP("Size", NULL, size_infer, NULL, size_run, false),
+    {.name = "Shape", .parse = shape_parse, .infer = shape_infer, .run = shape_run, .shape_only = true},
+    {.name = "Size", .infer = size_infer, .run = size_run, .shape_only = true},
     ERT_OP("Reshape", reshape_parse, reshape_infer, NULL, run_copy, false),
     ERT_OP("Flatten", flatten_parse, flatten_infer, NULL, run_copy, false),
     ERT_OP("Squeeze", axes_parse, squeeze_infer, NULL, run_copy, false),
