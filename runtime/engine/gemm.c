@@ -11,6 +11,31 @@ static bool fits_blasint(size_t v)
     return v <= (size_t)INT_MAX;
 }
 
+/* One validated product. A single row of C (a fully connected layer on one frame) goes to
+ * sgemv: OpenBLAS's sgemm would first pack all of B, which for M = 1 costs as much as the
+ * product itself. */
+static void gemm_raw(bool trans_a, bool trans_b, size_t m, size_t n, size_t k, float alpha, const float *a,
+                     size_t lda, const float *b, size_t ldb, float beta, float *c, size_t ldc)
+{
+    if (m == 1) {
+        /* x = row 0 of op(A): contiguous, or column 0 of the stored KxM matrix. */
+        blasint incx = trans_a ? (blasint)lda : 1;
+        if (beta == 0.0f) /* the arena may hold NaN; 0 * NaN must not leak into C */
+            for (size_t j = 0; j < n; j++)
+                c[j] = 0.0f;
+        if (trans_b) /* B stored NxK: c = B x */
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, (blasint)n, (blasint)k, alpha, b, (blasint)ldb, a, incx, beta,
+                        c, 1);
+        else /* B stored KxN: c = B^T x */
+            cblas_sgemv(CblasRowMajor, CblasTrans, (blasint)k, (blasint)n, alpha, b, (blasint)ldb, a, incx, beta,
+                        c, 1);
+        return;
+    }
+    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
+                (blasint)m, (blasint)n, (blasint)k, alpha, a, (blasint)lda, b, (blasint)ldb, beta, c,
+                (blasint)ldc);
+}
+
 ert_status ert_gemm(bool trans_a, bool trans_b, size_t m, size_t n, size_t k, float alpha,
                     const float *a, size_t lda, const float *b, size_t ldb, float beta, float *c,
                     size_t ldc, ert_error *err)
@@ -35,9 +60,7 @@ ert_status ert_gemm(bool trans_a, bool trans_b, size_t m, size_t n, size_t k, fl
                 c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
         return ERT_OK;
     }
-    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
-                (blasint)m, (blasint)n, (blasint)k, alpha, a, (blasint)lda, b, (blasint)ldb, beta, c,
-                (blasint)ldc);
+    gemm_raw(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     return ERT_OK;
 }
 
@@ -67,9 +90,7 @@ static void gemm_part(void *arg, size_t begin, size_t end, int worker)
     if (j->split_n) {
         /* Columns [begin, end) of C need columns of op(B): B + begin (or rows when transposed). */
         const float *b = j->tb ? j->b + begin * j->ldb : j->b + begin;
-        cblas_sgemm(CblasRowMajor, j->ta ? CblasTrans : CblasNoTrans, j->tb ? CblasTrans : CblasNoTrans,
-                    (blasint)j->m, (blasint)cnt, (blasint)j->k, j->alpha, j->a, (blasint)j->lda, b, (blasint)j->ldb,
-                    j->beta, j->c + begin, (blasint)j->ldc);
+        gemm_raw(j->ta, j->tb, j->m, cnt, j->k, j->alpha, j->a, j->lda, b, j->ldb, j->beta, j->c + begin, j->ldc);
     } else {
         const float *a = j->ta ? j->a + begin : j->a + begin * j->lda;
         cblas_sgemm(CblasRowMajor, j->ta ? CblasTrans : CblasNoTrans, j->tb ? CblasTrans : CblasNoTrans,

@@ -76,6 +76,22 @@ static void test_gemm_vector_shapes(void)
     check(false, false, 1, 1000, 333, 0, 1.0f, 0.0f); /* a fully-connected layer on one frame */
     check(false, true, 1000, 1, 333, 0, 1.0f, 1.0f);
     check(false, false, 1, 1, 1, 0, 1.0f, 0.0f);
+    /* M = 1 goes to sgemv: every transpose, strided A/B rows, alpha and beta. */
+    for (int ta = 0; ta < 2; ta++)
+        for (int tb = 0; tb < 2; tb++) {
+            check(ta, tb, 1, 577, 129, 0, 1.0f, 0.0f);
+            check(ta, tb, 1, 33, 65, 5, 0.5f, 2.0f);
+        }
+}
+
+static void test_gemm_single_row_ignores_nan_in_c_when_beta_is_zero(void)
+{
+    /* The arena holds whatever the previous node left; with beta = 0 it must not leak. */
+    float a[3] = {1, 2, 3}, b[6] = {1, 0, 0, 1, 1, 1}, c[2] = {NAN, INFINITY};
+    ert_error err;
+    CU_ASSERT_EQUAL_FATAL(ert_gemm(false, false, 1, 2, 3, 1.0f, a, 3, b, 2, 0.0f, c, 2, &err), ERT_OK);
+    CU_ASSERT_DOUBLE_EQUAL(c[0], 4.0, 0);
+    CU_ASSERT_DOUBLE_EQUAL(c[1], 5.0, 0);
 }
 
 static void test_gemm_k_zero_scales_c(void)
@@ -119,6 +135,7 @@ static void test_gemm_threads_setting_round_trips(void)
 static const ert_test_case cases[] = {
     ERT_TEST(test_gemm_matches_naive_all_transposes),
     ERT_TEST(test_gemm_vector_shapes),
+    ERT_TEST(test_gemm_single_row_ignores_nan_in_c_when_beta_is_zero),
     ERT_TEST(test_gemm_k_zero_scales_c),
     ERT_TEST(test_gemm_rejects_short_leading_dimension),
     ERT_TEST(test_gemm_rejects_huge_dimensions),
