@@ -30,10 +30,11 @@ static void copy_str(char *dst, size_t cap, const char *src)
 void ert_config_defaults(ert_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
-    const char *addr = ert_client_default_address();
-    if (strncmp(addr, "unix:", 5) == 0)
+    char buf[sizeof cfg->socket_path];
+    const char *addr = ert_client_default_address(buf, sizeof buf);
+    if (addr && strncmp(addr, "unix:", 5) == 0)
         addr += 5;
-    copy_str(cfg->socket_path, sizeof cfg->socket_path, addr);
+    copy_str(cfg->socket_path, sizeof cfg->socket_path, addr ? addr : "/tmp/embedrtd.sock");
     cfg->socket_mode = 0600;
     copy_str(cfg->tcp_host, sizeof cfg->tcp_host, "127.0.0.1");
     cfg->threads = 0;
