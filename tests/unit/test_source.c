@@ -140,6 +140,37 @@ static void write_pnm(const char *path, uint32_t w, uint32_t h, int channels, in
     fclose(fp);
 }
 
+/* ---- decoding into a buffer sized at start ---- */
+
+static void test_image_decode_into_uses_caller_memory(void)
+{
+    /* 3x2 P6, samples 0..17. */
+    uint8_t file[64];
+    int n = snprintf((char *)file, sizeof file, "P6\n3 2\n255\n");
+    for (int i = 0; i < 18; i++)
+        file[n + i] = (uint8_t)i;
+    size_t len = (size_t)n + 18;
+    uint8_t buf[20];
+    memset(buf, 0xEE, sizeof buf);
+    ert_frame f;
+    ert_error err;
+    CU_ASSERT_EQUAL_FATAL(ert_image_decode_into(file, len, "mem.ppm", buf, 18, &f, &err), ERT_OK);
+    CU_ASSERT_PTR_EQUAL(f.plane[0], buf);
+    CU_ASSERT_EQUAL(f.format, ERT_PIX_RGB24);
+    CU_ASSERT_EQUAL(f.width, 3);
+    CU_ASSERT_EQUAL(f.stride[0], 9);
+    CU_ASSERT_EQUAL(buf[17], 17);
+    CU_ASSERT_EQUAL(buf[18], 0xEE); /* nothing past the image */
+    CU_ASSERT_EQUAL(ert_image_decode_into(file, len, "mem.ppm", buf, 17, &f, &err), ERT_EUNSUPPORTED);
+    CU_ASSERT_STRING_EQUAL(err.msg, "mem.ppm: image size 3x2 needs 18 bytes, the frame buffer holds 17");
+    CU_ASSERT_PTR_NULL(f.plane[0]);
+    /* A sample above maxval fails without freeing the caller's memory (ASan would see it). */
+    n = snprintf((char *)file, sizeof file, "P5\n2 1\n10\n");
+    file[n] = 3, file[n + 1] = 11;
+    CU_ASSERT_EQUAL(ert_image_decode_into(file, (size_t)n + 2, "mem.pgm", buf, sizeof buf, &f, &err), ERT_EFORMAT);
+    CU_ASSERT_EQUAL(ert_image_decode_into(file, (size_t)n + 2, "mem.pgm", NULL, 4, &f, &err), ERT_EINVAL);
+}
+
 /* ---- spec strings ---- */
 
 static void test_source_spec_errors_name_the_problem(void)
@@ -677,6 +708,7 @@ static void test_source_libcamera_without_cameras(void)
 }
 
 static const ert_test_case cases[] = {
+    ERT_TEST(test_image_decode_into_uses_caller_memory),
     ERT_TEST(test_source_spec_errors_name_the_problem),
     ERT_TEST(test_source_replay_y4m_exact_frames_seq_and_end),
     ERT_TEST(test_source_replay_loop_keeps_counting),
