@@ -17,6 +17,10 @@ typedef struct model_graph {
     uint64_t *node_ns; /* profile counters, allocated at load */
     void *extra_scratch; /* scratch of pool workers 1.., (threads - 1) x scratch_bytes */
     void **worker_scratch; /* threads pointers: the arena's scratch, then extra_scratch slices */
+    void *prepared;        /* every node's load-time data (op_def.prepare), one block */
+    const void **node_prepared; /* per node: its slice of prepared, or NULL */
+    void *workspace;       /* the largest op_def.workspace of any node, shared */
+    size_t workspace_bytes;
 } model_graph;
 
 struct ert_model {
@@ -59,6 +63,39 @@ static ert_status bind(model_graph *mg, int threads, ert_error *err)
         mg->worker_scratch[0] = (char *)mg->arena + g->scratch_offset;
         for (int t = 1; t < threads; t++)
             mg->worker_scratch[t] = (char *)mg->extra_scratch + (size_t)(t - 1) * per;
+    }
+    /* Load-time data derived from the weights, and the shared workspace: sized and filled
+     * here once, so that running still allocates nothing. */
+    size_t prep_total = 0, ws = 0;
+    for (uint32_t i = 0; i < g->n_nodes; i++) {
+        const ert_node *n = &g->nodes[i];
+        size_t pb = n->def->prepare_bytes ? n->def->prepare_bytes(g, n) : 0;
+        size_t wb = n->def->workspace ? n->def->workspace(g, n) : 0;
+        if (__builtin_add_overflow(prep_total, (pb + 63) / 64 * 64, &prep_total))
+            return ert_fail(err, ERT_ENOMEM, "graph '%s': prepared weights overflow", g->name);
+        ws = wb > ws ? wb : ws;
+    }
+    if (prep_total) {
+        mg->node_prepared = calloc(g->n_nodes, sizeof *mg->node_prepared);
+        if (!mg->node_prepared || posix_memalign(&mg->prepared, 64, prep_total) != 0)
+            return ert_fail(err, ERT_ENOMEM, "graph '%s': cannot allocate %zu bytes of prepared weights", g->name,
+                            prep_total);
+        size_t off = 0;
+        for (uint32_t i = 0; i < g->n_nodes; i++) {
+            const ert_node *n = &g->nodes[i];
+            size_t pb = n->def->prepare_bytes ? n->def->prepare_bytes(g, n) : 0;
+            if (!pb)
+                continue;
+            n->def->prepare(g, n, (char *)mg->prepared + off);
+            mg->node_prepared[i] = (char *)mg->prepared + off;
+            off += (pb + 63) / 64 * 64;
+        }
+    }
+    if (ws) {
+        if (posix_memalign(&mg->workspace, 64, ws) != 0)
+            return ert_fail(err, ERT_ENOMEM, "graph '%s': cannot allocate a %zu-byte workspace", g->name, ws);
+        memset(mg->workspace, 0, ws);
+        mg->workspace_bytes = ws;
     }
     /* Zeroed once so that nothing ever reads uninitialised memory, whatever a kernel does. */
     memset(mg->arena, 0, bytes ? bytes : 64);
@@ -151,6 +188,9 @@ void ert_model_free(ert_model *m)
         free(m->graphs[i].node_ns);
         free(m->graphs[i].extra_scratch);
         free(m->graphs[i].worker_scratch);
+        free(m->graphs[i].prepared);
+        free(m->graphs[i].node_prepared);
+        free(m->graphs[i].workspace);
         if (m->owns)
             ert_graph_free(m->graphs[i].g);
     }
@@ -206,9 +246,12 @@ ert_status ert_model_run(ert_model *m, uint32_t gi, ert_error *err)
         .threads = m->threads,
         .pool = m->pool,
         .worker_scratch = mg->worker_scratch,
+        .workspace = mg->workspace,
+        .workspace_bytes = mg->workspace_bytes,
     };
     for (uint32_t i = 0; i < g->n_nodes; i++) {
         const ert_node *n = &g->nodes[i];
+        ctx.prepared = mg->node_prepared ? mg->node_prepared[i] : NULL;
         struct timespec t0, t1;
         if (m->profile)
             clock_gettime(CLOCK_MONOTONIC, &t0);

@@ -65,6 +65,13 @@ typedef struct ert_ctx {
     /* One scratch buffer of scratch_bytes per pool worker (worker 0's is `scratch`), for
      * kernels that give each worker its own tile; NULL when there is one thread. */
     void *const *worker_scratch;
+    /* This node's load-time data (op_def.prepare), or NULL when the executor has none:
+     * run() must then compute without it. */
+    const void *prepared;
+    /* Transient memory shared by all nodes (op_def.workspace), 64-byte aligned; run() uses
+     * it only when workspace_bytes covers what it asked for, else takes another path. */
+    void *workspace;
+    size_t workspace_bytes;
 } ert_ctx;
 
 /* The scratch buffer of pool worker w (inside an ert_pool_run job). */
@@ -99,6 +106,13 @@ typedef struct ert_op_def {
     /* run() reads only its first input's static shape, never its data (Shape, Size): the
      * converter can evaluate it on an activation whose shape is known. */
     bool shape_only;
+    /* Optional load-time preparation, outside the blob and the planned arena (so blobs stay
+     * small and independent of it): bytes of data derived from constant inputs (e.g.
+     * Winograd-transformed weights), 0 for none; prepare() fills them once when a model
+     * is bound. workspace(): transient bytes run() would like, shared between nodes. */
+    size_t (*prepare_bytes)(const ert_graph *g, const ert_node *n);
+    void (*prepare)(const ert_graph *g, const ert_node *n, void *out);
+    size_t (*workspace)(const ert_graph *g, const ert_node *n);
 } ert_op_def;
 
 /* A table entry for the common fields (the optional hooks stay NULL; set them with a

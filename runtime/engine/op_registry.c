@@ -203,8 +203,19 @@ ert_status ert_node_eval(ert_graph *g, uint32_t node, ert_error *err)
     void *scratch = NULL;
     if (sb && posix_memalign(&scratch, 64, sb) != 0)
         return ert_node_fail(err, n, ERT_ENOMEM, "cannot allocate %zu bytes of scratch", sb);
-    ert_ctx ctx = {.scratch = scratch, .scratch_bytes = sb, .threads = 1};
+    size_t pb = n->def->prepare_bytes ? n->def->prepare_bytes(g, n) : 0;
+    size_t wb = n->def->workspace ? n->def->workspace(g, n) : 0;
+    void *prepared = NULL, *ws = NULL;
+    if ((pb && posix_memalign(&prepared, 64, pb) != 0) || (wb && posix_memalign(&ws, 64, wb) != 0)) {
+        free(scratch), free(prepared);
+        return ert_node_fail(err, n, ERT_ENOMEM, "cannot allocate %zu + %zu bytes of prepared data and workspace", pb,
+                             wb);
+    }
+    if (pb)
+        n->def->prepare(g, n, prepared);
+    ert_ctx ctx = {.scratch = scratch, .scratch_bytes = sb, .threads = 1, .prepared = prepared, .workspace = ws,
+                   .workspace_bytes = wb};
     st = n->def->run(&ctx, g, n, err);
-    free(scratch);
+    free(scratch), free(prepared), free(ws);
     return st;
 }

@@ -42,8 +42,26 @@ static const char *lbl(const char *label)
     return label ? label : "<memory>";
 }
 
-/* Checks the size and allocates the packed pixel buffer (channels 1 or 3) of out. */
-static ert_status image_alloc(ert_image *out, uint64_t w, uint64_t h, int channels, const char *label, ert_error *err)
+/* Where decoded pixels go: buf NULL allocates them (ert_image owns them); otherwise the
+ * caller's cap bytes hold them (ert_image_decode_into) and nothing is allocated. */
+typedef struct image_dest {
+    uint8_t *buf;
+    size_t cap;
+} image_dest;
+
+/* Releases out's pixels when it owns them. */
+static void image_drop(ert_image *out, const image_dest *dst)
+{
+    if (dst->buf)
+        memset(out, 0, sizeof *out);
+    else
+        ert_image_free(out);
+}
+
+/* Checks the size and allocates (or takes from dst) the packed pixel buffer (channels 1
+ * or 3) of out. */
+static ert_status image_alloc(ert_image *out, uint64_t w, uint64_t h, int channels, const char *label,
+                              const image_dest *dst, ert_error *err)
 {
     if (w == 0 || h == 0)
         return ert_fail(err, ERT_EFORMAT, "%s: image size %llux%llu is empty", label, (unsigned long long)w,
@@ -55,7 +73,11 @@ static ert_status image_alloc(ert_image *out, uint64_t w, uint64_t h, int channe
     if (!ert_mul_size((size_t)w, (size_t)h, &px) || px > ERT_IMAGE_MAX_PIXELS || !ert_mul_size(px, 3, &bytes))
         return ert_fail(err, ERT_EUNSUPPORTED, "%s: image size %llux%llu has too many pixels", label,
                         (unsigned long long)w, (unsigned long long)h);
-    out->pixels = malloc(channels == 3 ? bytes : px);
+    size_t need = channels == 3 ? bytes : px;
+    if (dst->buf && need > dst->cap)
+        return ert_fail(err, ERT_EUNSUPPORTED, "%s: image size %llux%llu needs %zu bytes, the frame buffer holds %zu",
+                        label, (unsigned long long)w, (unsigned long long)h, need, dst->cap);
+    out->pixels = dst->buf ? dst->buf : malloc(need);
     if (!out->pixels)
         return ert_fail(err, ERT_ENOMEM, "%s: cannot allocate %llux%llu pixels", label, (unsigned long long)w,
                         (unsigned long long)h);
@@ -113,7 +135,8 @@ static int pnm_number(const uint8_t *d, size_t len, size_t *pos, uint32_t *val)
     return 1;
 }
 
-static ert_status decode_pnm(const uint8_t *d, size_t len, const char *label, ert_image *out, ert_error *err)
+static ert_status decode_pnm(const uint8_t *d, size_t len, const char *label, ert_image *out, const image_dest *dst,
+                             ert_error *err)
 {
     int channels = d[1] == '6' ? 3 : 1;
     const char *kind = channels == 3 ? "PPM" : "PGM";
@@ -128,11 +151,11 @@ static ert_status decode_pnm(const uint8_t *d, size_t len, const char *label, er
     if (maxval == 0 || maxval > 65535)
         return ert_fail(err, ERT_EFORMAT, "%s: %s maxval %u is outside 1..65535", label, kind, maxval);
     if (w == 0 || h == 0 || w > ERT_IMAGE_MAX_DIM || h > ERT_IMAGE_MAX_DIM)
-        return image_alloc(out, w, h, channels, label, err); /* reports the size error */
+        return image_alloc(out, w, h, channels, label, dst, err); /* reports the size error */
     size_t bps = maxval > 255 ? 2 : 1, n = (size_t)w * h * (size_t)channels, need = n * bps;
     if (len - pos < need)
         return ert_fail(err, ERT_EFORMAT, "%s: %s is truncated: %zu of %zu pixel bytes", label, kind, len - pos, need);
-    ert_status st = image_alloc(out, w, h, channels, label, err);
+    ert_status st = image_alloc(out, w, h, channels, label, dst, err);
     if (st != ERT_OK)
         return st;
     const uint8_t *s = d + pos;
@@ -143,7 +166,7 @@ static ert_status decode_pnm(const uint8_t *d, size_t len, const char *label, er
     for (size_t i = 0; i < n; i++) {
         uint32_t v = bps == 2 ? (uint32_t)s[2 * i] << 8 | s[2 * i + 1] : s[i];
         if (v > maxval) {
-            ert_image_free(out);
+            image_drop(out, dst);
             return ert_fail(err, ERT_EFORMAT, "%s: %s sample %zu is %u, above maxval %u", label, kind, i, v, maxval);
         }
         out->pixels[i] = (uint8_t)((v * 255u + maxval / 2) / maxval);
@@ -174,7 +197,8 @@ static bool png_has_iend(const uint8_t *d, size_t len)
     return false;
 }
 
-static ert_status decode_png(const uint8_t *d, size_t len, const char *label, ert_image *out, ert_error *err)
+static ert_status decode_png(const uint8_t *d, size_t len, const char *label, ert_image *out, const image_dest *dst,
+                             ert_error *err)
 {
     spng_ctx *ctx = spng_ctx_new(0);
     if (!ctx)
@@ -210,7 +234,7 @@ static ert_status decode_png(const uint8_t *d, size_t len, const char *label, er
         st = ert_fail(err, ERT_EFORMAT, "%s: PNG declares %ux%u pixels, more than %zu bytes can hold", label, ihdr.width,
                       ihdr.height, len);
     } else {
-        st = image_alloc(out, ihdr.width, ihdr.height, 3, label, err);
+        st = image_alloc(out, ihdr.width, ihdr.height, 3, label, dst, err);
     }
     if (st == ERT_OK) {
         rc = spng_decode_image(ctx, out->pixels, want, SPNG_FMT_RGB8, 0);
@@ -218,7 +242,7 @@ static ert_status decode_png(const uint8_t *d, size_t len, const char *label, er
         if (!rc)
             rc = spng_decode_chunks(ctx);
         if (rc || !png_has_iend(d, len)) {
-            ert_image_free(out);
+            image_drop(out, dst);
             st = ert_fail(err, ERT_EFORMAT, "%s: PNG: %s", label, rc ? spng_strerror(rc) : "truncated IEND chunk");
         }
     }
@@ -229,7 +253,7 @@ static ert_status decode_png(const uint8_t *d, size_t len, const char *label, er
             out->pixels[i] = out->pixels[3 * i];
         out->frame.format = ERT_PIX_GRAY8;
         out->frame.stride[0] = ihdr.width;
-        uint8_t *shrunk = realloc(out->pixels, n);
+        uint8_t *shrunk = dst->buf ? NULL : realloc(out->pixels, n);
         if (shrunk)
             out->pixels = shrunk;
         out->frame.plane[0] = out->pixels;
@@ -276,7 +300,8 @@ static void jpeg_on_progress(j_common_ptr c)
     }
 }
 
-static ert_status decode_jpeg(const uint8_t *d, size_t len, const char *label, ert_image *out, ert_error *err)
+static ert_status decode_jpeg(const uint8_t *d, size_t len, const char *label, ert_image *out, const image_dest *dst,
+                              ert_error *err)
 {
     struct jpeg_decompress_struct cinfo;
     jpeg_guard g;
@@ -293,7 +318,7 @@ static ert_status decode_jpeg(const uint8_t *d, size_t len, const char *label, e
     if (setjmp(g.jump)) {
         if (created)
             jpeg_destroy_decompress(&cinfo);
-        ert_image_free(out);
+        image_drop(out, dst);
         if (st == ERT_OK)
             st = ert_fail(err, ERT_EFORMAT, "%s: JPEG: %s", label, g.msg);
         return st;
@@ -313,7 +338,7 @@ static ert_status decode_jpeg(const uint8_t *d, size_t len, const char *label, e
     }
     int channels = cinfo.jpeg_color_space == JCS_GRAYSCALE ? 1 : 3;
     cinfo.out_color_space = channels == 1 ? JCS_GRAYSCALE : JCS_RGB;
-    ert_status a = image_alloc(out, cinfo.image_width, cinfo.image_height, channels, label, err);
+    ert_status a = image_alloc(out, cinfo.image_width, cinfo.image_height, channels, label, dst, err);
     if (a != ERT_OK) {
         st = a;
         longjmp(g.jump, 1);
@@ -343,7 +368,8 @@ static ert_status decode_jpeg(const uint8_t *d, size_t len, const char *label, e
 
 /* ---- entry points ---- */
 
-ert_status ert_image_decode(const void *data, size_t len, const char *label, ert_image *out, ert_error *err)
+static ert_status image_decode(const void *data, size_t len, const char *label, ert_image *out, const image_dest *dst,
+                               ert_error *err)
 {
     label = lbl(label);
     if (!out)
@@ -353,12 +379,47 @@ ert_status ert_image_decode(const void *data, size_t len, const char *label, ert
     if (!d && len)
         return ert_fail(err, ERT_EINVAL, "%s: NULL data", label);
     if (len >= 3 && d[0] == 'P' && (d[1] == '5' || d[1] == '6'))
-        return decode_pnm(d, len, label, out, err);
+        return decode_pnm(d, len, label, out, dst, err);
     if (len >= 8 && memcmp(d, "\x89PNG\r\n\x1a\n", 8) == 0)
-        return decode_png(d, len, label, out, err);
+        return decode_png(d, len, label, out, dst, err);
     if (len >= 3 && d[0] == 0xFF && d[1] == 0xD8 && d[2] == 0xFF)
-        return decode_jpeg(d, len, label, out, err);
+        return decode_jpeg(d, len, label, out, dst, err);
     return ert_fail(err, ERT_EFORMAT, "%s: not a PPM (P6), PGM (P5), PNG or JPEG file", label);
+}
+
+ert_status ert_image_decode(const void *data, size_t len, const char *label, ert_image *out, ert_error *err)
+{
+    const image_dest dst = {NULL, 0};
+    return image_decode(data, len, label, out, &dst, err);
+}
+
+ert_status ert_image_decode_into(const void *data, size_t len, const char *label, uint8_t *buf, size_t cap,
+                                 ert_frame *out, ert_error *err)
+{
+    if (!out || !buf)
+        return ert_fail(err, ERT_EINVAL, "%s: no output frame or buffer", lbl(label));
+    memset(out, 0, sizeof *out);
+    const image_dest dst = {buf, cap};
+    ert_image img;
+    ert_status st = image_decode(data, len, label, &img, &dst, err);
+    if (st == ERT_OK)
+        *out = img.frame;
+    return st;
+}
+
+ert_status ert_image_read_into(const char *path, uint8_t *buf, size_t cap, ert_frame *out, ert_error *err)
+{
+    if (out)
+        memset(out, 0, sizeof *out);
+    if (!path)
+        return ert_fail(err, ERT_EINVAL, "image: NULL path");
+    ert_file_map m;
+    ert_status st = ert_file_map_open(path, &m, err);
+    if (st != ERT_OK)
+        return st;
+    st = ert_image_decode_into(m.data, m.size, path, buf, cap, out, err);
+    ert_file_map_close(&m);
+    return st;
 }
 
 ert_status ert_image_read(const char *path, ert_image *out, ert_error *err)

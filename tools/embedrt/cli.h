@@ -16,6 +16,7 @@ int ert_cmd_run(int argc, char **argv);
 int ert_cmd_bench(int argc, char **argv);
 int ert_cmd_embed(int argc, char **argv);
 int ert_cmd_reward(int argc, char **argv);
+int ert_cmd_client(int argc, char **argv);
 
 /* Parses a positive integer option value; prints the error and returns 0 on failure. */
 int ert_cli_parse_int(const char *opt, const char *val, long lo, long hi, long *out);

@@ -15,6 +15,7 @@ static const ert_cli_cmd commands[] = {
     {"bench", "time a blob: median/p90/p99 latency and GFLOP/s, one JSON line", ert_cmd_bench},
     {"embed", "embed an image with one role of a family blob (the blob's preprocessing)", ert_cmd_embed},
     {"reward", "a family's reward from images or videos, one JSON line per result", ert_cmd_reward},
+    {"client", "talk to a running embedrtd: goals, resets, demos, grasps, model swaps, events as JSON", ert_cmd_client},
     {"peak", "measure this machine's cblas_sgemm GFLOP/s (the yardstick for bench)", ert_cmd_peak},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

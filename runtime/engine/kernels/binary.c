@@ -1,6 +1,7 @@
 /* Kernels: numpy-broadcasting binary ops (arithmetic, Pow, PRelu, comparisons, logic),
  * variadic Max/Min/Sum/Mean, Where and Expand. */
 #include "ew_common.h"
+#include "embedrt/pool.h"
 
 #include <math.h>
 #include <string.h>
@@ -190,10 +191,55 @@ static bin_fn bin_pick(const bin_desc *d, ert_dtype a, ert_dtype b)
     }
 }
 
+/* Elements from which a binary op is split across the pool (a memory-bound pass of
+ * 64K floats takes ~10 us, a wake-up a few), and the piece of a single row a worker takes. */
+#define BIN_PAR_MIN ((size_t)1 << 16)
+#define BIN_CHUNK ((size_t)1 << 14)
+
+typedef struct bin_job {
+    bin_fn f;
+    char *o;
+    const char *a, *b;
+    size_t eo, ea, eb;
+    ert_bplan p;
+    int mode;
+    const ert_node *act;
+} bin_job;
+
+/* Rows [r0, r1) of the plan; a plan of one row is split into BIN_CHUNK pieces instead. */
+static void bin_rows(void *arg, size_t r0, size_t r1, int worker)
+{
+    (void)worker;
+    const bin_job *j = arg;
+    const ert_bplan *p = &j->p;
+    if (p->rows == 1) {
+        size_t lo = r0 * BIN_CHUNK, hi = r1 * BIN_CHUNK < p->inner ? r1 * BIN_CHUNK : p->inner;
+        size_t la = j->mode & 2 ? 0 : lo, lb = j->mode & 1 ? 0 : lo;
+        j->f(j->o + lo * j->eo, j->a + la * j->ea, j->b + lb * j->eb, hi - lo, j->mode);
+        if (j->act)
+            ert_act_apply((float *)j->o + lo, hi - lo, j->act->act, j->act->act_alpha, j->act->act_beta);
+        return;
+    }
+    size_t idx[ERT_MAX_RANK] = {0}, off[3] = {0, 0, 0}, r = r0;
+    for (int d = p->rank - 2; d >= 0; d--) { /* seek row r0 */
+        idx[d] = r % p->dims[d];
+        r /= p->dims[d];
+        for (int k = 0; k < 3; k++)
+            off[k] += idx[d] * p->str[k][d];
+    }
+    for (size_t row = r0; row < r1; row++) {
+        j->f(j->o + off[0] * j->eo, j->a + off[1] * j->ea, j->b + off[2] * j->eb, p->inner, j->mode);
+        if (j->act)
+            ert_act_apply((float *)j->o + off[0], p->inner, j->act->act, j->act->act_alpha, j->act->act_beta);
+        ert_bplan_next(p, idx, off);
+    }
+}
+
 /* Runs f over the broadcast of a (shape sa) and b (shape sb) into o (shape so);
  * shapes were checked by infer. e*: element sizes. act: a node whose fused
- * activation is applied to each float row while it is still in cache, or NULL. */
-static void bin_apply(bin_fn f, void *o, size_t eo, const ert_shape *so, const void *a, size_t ea,
+ * activation is applied to each float row while it is still in cache, or NULL.
+ * Large outputs are split across the pool by rows (or pieces of a single row). */
+static void bin_apply(ert_pool *pool, bin_fn f, void *o, size_t eo, const ert_shape *so, const void *a, size_t ea,
                       const ert_shape *sa, const void *b, size_t eb, const ert_shape *sb, const ert_node *act)
 {
     size_t count = 0;
@@ -204,17 +250,16 @@ static void bin_apply(bin_fn f, void *o, size_t eo, const ert_shape *so, const v
     ert_bcast_strides(so, so, str[0]);
     ert_bcast_strides(sa, so, str[1]);
     ert_bcast_strides(sb, so, str[2]);
-    ert_bplan p;
-    ert_bplan_init(&p, so, (const size_t(*)[ERT_MAX_RANK])str, 3);
-    int last = p.rank - 1;
-    int mode = (p.str[2][last] == 0 ? 1 : 0) | (p.str[1][last] == 0 ? 2 : 0);
-    size_t idx[ERT_MAX_RANK] = {0}, off[3] = {0, 0, 0};
-    for (size_t r = 0; r < p.rows; r++) {
-        f((char *)o + off[0] * eo, (const char *)a + off[1] * ea, (const char *)b + off[2] * eb, p.inner, mode);
-        if (act)
-            ert_act_apply((float *)o + off[0], p.inner, act->act, act->act_alpha, act->act_beta);
-        ert_bplan_next(&p, idx, off);
-    }
+    bin_job j = {.f = f, .o = o, .a = a, .b = b, .eo = eo, .ea = ea, .eb = eb, .act = act};
+    ert_bplan_init(&j.p, so, (const size_t(*)[ERT_MAX_RANK])str, 3);
+    int last = j.p.rank - 1;
+    j.mode = (j.p.str[2][last] == 0 ? 1 : 0) | (j.p.str[1][last] == 0 ? 2 : 0);
+    if (count < BIN_PAR_MIN)
+        pool = NULL;
+    if (j.p.rows == 1)
+        ert_pool_run(pool, (j.p.inner + BIN_CHUNK - 1) / BIN_CHUNK, 1, bin_rows, &j);
+    else
+        ert_pool_run(pool, j.p.rows, j.p.inner >= BIN_CHUNK ? 1 : BIN_CHUNK / j.p.inner, bin_rows, &j);
 }
 
 /* Opset < 7 broadcast=1 with an axis: b's dims line up with a's starting at axis
@@ -302,11 +347,11 @@ static ert_status bin_infer(const bin_desc *d, ert_graph *g, ert_node *n, ert_er
     return ert_ew_output(g, n, 0, odt, &out, err);
 }
 
-static ert_status bin_run(const bin_desc *d, const ert_graph *g, const ert_node *n)
+static ert_status bin_run(const bin_desc *d, const ert_ctx *ctx, const ert_graph *g, const ert_node *n)
 {
     const ert_tensor *a = &g->tensors[n->in[0]], *b = &g->tensors[n->in[1]], *y = &g->tensors[n->out[0]];
     ert_shape tmp;
-    bin_apply(bin_pick(d, a->dtype, b->dtype), y->data, ert_dtype_size(y->dtype), &y->shape, a->data,
+    bin_apply(ctx->pool, bin_pick(d, a->dtype, b->dtype), y->data, ert_dtype_size(y->dtype), &y->shape, a->data,
               ert_dtype_size(a->dtype), &a->shape, b->data, ert_dtype_size(b->dtype), b_shape(n, a, b, &tmp),
               d->fuses && n->act != ERT_ACT_NONE ? n : NULL);
     return ERT_OK;
@@ -325,8 +370,8 @@ static ert_status bin_run(const bin_desc *d, const ert_graph *g, const ert_node 
     }                                                                                                          \
     static ert_status run_##ID(const ert_ctx *ctx, const ert_graph *g, const ert_node *n, ert_error *err)      \
     {                                                                                                          \
-        (void)ctx, (void)err;                                                                                  \
-        return bin_run(&bd_##ID, g, n);                                                                        \
+        (void)err;                                                                                             \
+        return bin_run(&bd_##ID, ctx, g, n);                                                                   \
     }
 
 #define ARITH(OP)                                                                                              \
@@ -414,7 +459,7 @@ static ert_status var_run(const bin_desc *d, const ert_ctx *ctx, const ert_graph
     for (uint32_t j = 1; j <= steps; j++) {
         const ert_tensor *b = &g->tensors[n->in[j]];
         void *dst = (steps - j) % 2 == 0 ? y->data : ctx->scratch;
-        bin_apply(f, dst, es, &y->shape, src, es, src_shape, b->data, es, &b->shape,
+        bin_apply(ctx->pool, f, dst, es, &y->shape, src, es, src_shape, b->data, es, &b->shape,
                   j == steps && !mean && n->act != ERT_ACT_NONE ? n : NULL);
         src = dst;
         src_shape = &y->shape;

@@ -1,4 +1,5 @@
-/* Kernels: Conv (1x1 straight to gemm, depthwise direct, im2col + gemm otherwise) and
+/* Kernels: Conv (1x1 straight to gemm, depthwise direct, Winograd F(4x4,3x3) for 3x3 stride-1
+ * convolutions on large maps, im2col + gemm otherwise) and
  * ConvTranspose (gemm + col2im), float32, 1-D to 3-D, groups, fused activation. */
 #include "../op.h"
 #include "conv_kernels.h"
@@ -19,6 +20,14 @@
 
 enum { PATH_GEMM, PATH_DEPTHWISE, PATH_IM2COL };
 
+/* Channels (input and output) from which a 3x3 stride-1 convolution goes to Winograd. */
+#define WINO_MIN_CHANNELS 16
+/* ... and has at least this many 4x4 output tiles per image: the transformed weights are
+ * 4x the size of the originals and each of the 36 products repacks its share, so on small
+ * maps (14x14: 16 tiles) weight traffic eats the saving (measured: no gain at 14x14,
+ * 1.4-1.6x at 28x28 and 56x56 on the grasp2vec tower). */
+#define WINO_MIN_TILES 36
+
 typedef struct conv_plan {
     ert_sp_geom g;
     size_t N, C, M, group, Cg, Mg;
@@ -29,6 +38,8 @@ typedef struct conv_plan {
     size_t tile_rows; /* rows per column-buffer tile */
     size_t scratch;   /* bytes */
     ert_shape out;
+    bool wino;        /* 3x3 stride-1 2-D with constant weights: Winograd when prepared */
+    ert_wino_geom wg;
 } conv_plan;
 
 /* ---- parse ---- */
@@ -208,6 +219,13 @@ static ert_status conv_plan_make(const ert_graph *gr, const ert_node *n, conv_pl
         p->rows = (size_t)g->out[0] * (size_t)g->out[1]; /* <= out_size, checked */
         p->row_len = (size_t)g->out[2];
         st = plan_tiles(n, p, err);
+        /* Winograd pays off once both channel counts fill a few SIMD registers. */
+        size_t ws_floats, u_floats;
+        if (st == ERT_OK && group == 1 && w->is_const && w->data && p->C >= WINO_MIN_CHANNELS &&
+            p->M >= WINO_MIN_CHANNELS && ert_wino_geom_init(&p->wg, g, p->C, p->M) && p->wg.T >= WINO_MIN_TILES &&
+            ert_mul_size(p->C, p->M * 36, &u_floats) && u_floats <= SIZE_MAX / sizeof(float) &&
+            (ws_floats = ert_wino_workspace_floats(&p->wg)) <= SIZE_MAX / sizeof(float))
+            p->wino = true;
     }
     return st;
 }
@@ -228,6 +246,26 @@ static size_t conv_scratch(const ert_graph *gr, const ert_node *n)
 {
     conv_plan p;
     return conv_plan_make(gr, n, &p, NULL) == ERT_OK ? p.scratch : 0;
+}
+
+static size_t conv_prepare_bytes(const ert_graph *gr, const ert_node *n)
+{
+    conv_plan p;
+    return conv_plan_make(gr, n, &p, NULL) == ERT_OK && p.wino ? 36 * p.C * p.M * sizeof(float) : 0;
+}
+
+static void conv_prepare(const ert_graph *gr, const ert_node *n, void *out)
+{
+    conv_plan p;
+    if (conv_plan_make(gr, n, &p, NULL) == ERT_OK && p.wino)
+        ert_wino_prepare(ert_node_input(gr, n, 1)->data, p.M, p.C, out);
+}
+
+static size_t conv_workspace(const ert_graph *gr, const ert_node *n)
+{
+    conv_plan p;
+    return conv_plan_make(gr, n, &p, NULL) == ERT_OK && p.wino ? ert_wino_workspace_floats(&p.wg) * sizeof(float)
+                                                                : 0;
 }
 
 typedef struct conv_job {
@@ -304,6 +342,13 @@ static ert_status conv_run(const ert_ctx *ctx, const ert_graph *gr, const ert_no
     /* Below ~2 MMAC waking a worker costs more than it saves (the 48 px encoders). */
     double macs = (double)p.N * (double)p.M * (double)S * (double)(p.path == PATH_DEPTHWISE ? p.g.k_size : p.K);
     ert_pool *pool = macs < 2e6 ? NULL : ctx->pool;
+    if (p.wino && ctx->prepared && ctx->workspace &&
+        ctx->workspace_bytes >= ert_wino_workspace_floats(&p.wg) * sizeof(float)) {
+        for (size_t i = 0; i < p.N; i++)
+            ert_wino_conv(&p.wg, x + i * p.C * p.g.in_size, ctx->prepared, b, y + i * p.M * S, ctx->workspace,
+                          pool, n);
+        return ERT_OK;
+    }
     const int threads = ert_pool_size(pool);
     size_t units;
     if (p.path == PATH_DEPTHWISE) {
@@ -493,7 +538,8 @@ static ert_status ct_run(const ert_ctx *ctx, const ert_graph *gr, const ert_node
 }
 
 const ert_op_def ert_ops_conv[] = {
-    ERT_OP("Conv", conv_parse, conv_infer, conv_scratch, conv_run, true),
+    {.name = "Conv", .parse = conv_parse, .infer = conv_infer, .scratch = conv_scratch, .run = conv_run,
+     .fuses_act = true, .prepare_bytes = conv_prepare_bytes, .prepare = conv_prepare, .workspace = conv_workspace},
     ERT_OP("ConvTranspose", ct_parse, ct_infer, ct_scratch, ct_run, true),
     ERT_OP_END,
 };

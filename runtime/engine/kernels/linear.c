@@ -2,6 +2,7 @@
  * broadcast C) over ert_gemm, and inference-mode BatchNormalization; float32, fused act. */
 #include "../op.h"
 #include "embedrt/gemm.h"
+#include "embedrt/pool.h"
 #include "simd.h"
 #include "spatial.h"
 
@@ -359,37 +360,53 @@ static ert_status bn_infer(ert_graph *gr, ert_node *n, ert_error *err)
     return ERT_OK;
 }
 
+typedef struct bn_job {
+    const float *x, *scale, *bias, *mean, *var;
+    float *y;
+    float eps;
+    size_t C, S;
+    const ert_node *n;
+} bn_job;
+
+/* Planes (image, channel) [p0, p1). */
+static void bn_planes(void *arg, size_t p0, size_t p1, int worker)
+{
+    (void)worker;
+    const bn_job *j = arg;
+    for (size_t pl = p0; pl < p1; pl++) {
+        size_t c = pl % j->C, S = j->S;
+        const float k = j->scale[c] / sqrtf(j->var[c] + j->eps), o = j->bias[c] - j->mean[c] * k;
+        const float *xc = j->x + pl * S;
+        float *yc = j->y + pl * S;
+        const ert_f4 vk = f4_splat(k), vo = f4_splat(o);
+        size_t i = 0;
+        for (; i + 4 <= S; i += 4)
+            f4_store(yc + i, f4_load(xc + i) * vk + vo);
+        for (; i < S; i++)
+            yc[i] = xc[i] * k + o;
+        apply_act(yc, S, j->n);
+    }
+}
+
 static ert_status bn_run(const ert_ctx *ctx, const ert_graph *gr, const ert_node *n, ert_error *err)
 {
-    (void)ctx;
     ert_status st = bn_check(gr, n, err);
     if (st != ERT_OK)
         return st;
     const ert_tensor *xt = ert_node_input(gr, n, 0);
-    const float *x = xt->data;
-    const float *scale = ert_node_input(gr, n, 1)->data, *bias = ert_node_input(gr, n, 2)->data;
-    const float *mean = ert_node_input(gr, n, 3)->data, *var = ert_node_input(gr, n, 4)->data;
-    float *y = ert_node_output(gr, n, 0)->data;
-    const float eps = n->floats[0];
     size_t numel;
     if (!ert_shape_numel(&xt->shape, &numel) || numel == 0)
         return ERT_OK; /* empty: N or C may still be huge */
-    size_t N = (size_t)xt->shape.dims[0], C = (size_t)xt->shape.dims[1], S = 1;
+    bn_job j = {.x = xt->data, .scale = ert_node_input(gr, n, 1)->data, .bias = ert_node_input(gr, n, 2)->data,
+                .mean = ert_node_input(gr, n, 3)->data, .var = ert_node_input(gr, n, 4)->data,
+                .y = ert_node_output(gr, n, 0)->data, .eps = n->floats[0], .C = (size_t)xt->shape.dims[1], .S = 1,
+                .n = n};
     for (int i = 2; i < xt->shape.rank; i++)
-        S *= (size_t)xt->shape.dims[i];
-    for (size_t b = 0; b < N; b++)
-        for (size_t c = 0; c < C; c++) {
-            const float k = scale[c] / sqrtf(var[c] + eps), o = bias[c] - mean[c] * k;
-            const float *xc = x + (b * C + c) * S;
-            float *yc = y + (b * C + c) * S;
-            const ert_f4 vk = f4_splat(k), vo = f4_splat(o);
-            size_t i = 0;
-            for (; i + 4 <= S; i += 4)
-                f4_store(yc + i, f4_load(xc + i) * vk + vo);
-            for (; i < S; i++)
-                yc[i] = xc[i] * k + o;
-            apply_act(yc, S, n);
-        }
+        j.S *= (size_t)xt->shape.dims[i];
+    /* Split across the pool from 64K elements, in runs of at least 16K. */
+    size_t planes = (size_t)xt->shape.dims[0] * j.C;
+    ert_pool_run(numel >= ((size_t)1 << 16) ? ctx->pool : NULL, planes, j.S >= 16384 ? 1 : 16384 / j.S + 1, bn_planes,
+                 &j);
     return ERT_OK;
 }
 

@@ -1,6 +1,7 @@
 /* Kernels: MaxPool (float32/uint8/int8, optional Indices), AveragePool, LpPool (1-D..3-D)
  * and GlobalAveragePool / GlobalMaxPool. Window bounds come from per-run range tables. */
 #include "../op.h"
+#include "embedrt/pool.h"
 #include "simd.h"
 #include "spatial.h"
 
@@ -424,6 +425,31 @@ static void pool_rows_f32(const float *restrict x, float *restrict y, const ert_
 
 /* ---- the op entries ---- */
 
+typedef struct pool_job {
+    const pool_plan *p;
+    const ert_ctx *ctx;
+    const float *x;
+    float *y;
+} pool_job;
+
+/* Channels [c0, c1) of a separable float Max/AveragePool. */
+static void pool_channels(void *arg, size_t c0, size_t c1, int worker)
+{
+    const pool_job *j = arg;
+    const pool_plan *p = j->p;
+    int64_t *rng = ert_ctx_scratch(j->ctx, worker);
+    build_ranges(&p->g, rng);
+    float *after = (float *)(rng + 2 * p->n_ranges);
+    const float *x = j->x + c0 * p->g.in_size;
+    float *y = j->y + c0 * p->g.out_size;
+    if (p->kind == POOL_MAX) {
+        pool_rows_f32(x, y, &p->g, c1 - c0, rng, NULL, after, true);
+    } else {
+        build_divisors(&p->g, rng, p->extra == 1, after);
+        pool_rows_f32(x, y, &p->g, c1 - c0, rng, after, after + p->g.out_size, false);
+    }
+}
+
 static ert_status pool_run_kind(const ert_ctx *ctx, const ert_graph *gr, const ert_node *n, int kind, ert_error *err)
 {
     pool_plan p;
@@ -432,23 +458,25 @@ static ert_status pool_run_kind(const ert_ctx *ctx, const ert_graph *gr, const e
         return st;
     if (p.scratch > ctx->scratch_bytes || !ctx->scratch)
         return ert_node_fail(err, n, ERT_EINTERNAL, "scratch of %zu bytes given, %zu needed", ctx->scratch_bytes, p.scratch);
-    int64_t *rng = ctx->scratch;
-    build_ranges(&p.g, rng);
     const void *x = ert_node_input(gr, n, 0)->data;
     void *y = ert_node_output(gr, n, 0)->data;
-    float *after = (float *)(rng + 2 * p.n_ranges);
+    if ((kind == POOL_MAX && !p.indices && p.dt == ERT_DT_F32) || kind == POOL_AVG) {
+        /* The separable float pools: channels split across the pool from 64K outputs,
+         * each worker with its own range table, divisors and row buffer. */
+        pool_job j = {.p = &p, .ctx = ctx, .x = x, .y = y};
+        size_t outs = p.NC * p.g.out_size;
+        ert_pool_run(outs >= ((size_t)1 << 16) ? ctx->pool : NULL, p.NC, 1, pool_channels, &j);
+        return ERT_OK;
+    }
+    int64_t *rng = ctx->scratch;
+    build_ranges(&p.g, rng);
     if (kind == POOL_MAX) {
         if (p.indices)
             maxpool_f32_indices(x, y, ert_node_output(gr, n, 1)->data, &p.g, p.NC, rng, p.extra == 1);
-        else if (p.dt == ERT_DT_F32)
-            pool_rows_f32(x, y, &p.g, p.NC, rng, NULL, after, true);
         else if (p.dt == ERT_DT_U8)
             maxpool_u8(x, y, &p.g, p.NC, rng);
         else
             maxpool_i8(x, y, &p.g, p.NC, rng);
-    } else if (kind == POOL_AVG) {
-        build_divisors(&p.g, rng, p.extra == 1, after);
-        pool_rows_f32(x, y, &p.g, p.NC, rng, after, after + p.g.out_size, false);
     } else {
         lppool_f32(x, y, &p.g, p.NC, rng, p.extra);
     }

@@ -24,6 +24,14 @@ typedef struct ert_image {
 ert_status ert_image_read(const char *path, ert_image *out, ert_error *err);
 /* Same from memory; label names the source in messages. */
 ert_status ert_image_decode(const void *data, size_t len, const char *label, ert_image *out, ert_error *err);
+/* The same into caller memory (cap bytes, packed rows) instead of allocating the pixels:
+ * for sources that decode every frame into one buffer sized at start. PNG needs 3 bytes
+ * per pixel even for grey images (it is decoded as RGB, then packed). An image that
+ * does not fit is ERT_EUNSUPPORTED naming both sizes; *out views buf. The decoders'
+ * own working memory (libspng, libjpeg) is still allocated and freed per call. */
+ert_status ert_image_decode_into(const void *data, size_t len, const char *label, uint8_t *buf, size_t cap,
+                                 ert_frame *out, ert_error *err);
+ert_status ert_image_read_into(const char *path, uint8_t *buf, size_t cap, ert_frame *out, ert_error *err);
 /* Writes a frame as binary PPM (P6; any format is converted to RGB first). */
 ert_status ert_image_write_ppm(const char *path, const ert_frame *f, ert_error *err);
 /* Converts any frame to packed RGB24 in dst (width*height*3 bytes). */
