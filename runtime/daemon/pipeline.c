@@ -64,6 +64,8 @@ typedef struct camera {
     pthread_t th;
     bool running;
     atomic_bool stop;
+    pthread_cond_t taken;  /* a worker is idle and the slot's frame taken (paces replays at fps=max) */
+    int idle_workers;      /* bound workers waiting for a frame */
     uint8_t scratch[1024]; /* notices */
 } camera;
 
@@ -214,6 +216,7 @@ static void camera_close(camera *c)
     ert_source_close(&c->src);
     for (int i = 0; i < NBUF; i++)
         free(c->bufs[i].mem);
+    pthread_cond_destroy(&c->taken);
     free(c);
 }
 
@@ -225,6 +228,7 @@ static ert_status camera_open(ert_pipeline *pl, const ert_cfg_camera *cfg, camer
     c->pl = pl;
     c->cfg = *cfg;
     c->latest = -1;
+    pthread_cond_init(&c->taken, NULL);
     ert_source_config sc = {.width = cfg->width, .height = cfg->height, .format = cfg->format, .fps = cfg->fps,
                             .loop = cfg->loop};
     ert_status st = ert_source_open(cfg->source, &sc, &c->src, err);
@@ -271,6 +275,26 @@ static void *capture_main(void *arg)
     uint64_t last = now_ns();
     uint32_t errors = 0;
     while (env && !atomic_load(&c->stop)) {
+        if (c->cfg.fps < 0) {
+            /* "As fast as possible" means as fast as the models take frames: the next frame
+             * is read when a model waits for one (or after half the watchdog), so that frames
+             * nobody will see do not steal the cores inference runs on, and the frame a
+             * model gets is fresh. */
+            pthread_mutex_lock(&pl->mu);
+            if (c->latest >= 0 && !(c->latest_taken && c->idle_workers > 0)) {
+                struct timespec until;
+                clock_gettime(CLOCK_REALTIME, &until);
+                uint32_t wait_ms = c->cfg.watchdog_ms / 2 > POLL_SLICE_MS ? c->cfg.watchdog_ms / 2 : POLL_SLICE_MS;
+                until.tv_sec += wait_ms / 1000;
+                until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+                if (until.tv_nsec >= 1000000000L) {
+                    until.tv_sec++;
+                    until.tv_nsec -= 1000000000L;
+                }
+                pthread_cond_timedwait(&c->taken, &pl->mu, &until);
+            }
+            pthread_mutex_unlock(&pl->mu);
+        }
         ert_frame f;
         ert_source_result res = ERT_SOURCE_TIMEOUT;
         ert_error err;
@@ -567,8 +591,16 @@ static void *worker_main(void *arg)
             }
             did = true;
         }
-        if (!did)
+        if (!did) {
+            for (size_t k = 0; k < w->n_cams; k++) {
+                w->cams[k]->idle_workers++;
+                if (w->cams[k]->latest_taken || w->cams[k]->latest < 0)
+                    pthread_cond_signal(&w->cams[k]->taken);
+            }
             pthread_cond_wait(&w->cv, &pl->mu);
+            for (size_t k = 0; k < w->n_cams; k++)
+                w->cams[k]->idle_workers--;
+        }
     }
     pthread_mutex_unlock(&pl->mu);
     return NULL;
