@@ -123,29 +123,10 @@ const FormatMap *find_format(const PixelFormat &f)
     return nullptr;
 }
 
-// Packed bytes of one row of plane p, its row count, and the plane count of a format.
-size_t row_bytes(ert_pixfmt f, uint32_t w, int p)
-{
-    size_t cw = ((size_t)w + 1) / 2;
-    switch (f) {
-    case ERT_PIX_RGB24:
-    case ERT_PIX_BGR24: return p == 0 ? (size_t)w * 3 : 0;
-    case ERT_PIX_GRAY8: return p == 0 ? w : 0;
-    case ERT_PIX_YUV420: return p == 0 ? w : cw;
-    case ERT_PIX_NV12: return p == 0 ? w : p == 1 ? 2 * cw : 0;
-    case ERT_PIX_YUYV: return p == 0 ? 4 * cw : 0;
-    }
-    return 0;
-}
-
+// The plane count of a format (row sizes: ert_pixfmt_row_bytes in frame.h).
 int plane_count(ert_pixfmt f)
 {
     return f == ERT_PIX_YUV420 ? 3 : f == ERT_PIX_NV12 ? 2 : 1;
-}
-
-uint32_t plane_rows(ert_pixfmt, uint32_t h, int p)
-{
-    return p == 0 ? h : (h + 1) / 2;
 }
 
 struct Mapping {
@@ -300,7 +281,7 @@ ert_status map_buffer(LcSource *s, const FrameBuffer *b, BufferView *v, ert_erro
         // All planes of a multi-planar format in one buffer plane, one after the other.
         size_t at = 0;
         for (int p = 0; p < need; p++) {
-            size_t bytes = (size_t)s->stride[p] * plane_rows(s->format, s->height, p);
+            size_t bytes = (size_t)s->stride[p] * ert_pixfmt_plane_rows(s->format, s->height, p);
             if (at > v->avail[0])
                 return ert_fail(err, ERT_EFORMAT, "%s: buffer of %zu bytes is too small for %s %ux%u",
                                 s->label.c_str(), v->avail[0], ert_pixfmt_name(s->format), s->width, s->height);
@@ -315,7 +296,8 @@ ert_status map_buffer(LcSource *s, const FrameBuffer *b, BufferView *v, ert_erro
     if (s->mjpeg)
         return ERT_OK;
     for (int p = 0; p < need; p++) {
-        size_t rows = plane_rows(s->format, s->height, p), row = row_bytes(s->format, s->width, p);
+        size_t rows = ert_pixfmt_plane_rows(s->format, s->height, p);
+        size_t row = ert_pixfmt_row_bytes(s->format, s->width, p);
         if (s->stride[p] < row || (size_t)s->stride[p] * (rows - 1) + row > v->avail[p])
             return ert_fail(err, ERT_EFORMAT, "%s: plane %d (stride %u, %zu rows of %zu bytes) exceeds its %zu bytes",
                             s->label.c_str(), p, s->stride[p], rows, row, v->avail[p]);

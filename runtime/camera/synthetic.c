@@ -81,27 +81,6 @@ static void pattern_row(const synthetic *s, uint64_t t, uint32_t y, uint8_t *dst
     }
 }
 
-static size_t row_bytes(ert_pixfmt f, uint32_t w, int p)
-{
-    size_t cw = ((size_t)w + 1) / 2;
-    switch (f) {
-    case ERT_PIX_RGB24:
-    case ERT_PIX_BGR24: return p == 0 ? (size_t)w * 3 : 0;
-    case ERT_PIX_GRAY8: return p == 0 ? w : 0;
-    case ERT_PIX_YUV420: return p == 0 ? w : cw;
-    case ERT_PIX_NV12: return p == 0 ? w : p == 1 ? 2 * cw : 0;
-    case ERT_PIX_YUYV: return p == 0 ? 4 * cw : 0;
-    }
-    return 0;
-}
-
-static uint32_t plane_rows(ert_pixfmt f, uint32_t h, int p)
-{
-    if (p == 0)
-        return h;
-    return (f == ERT_PIX_YUV420 || f == ERT_PIX_NV12) && row_bytes(f, 1, p) ? (h + 1) / 2 : 0;
-}
-
 /* Renders frame t into buf. */
 static void render(synthetic *s, uint64_t t)
 {
@@ -234,12 +213,12 @@ ert_status ert_synthetic_open(const char *args, const ert_source_config *cfg, er
     s->pacer_ok = true;
     size_t off = 0;
     for (int p = 0; p < 3; p++) {
-        size_t row = row_bytes(fmt, w, p);
+        size_t row = ert_pixfmt_row_bytes(fmt, w, p);
         if (!row)
             continue;
         s->stride[p] = (uint32_t)((row + 16 + 63) / 64 * 64);
         s->offset[p] = off;
-        off += (size_t)s->stride[p] * plane_rows(fmt, h, p);
+        off += (size_t)s->stride[p] * ert_pixfmt_plane_rows(fmt, h, p);
     }
     out->ops = &ert_synthetic_ops;
     out->state = s;
@@ -250,7 +229,7 @@ static size_t total_bytes(const synthetic *s)
 {
     size_t n = 0;
     for (int p = 0; p < 3; p++)
-        n += (size_t)s->stride[p] * plane_rows(s->format, s->height, p);
+        n += (size_t)s->stride[p] * ert_pixfmt_plane_rows(s->format, s->height, p);
     return n;
 }
 

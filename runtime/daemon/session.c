@@ -119,26 +119,11 @@ void ert_sess_reply_ack(ert_session *s)
     ert_sess_send(s);
 }
 
-static embedrt_v1_StatusCode status_code(ert_status st)
-{
-    switch (st) {
-    case ERT_OK: return embedrt_v1_StatusCode_STATUS_OK;
-    case ERT_EINVAL: return embedrt_v1_StatusCode_STATUS_INVALID_ARGUMENT;
-    case ERT_ENOTFOUND: return embedrt_v1_StatusCode_STATUS_NOT_FOUND;
-    case ERT_EFORMAT: return embedrt_v1_StatusCode_STATUS_FORMAT;
-    case ERT_EUNSUPPORTED: return embedrt_v1_StatusCode_STATUS_UNSUPPORTED;
-    case ERT_EIO: return embedrt_v1_StatusCode_STATUS_IO;
-    case ERT_ENOMEM: return embedrt_v1_StatusCode_STATUS_RESOURCE;
-    case ERT_EINTERNAL: break;
-    }
-    return embedrt_v1_StatusCode_STATUS_INTERNAL;
-}
-
 static void reply_error(ert_session *s, ert_status st, const char *msg)
 {
     embedrt_v1_Error *e = begin(s, embedrt_v1_Envelope_error_tag, sizeof(embedrt_v1_Error));
     s->env->request_id = s->request_id;
-    e->code = status_code(st);
+    e->code = (embedrt_v1_StatusCode)ert_client_code_from_status(st);
     copy_str(e->message, sizeof e->message, msg);
     size_t n = strlen(e->message);
     if (n == sizeof e->message - 1) /* cut: say so */

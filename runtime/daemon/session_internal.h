@@ -3,6 +3,7 @@
 #ifndef ERT_DAEMON_SESSION_INTERNAL_H
 #define ERT_DAEMON_SESSION_INTERNAL_H
 
+#include "embedrt/client.h"
 #include "session.h"
 
 #include "embedrt/ccvae.h"

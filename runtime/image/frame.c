@@ -73,8 +73,7 @@ void ert_rgb_to_uv(uint32_t sum_r, uint32_t sum_g, uint32_t sum_b, uint32_t n, u
     *v = chroma(439216 * r - 367788 * g - 71427 * b, n);
 }
 
-/* Bytes of one packed row of plane p, or 0 when the format does not use p. */
-static size_t plane_row_bytes(ert_pixfmt fmt, uint32_t w, int p)
+size_t ert_pixfmt_row_bytes(ert_pixfmt fmt, uint32_t w, int p)
 {
     size_t cw = ((size_t)w + 1) / 2;
     switch (fmt) {
@@ -88,7 +87,7 @@ static size_t plane_row_bytes(ert_pixfmt fmt, uint32_t w, int p)
     return 0;
 }
 
-static uint32_t plane_rows(ert_pixfmt fmt, uint32_t h, int p)
+uint32_t ert_pixfmt_plane_rows(ert_pixfmt fmt, uint32_t h, int p)
 {
     return p == 0 ? h : (fmt == ERT_PIX_YUV420 || fmt == ERT_PIX_NV12) ? (h + 1) / 2 : 0;
 }
@@ -117,7 +116,7 @@ ert_status ert_frame_check(const ert_frame *f, ert_error *err)
         return ert_fail(err, ERT_EINVAL, "frame: %s size %ux%u is outside 1..%u", name, f->width, f->height,
                         FRAME_MAX_DIM);
     for (int p = 0; p < 3; p++) {
-        size_t row = plane_row_bytes(f->format, f->width, p);
+        size_t row = ert_pixfmt_row_bytes(f->format, f->width, p);
         if (row == 0)
             continue;
         if (!f->plane[p])
@@ -126,7 +125,7 @@ ert_status ert_frame_check(const ert_frame *f, ert_error *err)
             return ert_fail(err, ERT_EINVAL, "frame: %s plane %d stride %u is below its row size %zu (width %u)",
                             name, p, f->stride[p], row, f->width);
         size_t bytes;
-        if (!ert_mul_size(f->stride[p], plane_rows(f->format, f->height, p), &bytes))
+        if (!ert_mul_size(f->stride[p], ert_pixfmt_plane_rows(f->format, f->height, p), &bytes))
             return ert_fail(err, ERT_EINVAL, "frame: %s plane %d is larger than memory", name, p);
     }
     return ERT_OK;

@@ -330,6 +330,20 @@ static void test_conv_winograd_f43_pads_edges_and_acts_match_naive(void)
         check_conv(&cs[i]);
 }
 
+static void test_conv_winograd_f23_on_smaller_maps_matches_naive(void)
+{
+    /* Below 36 4x4 tiles, F(2x2, 3x3) takes over: 14x14 (49 2x2 tiles), odd 13x15 with
+     * asymmetric pads, a fused activation. */
+    conv_cfg cs[] = {
+        {.nsp = 2, .N = 2, .C = 32, .M = 17, .group = 1, .in = {14, 14}, .k = {3, 3}, .s = {1, 1}, .d = {1, 1},
+         .pads = {1, 1, 1, 1}, .bias = true},
+        {.nsp = 2, .N = 1, .C = 16, .M = 24, .group = 1, .in = {13, 15}, .k = {3, 3}, .s = {1, 1}, .d = {1, 1},
+         .pads = {1, 0, 1, 2}, .bias = true, .act = ERT_ACT_RELU},
+    };
+    for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++)
+        check_conv(&cs[i]);
+}
+
 static void test_conv_winograd_several_tile_blocks_match_naive(void)
 {
     /* 36 x (512 + 16) floats per tile: a 4 MiB block holds 52 tiles, 8x8 tiles make two blocks. */
@@ -1389,6 +1403,7 @@ static const ert_test_case cases[] = {
     ERT_TEST(test_conv_fused_relu_and_clip_on_every_path),
     ERT_TEST(test_conv_tiled_column_buffer_matches_naive),
     ERT_TEST(test_conv_winograd_f43_pads_edges_and_acts_match_naive),
+    ERT_TEST(test_conv_winograd_f23_on_smaller_maps_matches_naive),
     ERT_TEST(test_conv_winograd_several_tile_blocks_match_naive),
     ERT_TEST(test_conv_winograd_on_two_threads_matches_naive),
     ERT_TEST(test_large_elementwise_pools_and_bn_split_across_threads_exactly),

@@ -2,7 +2,7 @@
 """Speed and numerics of embedrt against ONNX Runtime and PyTorch on the reference models.
 Exports the full-size graphs once (cached), converts them, times all three, prints a table.
 
-usage: /usr/bin/python3 tools/bench/bench.py [--threads 1,2] [--iterations 20] [--warmup 3]
+usage: /usr/bin/python3 tools/bench/bench.py [--threads 1,2] [--iterations 20] [--warmup 3] [--rounds R]
            [--models a,b] [--size full|small] [--embedrt PATH] [--ort-bench PATH] [--cache DIR]
            [--no-ort] [--no-torch] [--no-embedrt] [--reexport] [--json FILE]
 See tools/bench/README.md for what each column means.
@@ -189,6 +189,13 @@ def torch_bench(model, inputs, outputs, threads, iterations, warmup):
 
 # ---------------------------------------------------------------------------------------------
 
+def median_run(runs):
+    """The run whose median_ms is the median over rounds (None when there are none)."""
+    if not runs:
+        return None
+    return sorted(runs, key=lambda r: r["median_ms"])[(len(runs) - 1) // 2]
+
+
 def fmt(v, spec):
     return "n/a" if v is None else format(v, spec)
 
@@ -209,6 +216,9 @@ def main():
     ap.add_argument("--size", choices=["full", "small"], default="full")
     ap.add_argument("--models", default="", help="comma-separated cases (default: all of --size)")
     ap.add_argument("--threads", default="1,2", help="comma-separated thread counts (default 1,2)")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="alternate embedrt and ONNX Runtime this many times per model and thread count; "
+                         "times are the median round, the ratio the median of per-round ratios (default 1)")
     ap.add_argument("--iterations", type=int, default=20)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--embedrt", default=os.path.join(ROOT, "build", "tools", "embedrt", "embedrt"))
@@ -226,8 +236,8 @@ def main():
         threads = [int(t) for t in args.threads.split(",") if t.strip()]
     except ValueError:
         die(f"--threads: expected comma-separated integers, got '{args.threads}'")
-    if not threads or min(threads) < 1 or args.iterations < 1 or args.warmup < 0:
-        die("--threads, --iterations must be >= 1 and --warmup >= 0")
+    if not threads or min(threads) < 1 or args.iterations < 1 or args.warmup < 0 or args.rounds < 1:
+        die("--threads, --iterations, --rounds must be >= 1 and --warmup >= 0")
     models = [m.strip() for m in args.models.split(",") if m.strip()] or DEFAULT_MODELS[args.size]
     exe = os.path.abspath(args.embedrt)
     if not args.no_embedrt and not (os.path.isfile(exe) and os.access(exe, os.X_OK)):
@@ -278,22 +288,33 @@ def main():
             row = {"model": m, "threads": t, "macs": meta["macs"], "embedrt": None, "ort": None, "torch": None,
                    "embedrt_err": ert_err, "peak_gflops": peak.get(t)}
             print(f"bench: {m} at {t} thread(s) ...", file=sys.stderr, flush=True)
-            if ert_ok:
-                try:
-                    row["embedrt"] = embedrt_bench(exe, erb, t, args.iterations, args.warmup)
-                except BenchError as e:
-                    problems.append(f"{m} ({t} threads): {e}")
-            if not args.no_ort:
-                try:
-                    row["ort"] = ort_bench(args.ort_bench, onnx_path, t, args.iterations, inputs, outputs)
-                except BenchError as e:
-                    problems.append(f"{m} ({t} threads): {e}")
+            # Rounds alternate embedrt and ONNX Runtime so that a neighbour's load on a shared
+            # machine hits both alike; the ratio is the median of the per-round ratios.
+            e_runs, o_runs = [], []
+            for _ in range(args.rounds):
+                if ert_ok:
+                    try:
+                        e_runs.append(embedrt_bench(exe, erb, t, args.iterations, args.warmup))
+                    except BenchError as e:
+                        problems.append(f"{m} ({t} threads): {e}")
+                        ert_ok = False
+                if not args.no_ort:
+                    try:
+                        o_runs.append(ort_bench(args.ort_bench, onnx_path, t, args.iterations, inputs, outputs))
+                    except BenchError as e:
+                        problems.append(f"{m} ({t} threads): {e}")
+                        break
+            row["embedrt"] = median_run(e_runs)
+            row["ort"] = median_run(o_runs)
+            if e_runs and len(e_runs) == len(o_runs):
+                row["ratios"] = [a["median_ms"] / b["median_ms"] for a, b in zip(e_runs, o_runs)]
             if m in tms:
                 row["torch"] = torch_bench(tms[m], inputs, outputs, t, args.iterations, args.warmup)
             rows.append(row)
 
     print(f"\n{cpu_name()}, {os.cpu_count()} CPUs; {args.size} models; {args.iterations} iterations after "
-          f"{args.warmup} warm-up; times are medians in ms")
+          f"{args.warmup} warm-up; times are medians in ms"
+          + (f"; {args.rounds} alternating rounds (median round, median per-round ratio)" if args.rounds > 1 else ""))
     if peak:
         print("cblas_sgemm peak: " + ", ".join(f"{t} thread(s) {g:.1f} GFLOP/s" for t, g in peak.items()))
     print()
@@ -308,8 +329,9 @@ def main():
         if e_ms:
             gflops = e.get("gflops") or 2.0 * r["macs"] / (e_ms * 1e6)
         pct = 100.0 * gflops / r["peak_gflops"] if gflops and r["peak_gflops"] else None
+        ratio = statistics.median(r["ratios"]) if r.get("ratios") else (e_ms / o_ms if e_ms and o_ms else None)
         print(f"| {r['model']} | {r['threads']} | {fmt(e_ms, '.2f')} | {fmt(o_ms, '.2f')} | "
-              f"{fmt(p and p['median_ms'], '.2f')} | {fmt(e_ms / o_ms if e_ms and o_ms else None, '.2f')} | "
+              f"{fmt(p and p['median_ms'], '.2f')} | {fmt(ratio, '.2f')} | "
               f"{fmt(gflops, '.1f')} | {fmt(pct, '.0f')} | {fmt(r['embedrt_err'], '.1e')} | "
               f"{fmt(o and o.get('max_rel_err'), '.1e')} | {fmt(p and p['max_rel_err'], '.1e')} |")
     if problems:
@@ -319,6 +341,7 @@ def main():
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"cpu": cpu_name(), "size": args.size, "iterations": args.iterations, "warmup": args.warmup,
+                       "rounds": args.rounds,
                        "peak_gflops": peak, "rows": rows, "problems": problems}, f, indent=1)
     return 1 if problems else 0
 

@@ -1,5 +1,5 @@
-/* Kernels: Conv (1x1 straight to gemm, depthwise direct, Winograd F(4x4,3x3) for 3x3 stride-1
- * convolutions on large maps, im2col + gemm otherwise) and
+/* Kernels: Conv (1x1 straight to gemm, depthwise direct, Winograd F(4x4,3x3) / F(2x2,3x3) for 3x3
+ * stride-1 convolutions on maps of 14x14 and more, im2col + gemm otherwise) and
  * ConvTranspose (gemm + col2im), float32, 1-D to 3-D, groups, fused activation. */
 #include "../op.h"
 #include "conv_kernels.h"
@@ -22,10 +22,11 @@ enum { PATH_GEMM, PATH_DEPTHWISE, PATH_IM2COL };
 
 /* Channels (input and output) from which a 3x3 stride-1 convolution goes to Winograd. */
 #define WINO_MIN_CHANNELS 16
-/* ... and has at least this many 4x4 output tiles per image: the transformed weights are
- * 4x the size of the originals and each of the 36 products repacks its share, so on small
- * maps (14x14: 16 tiles) weight traffic eats the saving (measured: no gain at 14x14,
- * 1.4-1.6x at 28x28 and 56x56 on the grasp2vec tower). */
+/* ... and has at least this many output tiles per image. The transformed weights are
+ * (m+2)^2/9 the size of the originals and each product repacks its share, so the tiles
+ * must amortise that: F(4x4) where it has >= 36 tiles (56x56, 28x28 maps: 1.4-1.6x faster
+ * than im2col on the grasp2vec tower, no gain at 14x14 with 16 tiles), else F(2x2) where
+ * it has >= 36 (14x14: 49 tiles). */
 #define WINO_MIN_TILES 36
 
 typedef struct conv_plan {
@@ -171,6 +172,22 @@ static ert_status plan_tiles(const ert_node *n, conv_plan *p, ert_error *err)
     return ERT_OK;
 }
 
+/* Winograd tile for this convolution (see WINO_MIN_TILES), with every size it implies
+ * checked against overflow; false: im2col. */
+static bool wino_pick(conv_plan *p, const ert_sp_geom *g)
+{
+    static const int tiles[] = {4, 2};
+    for (size_t i = 0; i < sizeof tiles / sizeof tiles[0]; i++) {
+        size_t u, ws;
+        if (!ert_wino_geom_init(&p->wg, g, p->C, p->M, tiles[i]) || p->wg.T < WINO_MIN_TILES)
+            continue;
+        if (ert_mul_size(p->C, p->M, &u) && ert_mul_size(u, p->wg.pos * sizeof(float), &u) &&
+            ert_mul_size(p->C + p->M, p->wg.pos * p->wg.block, &ws) && ws <= SIZE_MAX / sizeof(float))
+            return true;
+    }
+    return false;
+}
+
 static ert_status conv_plan_make(const ert_graph *gr, const ert_node *n, conv_plan *p, ert_error *err)
 {
     memset(p, 0, sizeof *p);
@@ -219,13 +236,9 @@ static ert_status conv_plan_make(const ert_graph *gr, const ert_node *n, conv_pl
         p->rows = (size_t)g->out[0] * (size_t)g->out[1]; /* <= out_size, checked */
         p->row_len = (size_t)g->out[2];
         st = plan_tiles(n, p, err);
-        /* Winograd pays off once both channel counts fill a few SIMD registers. */
-        size_t ws_floats, u_floats;
         if (st == ERT_OK && group == 1 && w->is_const && w->data && p->C >= WINO_MIN_CHANNELS &&
-            p->M >= WINO_MIN_CHANNELS && ert_wino_geom_init(&p->wg, g, p->C, p->M) && p->wg.T >= WINO_MIN_TILES &&
-            ert_mul_size(p->C, p->M * 36, &u_floats) && u_floats <= SIZE_MAX / sizeof(float) &&
-            (ws_floats = ert_wino_workspace_floats(&p->wg)) <= SIZE_MAX / sizeof(float))
-            p->wino = true;
+            p->M >= WINO_MIN_CHANNELS)
+            p->wino = wino_pick(p, g);
     }
     return st;
 }
@@ -251,14 +264,14 @@ static size_t conv_scratch(const ert_graph *gr, const ert_node *n)
 static size_t conv_prepare_bytes(const ert_graph *gr, const ert_node *n)
 {
     conv_plan p;
-    return conv_plan_make(gr, n, &p, NULL) == ERT_OK && p.wino ? 36 * p.C * p.M * sizeof(float) : 0;
+    return conv_plan_make(gr, n, &p, NULL) == ERT_OK && p.wino ? p.wg.pos * p.C * p.M * sizeof(float) : 0;
 }
 
 static void conv_prepare(const ert_graph *gr, const ert_node *n, void *out)
 {
     conv_plan p;
     if (conv_plan_make(gr, n, &p, NULL) == ERT_OK && p.wino)
-        ert_wino_prepare(ert_node_input(gr, n, 1)->data, p.M, p.C, out);
+        ert_wino_prepare(&p.wg, ert_node_input(gr, n, 1)->data, out);
 }
 
 static size_t conv_workspace(const ert_graph *gr, const ert_node *n)

@@ -21,22 +21,25 @@ void ert_conv_col2im(const float *restrict col, const ert_sp_geom *g, size_t cha
 void ert_conv_depthwise_plane(const float *restrict x, const float *restrict w, float bias, const ert_sp_geom *g,
                               const float *zero_row, float *restrict y, const ert_node *n);
 
-/* ---- Winograd F(4x4, 3x3) (conv_winograd.c) ---- */
+/* ---- Winograd F(4x4, 3x3) and F(2x2, 3x3) (conv_winograd.c) ---- */
 struct ert_pool;
 
 typedef struct ert_wino_geom {
+    int m;                   /* output tile: 4 (F(4x4, 3x3)) or 2 (F(2x2, 3x3)) */
+    size_t pos;              /* (m + 2)^2 products */
     size_t C, M, H, W, OH, OW;
     int64_t pt, pl;          /* top and left pads */
-    size_t tiles_h, tiles_w; /* 4x4 output tiles */
+    size_t tiles_h, tiles_w; /* m x m output tiles */
     size_t T, block;         /* tiles per image; tiles per block (V and M sized for it) */
 } ert_wino_geom;
 
-/* Fills wg when g is a 2-D window with a 3x3 kernel, stride 1 and dilation 1. */
-bool ert_wino_geom_init(ert_wino_geom *wg, const ert_sp_geom *g, size_t c_count, size_t m_count);
+/* Fills wg for output tiles of tile x tile (2 or 4) when g is a 2-D window with a 3x3
+ * kernel, stride 1 and dilation 1. */
+bool ert_wino_geom_init(ert_wino_geom *wg, const ert_sp_geom *g, size_t c_count, size_t m_count, int tile);
 /* Workspace floats ert_wino_conv needs (V and M of one block). */
 size_t ert_wino_workspace_floats(const ert_wino_geom *wg);
-/* Transformed weights U = G w G^T: 36 x m_count x c_count floats from w [m_count, c_count, 3, 3]. */
-void ert_wino_prepare(const float *restrict w, size_t m_count, size_t c_count, float *restrict u);
+/* Transformed weights U = G w G^T: pos x M x C floats from w [M, C, 3, 3]. */
+void ert_wino_prepare(const ert_wino_geom *wg, const float *restrict w, float *restrict u);
 /* One image: y [M, OH, OW] = act(conv(x [C, H, W], w) + bias) from U; ws: the workspace. */
 void ert_wino_conv(const ert_wino_geom *g, const float *x, const float *u, const float *bias, float *y, float *ws,
                    struct ert_pool *pool, const ert_node *n);

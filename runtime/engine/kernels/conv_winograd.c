@@ -1,11 +1,15 @@
-/* Winograd F(4x4, 3x3) for 2-D convolutions with 3x3 kernels, stride 1, dilation 1 and one
- * group (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks", 2016; points
- * 0, +-1, +-2 and infinity). Each 4x4 output tile costs 36 multiplies per (input, output)
- * channel pair instead of 144: the products become 36 independent matrix products
- *     M[xi] (M x T) = U[xi] (M x C) . V[xi] (C x T),   xi = 0..35,
+/* Winograd F(4x4, 3x3) and F(2x2, 3x3) for 2-D convolutions with 3x3 kernels, stride 1,
+ * dilation 1 and one group (Lavin & Gray, "Fast Algorithms for Convolutional Neural
+ * Networks", 2016; F(4x4) on the points 0, +-1, +-2 and infinity, F(2x2) on 0, +-1 and
+ * infinity). An m x m output tile costs (m+2)^2 multiplies per (input, output) channel pair
+ * instead of 9 m^2 (36 vs 144 for F(4x4), 16 vs 36 for F(2x2)): the products become
+ * (m+2)^2 independent matrix products
+ *     M[xi] (M x T) = U[xi] (M x C) . V[xi] (C x T),
  * where U = G w G^T are the weights transformed once at load (ert_wino_prepare), V = B^T d B
- * the transformed 6x6 input tiles, and the output tile is A^T m A. The products go to
- * OpenBLAS; the transforms run over four tiles at a time in 4-lane vectors.
+ * the transformed (m+2)^2 input tiles, and the output tile is A^T m A. The products go to
+ * OpenBLAS; the transforms run over four tiles at a time in 4-lane vectors. F(2x2) serves
+ * smaller maps: its tiles cover a 14x14 map with 49 tiles where F(4x4) has 16, and its
+ * transformed weights are 16/9 of the originals instead of 4x.
  *
  * Work is split across the pool in three phases per block of tiles: input transform by
  * channel, products by xi, output transform by output channel; a block is sized so that
@@ -17,12 +21,19 @@
 
 #include <string.h>
 
-#define WINO_POS 36
+#define WINO_MAXA 6 /* alpha = m + 2 */
 #define WINO_BLOCK_BYTES ((size_t)4 << 20)
 
-/* G (6x3) applied to a 3-vector, in double: the transformed weights are computed once. */
-static void g_apply(const double g[3], double u[6])
+/* G (alpha x 3) applied to a 3-vector, in double: the transformed weights are computed once. */
+static void g_apply(int m, const double g[3], double u[WINO_MAXA])
 {
+    if (m == 2) {
+        u[0] = g[0];
+        u[1] = (g[0] + g[1] + g[2]) / 2.0;
+        u[2] = (g[0] - g[1] + g[2]) / 2.0;
+        u[3] = g[2];
+        return;
+    }
     u[0] = g[0] / 4.0;
     u[1] = -(g[0] + g[1] + g[2]) / 6.0;
     u[2] = -(g[0] - g[1] + g[2]) / 6.0;
@@ -31,31 +42,34 @@ static void g_apply(const double g[3], double u[6])
     u[5] = g[2];
 }
 
-void ert_wino_prepare(const float *restrict w, size_t m_count, size_t c_count, float *restrict u)
+void ert_wino_prepare(const ert_wino_geom *wg, const float *restrict w, float *restrict u)
 {
-    const size_t mc = m_count * c_count;
-    for (size_t m = 0; m < m_count; m++)
-        for (size_t c = 0; c < c_count; c++) {
-            const float *k = w + (m * c_count + c) * 9;
-            double cols[6][3], t[3], r[6];
+    const size_t mc = wg->M * wg->C;
+    const int m = wg->m, a = m + 2;
+    for (size_t o = 0; o < wg->M; o++)
+        for (size_t c = 0; c < wg->C; c++) {
+            const float *k = w + (o * wg->C + c) * 9;
+            double cols[WINO_MAXA][3], t[3], r[WINO_MAXA];
             for (int j = 0; j < 3; j++) { /* G applied to each kernel column */
                 for (int i = 0; i < 3; i++)
                     t[i] = k[i * 3 + j];
-                g_apply(t, r);
-                for (int i = 0; i < 6; i++)
+                g_apply(m, t, r);
+                for (int i = 0; i < a; i++)
                     cols[i][j] = r[i];
             }
-            for (int i = 0; i < 6; i++) { /* then to each row: G w G^T */
-                g_apply(cols[i], r);
-                for (int j = 0; j < 6; j++)
-                    u[(size_t)(i * 6 + j) * mc + m * c_count + c] = (float)r[j];
+            for (int i = 0; i < a; i++) { /* then to each row: G w G^T */
+                g_apply(m, cols[i], r);
+                for (int j = 0; j < a; j++)
+                    u[(size_t)(i * a + j) * mc + o * wg->C + c] = (float)r[j];
             }
         }
 }
 
-bool ert_wino_geom_init(ert_wino_geom *wg, const ert_sp_geom *g, size_t c_count, size_t m_count)
+bool ert_wino_geom_init(ert_wino_geom *wg, const ert_sp_geom *g, size_t c_count, size_t m_count, int tile)
 {
     memset(wg, 0, sizeof *wg);
+    if (tile != 2 && tile != 4)
+        return false;
     if (g->nsp != 2 || g->in[0] != 1 || g->k[1] != 3 || g->k[2] != 3 || g->s[1] != 1 || g->s[2] != 1 ||
         g->d[1] != 1 || g->d[2] != 1 || g->out[1] < 1 || g->out[2] < 1)
         return false;
@@ -63,9 +77,10 @@ bool ert_wino_geom_init(ert_wino_geom *wg, const ert_sp_geom *g, size_t c_count,
     wg->H = (size_t)g->in[1], wg->W = (size_t)g->in[2];
     wg->OH = (size_t)g->out[1], wg->OW = (size_t)g->out[2];
     wg->pt = g->pb[1], wg->pl = g->pb[2];
-    wg->tiles_h = (wg->OH + 3) / 4, wg->tiles_w = (wg->OW + 3) / 4;
+    wg->m = tile, wg->pos = (size_t)(tile + 2) * (size_t)(tile + 2);
+    wg->tiles_h = (wg->OH + (size_t)tile - 1) / (size_t)tile, wg->tiles_w = (wg->OW + (size_t)tile - 1) / (size_t)tile;
     wg->T = wg->tiles_h * wg->tiles_w;
-    size_t per_tile = WINO_POS * (c_count + m_count) * sizeof(float);
+    size_t per_tile = wg->pos * (c_count + m_count) * sizeof(float);
     size_t b = WINO_BLOCK_BYTES / per_tile;
     b = b < 16 ? 16 : b - b % 4;
     wg->block = b < wg->T ? b : wg->T;
@@ -74,7 +89,7 @@ bool ert_wino_geom_init(ert_wino_geom *wg, const ert_sp_geom *g, size_t c_count,
 
 size_t ert_wino_workspace_floats(const ert_wino_geom *wg)
 {
-    return WINO_POS * (wg->C + wg->M) * wg->block;
+    return wg->pos * (wg->C + wg->M) * wg->block;
 }
 
 typedef struct wino_job {
@@ -85,9 +100,16 @@ typedef struct wino_job {
     const ert_node *n;
 } wino_job;
 
-/* B^T d over one column of six lane-vectors (in place on r[0..5]). */
-static inline void bt_apply(const ert_f4 d[6], ert_f4 r[6])
+/* B^T d over one column of alpha lane-vectors. */
+static inline __attribute__((always_inline)) void bt_apply(int m, const ert_f4 *d, ert_f4 *r)
 {
+    if (m == 2) {
+        r[0] = d[0] - d[2];
+        r[1] = d[1] + d[2];
+        r[2] = d[2] - d[1];
+        r[3] = d[1] - d[3];
+        return;
+    }
     const ert_f4 four = f4_splat(4.0f), five = f4_splat(5.0f), two = f4_splat(2.0f);
     r[0] = four * d[0] - five * d[2] + d[4];
     r[1] = d[3] + d[4] - four * (d[1] + d[2]);
@@ -97,53 +119,52 @@ static inline void bt_apply(const ert_f4 d[6], ert_f4 r[6])
     r[5] = four * d[1] - five * d[3] + d[5];
 }
 
-/* Input transform of channels [c0, c1) for the block's tiles, four tiles per step. */
-static void wino_input(void *arg, size_t c0, size_t c1, int worker)
+/* Input transform of channels [c0, c1) for the block's tiles, four tiles per step; m is a
+ * constant in each caller so the loops unroll. */
+static inline __attribute__((always_inline)) void wino_input_m(const wino_job *j, size_t c0, size_t c1, const int m)
 {
-    (void)worker;
-    const wino_job *j = arg;
     const ert_wino_geom *g = j->g;
+    const int a = m + 2;
     const size_t tb = j->tb, cstride = g->C * tb;
     for (size_t c = c0; c < c1; c++) {
         const float *xc = j->x + c * g->H * g->W;
         for (size_t q = 0; q < tb; q += 4) {
             const size_t lanes = tb - q < 4 ? tb - q : 4;
-            float patch[6][6][4];
+            float patch[WINO_MAXA][WINO_MAXA][4];
             for (size_t k = 0; k < 4; k++) {
                 if (k >= lanes) {
-                    for (int r = 0; r < 6; r++)
-                        for (int s = 0; s < 6; s++)
+                    for (int r = 0; r < a; r++)
+                        for (int s = 0; s < a; s++)
                             patch[r][s][k] = 0.0f;
                     continue;
                 }
                 size_t t = j->t0 + q + k, ty = t / g->tiles_w, tx = t % g->tiles_w;
-                int64_t iy0 = (int64_t)ty * 4 - g->pt, ix0 = (int64_t)tx * 4 - g->pl;
-                bool inside = iy0 >= 0 && ix0 >= 0 && iy0 + 6 <= (int64_t)g->H && ix0 + 6 <= (int64_t)g->W;
-                for (int r = 0; r < 6; r++) {
+                int64_t iy0 = (int64_t)ty * m - g->pt, ix0 = (int64_t)tx * m - g->pl;
+                bool inside = iy0 >= 0 && ix0 >= 0 && iy0 + a <= (int64_t)g->H && ix0 + a <= (int64_t)g->W;
+                for (int r = 0; r < a; r++) {
                     int64_t iy = iy0 + r;
-                    const float *row = xc + (size_t)(inside || (iy >= 0 && iy < (int64_t)g->H) ? iy : 0) * g->W;
-                    for (int s = 0; s < 6; s++) {
+                    bool row_in = iy >= 0 && iy < (int64_t)g->H;
+                    const float *row = xc + (size_t)(row_in ? iy : 0) * g->W;
+                    for (int s = 0; s < a; s++) {
                         int64_t ix = ix0 + s;
-                        patch[r][s][k] = inside || (iy >= 0 && iy < (int64_t)g->H && ix >= 0 && ix < (int64_t)g->W)
-                                             ? row[ix]
-                                             : 0.0f;
+                        patch[r][s][k] = inside || (row_in && ix >= 0 && ix < (int64_t)g->W) ? row[ix] : 0.0f;
                     }
                 }
             }
             /* tmp = B^T d (columns), then V = tmp B (rows). */
-            ert_f4 tmp[6][6], col[6], res[6];
-            for (int s = 0; s < 6; s++) {
-                for (int r = 0; r < 6; r++)
+            ert_f4 tmp[WINO_MAXA][WINO_MAXA], col[WINO_MAXA], res[WINO_MAXA];
+            for (int s = 0; s < a; s++) {
+                for (int r = 0; r < a; r++)
                     col[r] = f4_load(patch[r][s]);
-                bt_apply(col, res);
-                for (int r = 0; r < 6; r++)
+                bt_apply(m, col, res);
+                for (int r = 0; r < a; r++)
                     tmp[r][s] = res[r];
             }
             float *vq = j->v + c * tb + q;
-            for (int r = 0; r < 6; r++) {
-                bt_apply(tmp[r], res);
-                for (int s = 0; s < 6; s++) {
-                    float *dst = vq + (size_t)(r * 6 + s) * cstride;
+            for (int r = 0; r < a; r++) {
+                bt_apply(m, tmp[r], res);
+                for (int s = 0; s < a; s++) {
+                    float *dst = vq + (size_t)(r * a + s) * cstride;
                     if (lanes == 4) {
                         f4_store(dst, res[s]);
                     } else {
@@ -158,6 +179,16 @@ static void wino_input(void *arg, size_t c0, size_t c1, int worker)
     }
 }
 
+static void wino_input(void *arg, size_t c0, size_t c1, int worker)
+{
+    (void)worker;
+    const wino_job *j = arg;
+    if (j->g->m == 2)
+        wino_input_m(j, c0, c1, 2);
+    else
+        wino_input_m(j, c0, c1, 4);
+}
+
 /* The products of positions [x0, x1). */
 static void wino_gemm(void *arg, size_t x0, size_t x1, int worker)
 {
@@ -170,34 +201,39 @@ static void wino_gemm(void *arg, size_t x0, size_t x1, int worker)
                  j->mm + xi * g->M * tb, tb, NULL); /* sizes checked when the plan was made */
 }
 
-/* A^T m over one column of six lane-vectors. */
-static inline void at_apply(const ert_f4 m[6], ert_f4 o[4])
+/* A^T m over one column of alpha lane-vectors. */
+static inline __attribute__((always_inline)) void at_apply(int m, const ert_f4 *v, ert_f4 *o)
 {
+    if (m == 2) {
+        o[0] = v[0] + v[1] + v[2];
+        o[1] = v[1] - v[2] - v[3];
+        return;
+    }
     const ert_f4 two = f4_splat(2.0f), four = f4_splat(4.0f), eight = f4_splat(8.0f);
-    const ert_f4 a = m[1] + m[2], b = m[1] - m[2], c = m[3] + m[4], d = m[3] - m[4];
-    o[0] = m[0] + a + c;
+    const ert_f4 a = v[1] + v[2], b = v[1] - v[2], c = v[3] + v[4], d = v[3] - v[4];
+    o[0] = v[0] + a + c;
     o[1] = b + two * d;
     o[2] = a + four * c;
-    o[3] = b + eight * d + m[5];
+    o[3] = b + eight * d + v[5];
 }
 
 /* Output transform of output channels [m0, m1): A^T m A, bias, fused activation. */
-static void wino_output(void *arg, size_t m0, size_t m1, int worker)
+static inline __attribute__((always_inline)) void wino_output_m(const wino_job *j, size_t m0, size_t m1, const int m)
 {
-    (void)worker;
-    const wino_job *j = arg;
     const ert_wino_geom *g = j->g;
+    const int a = m + 2;
     const size_t tb = j->tb, mstride = g->M * tb;
-    for (size_t m = m0; m < m1; m++) {
-        float *ym = j->y + m * g->OH * g->OW;
-        const float bias = j->bias ? j->bias[m] : 0.0f;
+    for (size_t oc = m0; oc < m1; oc++) {
+        float *ym = j->y + oc * g->OH * g->OW;
+        const float bias = j->bias ? j->bias[oc] : 0.0f;
+        const ert_f4 vb = f4_splat(bias);
         for (size_t q = 0; q < tb; q += 4) {
             const size_t lanes = tb - q < 4 ? tb - q : 4;
-            const float *mq = j->mm + m * tb + q;
-            ert_f4 tmp[4][6], col[6], o[4];
-            for (int s = 0; s < 6; s++) {
-                for (int r = 0; r < 6; r++) {
-                    const float *src = mq + (size_t)(r * 6 + s) * mstride;
+            const float *mq = j->mm + oc * tb + q;
+            ert_f4 tmp[4][WINO_MAXA], col[WINO_MAXA], o[4];
+            for (int s = 0; s < a; s++) {
+                for (int r = 0; r < a; r++) {
+                    const float *src = mq + (size_t)(r * a + s) * mstride;
                     if (lanes == 4) {
                         col[r] = f4_load(src);
                     } else {
@@ -207,21 +243,21 @@ static void wino_output(void *arg, size_t m0, size_t m1, int worker)
                         col[r] = f4_load(lane);
                     }
                 }
-                at_apply(col, o);
-                for (int i = 0; i < 4; i++)
+                at_apply(m, col, o);
+                for (int i = 0; i < m; i++)
                     tmp[i][s] = o[i];
             }
             float out[4][4][4]; /* [row][col][lane] */
-            const ert_f4 vb = f4_splat(bias);
-            for (int i = 0; i < 4; i++) {
-                at_apply(tmp[i], o);
-                for (int jx = 0; jx < 4; jx++)
+            for (int i = 0; i < m; i++) {
+                at_apply(m, tmp[i], o);
+                for (int jx = 0; jx < m; jx++)
                     f4_store(out[i][jx], o[jx] + vb);
             }
             for (size_t k = 0; k < lanes; k++) {
                 size_t t = j->t0 + q + k, ty = t / g->tiles_w, tx = t % g->tiles_w;
-                size_t oy0 = ty * 4, ox0 = tx * 4;
-                size_t rows = g->OH - oy0 < 4 ? g->OH - oy0 : 4, cols = g->OW - ox0 < 4 ? g->OW - ox0 : 4;
+                size_t oy0 = ty * (size_t)m, ox0 = tx * (size_t)m;
+                size_t rows = g->OH - oy0 < (size_t)m ? g->OH - oy0 : (size_t)m;
+                size_t cols = g->OW - ox0 < (size_t)m ? g->OW - ox0 : (size_t)m;
                 for (size_t i = 0; i < rows; i++) {
                     float *yr = ym + (oy0 + i) * g->OW + ox0;
                     for (size_t jx = 0; jx < cols; jx++)
@@ -234,6 +270,16 @@ static void wino_output(void *arg, size_t m0, size_t m1, int worker)
     }
 }
 
+static void wino_output(void *arg, size_t m0, size_t m1, int worker)
+{
+    (void)worker;
+    const wino_job *j = arg;
+    if (j->g->m == 2)
+        wino_output_m(j, m0, m1, 2);
+    else
+        wino_output_m(j, m0, m1, 4);
+}
+
 void ert_wino_conv(const ert_wino_geom *g, const float *x, const float *u, const float *bias, float *y, float *ws,
                    struct ert_pool *pool, const ert_node *n)
 {
@@ -242,9 +288,9 @@ void ert_wino_conv(const ert_wino_geom *g, const float *x, const float *u, const
         j.t0 = t0;
         j.tb = g->T - t0 < g->block ? g->T - t0 : g->block;
         j.v = ws;
-        j.mm = ws + WINO_POS * g->C * j.tb;
+        j.mm = ws + g->pos * g->C * j.tb;
         ert_pool_run(pool, g->C, 4, wino_input, &j);
-        ert_pool_run(pool, WINO_POS, 1, wino_gemm, &j);
+        ert_pool_run(pool, g->pos, 1, wino_gemm, &j);
         ert_pool_run(pool, g->M, 4, wino_output, &j);
     }
 }

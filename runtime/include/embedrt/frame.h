@@ -34,6 +34,11 @@ typedef struct ert_frame {
  * (non-NULL planes, strides >= row bytes, sizes > 0 and <= 32768). */
 ert_status ert_frame_check(const ert_frame *f, ert_error *err);
 const char *ert_pixfmt_name(ert_pixfmt fmt);
+/* Bytes of one packed row of plane p (0, 1, 2) of a frame `width` pixels wide, or 0 when
+ * the format does not use plane p. */
+size_t ert_pixfmt_row_bytes(ert_pixfmt fmt, uint32_t width, int p);
+/* Rows of plane p of a frame `height` rows high (chroma planes of 4:2:0 round up), 0 when unused. */
+uint32_t ert_pixfmt_plane_rows(ert_pixfmt fmt, uint32_t height, int p);
 
 #ifdef __cplusplus
 }
