@@ -136,24 +136,16 @@ struct ert_pipeline {
 
 /* ---------------------------------------------------------------- frames */
 
+/* Packed size of a frame's planes (row bytes and rows from frame.h); 0 for an unknown format. */
 static size_t plane_bytes(ert_pixfmt fmt, uint32_t w, uint32_t h, size_t rows[3], size_t row_bytes[3])
 {
-    uint32_t cw = (w + 1) / 2, ch = (h + 1) / 2;
-    memset(rows, 0, 3 * sizeof rows[0]);
-    memset(row_bytes, 0, 3 * sizeof row_bytes[0]);
-    switch (fmt) {
-    case ERT_PIX_RGB24:
-    case ERT_PIX_BGR24: row_bytes[0] = (size_t)w * 3; rows[0] = h; break;
-    case ERT_PIX_GRAY8: row_bytes[0] = w; rows[0] = h; break;
-    case ERT_PIX_YUV420:
-        row_bytes[0] = w; rows[0] = h;
-        row_bytes[1] = row_bytes[2] = cw; rows[1] = rows[2] = ch;
-        break;
-    case ERT_PIX_NV12: row_bytes[0] = w; rows[0] = h; row_bytes[1] = (size_t)cw * 2; rows[1] = ch; break;
-    case ERT_PIX_YUYV: row_bytes[0] = (size_t)cw * 4; rows[0] = h; break;
-    default: return 0;
+    size_t total = 0;
+    for (int p = 0; p < 3; p++) {
+        row_bytes[p] = ert_pixfmt_row_bytes(fmt, w, p);
+        rows[p] = row_bytes[p] ? ert_pixfmt_plane_rows(fmt, h, p) : 0;
+        total += row_bytes[p] * rows[p];
     }
-    return row_bytes[0] * rows[0] + row_bytes[1] * rows[1] + row_bytes[2] * rows[2];
+    return total;
 }
 
 /* Copies f into b with packed strides; false when it does not fit the buffer sized at start. */
