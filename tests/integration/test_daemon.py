@@ -57,9 +57,10 @@ def compare(name, got, blob, args_for):
     ok, worst = len(got) > 0, ""
     for r in got:
         want = h.offline_reward(blob, *args_for(r))
-        # Values must agree; the type names differ between the CLI (goal kind: image_goal,
-        # prior_goal) and the daemon (reward kind: latent_distance), so they are not compared.
-        if not close(r.value, want["reward"]):
+        # The same reward: same type name and value (components checked by their names too).
+        comps_ok = all(close(c.value, want["components"][c.name]) for c in r.components
+                       if c.name in want["components"])
+        if r.type != want["type"] or not close(r.value, want["reward"]) or not comps_ok:
             ok, worst = False, f"frame {r.frame_seq}: daemon {r.type} {r.value!r}, offline {want}"
     h.check(name, ok, worst or f"{len(got)} rewards")
 

@@ -18,10 +18,11 @@ static double norm2(const float *v, size_t n)
     return sqrt(s);
 }
 
-static void emit(const ert_reward_args *a, const char *family, const char *type, const ert_rig_reward *r,
+/* type names the reward (as embedrtd's Reward.type does); the goal's source is not part of it. */
+static void emit(const ert_reward_args *a, const char *family, ert_rig_reward_kind kind, const ert_rig_reward *r,
                  const float *goal, const float *latent, size_t n)
 {
-    ert_reward_begin(a, family, type, r->value);
+    ert_reward_begin(a, family, kind == ERT_RIG_REWARD_SPARSE ? "latent_sparse" : "latent_distance", r->value);
     ert_reward_field(a, "distance", r->distance);
     ert_reward_field(a, "sparse", r->sparse);
     if (!isnan(r->mahalanobis))
@@ -62,7 +63,7 @@ int ert_reward_rig(ert_family_model *fm, const ert_reward_args *a)
         fprintf(stderr, "embedrt reward: %s\n", err.msg);
         goto done;
     }
-    emit(a, "rig", a->goal ? "image_goal" : "prior_goal", &rw, ert_rig_goal(r), mu, n);
+    emit(a, "rig", p.reward, &rw, ert_rig_goal(r), mu, n);
     rc = 0;
 done:
     free(mu);
@@ -108,7 +109,7 @@ int ert_reward_ccvae(ert_family_model *fm, const ert_reward_args *a)
         fprintf(stderr, "embedrt reward: %s\n", err.msg);
         goto done;
     }
-    emit(a, "ccvae", a->goal ? "image_goal" : "prior_goal", &rw, ert_ccvae_goal_of(m), latent, n);
+    emit(a, "ccvae", p.reward, &rw, ert_ccvae_goal_of(m), latent, n);
     rc = 0;
 done:
     free(latent);
