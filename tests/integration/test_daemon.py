@@ -5,7 +5,9 @@ what `embedrt reward` computes offline for the same frame (the Reward's frame_se
 it: the replay counts seq from 0 over the folder, looping) within 1e-5.
 
 usage: test_daemon.py EMBEDRTD EMBEDRT REPO_ROOT PROTO_PY_DIR"""
+import json
 import os
+import socket
 import sys
 
 import numpy as np
@@ -18,6 +20,11 @@ N = 12
 blobs = h.blobs()
 folder, frames = h.frames("scene", N)
 _, (goal,) = h.frames("goal", 1, seed=9)
+# A free loopback port for the opt-in TCP listener.
+_s = socket.socket()
+_s.bind(("127.0.0.1", 0))
+TCP_PORT = _s.getsockname()[1]
+_s.close()
 d = h.start(f"""
 [daemon]
 log_level = debug
@@ -34,7 +41,7 @@ threads = 1
 [model ccvae]
 blob = {blobs['ccvae']}
 threads = 1
-""")
+""", extra=("--tcp", f"127.0.0.1:{TCP_PORT}"))
 
 
 def frame_of(seq):
@@ -132,6 +139,18 @@ ms = {s.model: s for s in st.models}
 h.check("stats_models", set(ms) == {"g2v", "rig", "ccvae"} and all(m.frames_out > 5 for m in ms.values()) and
         all(0 < m.latency_p50_ms <= m.latency_p99_ms for m in ms.values()), str(st.models))
 c.close()
+
+# The same daemon over TCP (opt-in, loopback): the Python client streams, the C client
+# (embedrt client) reads the capabilities.
+from embedrt_client import Client  # noqa: E402
+t = Client(f"tcp:127.0.0.1:{TCP_PORT}")
+t.subscribe("rewards", model="rig")
+got = rewards(t, "rig", 2)
+h.check("tcp_python_client_streams_rewards", len(got) == 2 and all(r.model == "rig" for r in got), str(got))
+t.close()
+r = h.run("client", "--connect", f"tcp:127.0.0.1:{TCP_PORT}", "hello", timeout=30)
+models = [m.get("name") for m in json.loads(r.stdout or "{}").get("models", [])] if r.returncode == 0 else []
+h.check("tcp_c_client_hello", sorted(models) == ["ccvae", "g2v", "rig"], r.stdout[-500:] + r.stderr[-500:])
 rc = h.stop(d)
 h.check("sigterm_exit_0", rc == 0, f"exit {rc}: {h.log(d)[-2000:]}")
 h.finish()
