@@ -1,21 +1,32 @@
-/* Condition-variable thread pool: a job is a range split into one chunk per thread;
- * workers sleep between jobs, so an idle embedrt costs no CPU. */
+/* Thread pool: a job is a range split into one chunk per thread. Between jobs a worker
+ * spins for at most ERT_POOL_SPIN_NS watching for the next one, then sleeps on a condition
+ * variable: inside a model run jobs follow each other within microseconds and a wake-up
+ * through the kernel costs 20-70 us on a VM (measured), while an idle embedrt stops using
+ * CPU within that bound. The caller waits for the job's end the same way. */
 #include "embedrt/pool.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+/* How long a thread looks for work (or for the end of a job) before it sleeps. */
+#define ERT_POOL_SPIN_NS 50000
 
 struct ert_pool {
     int size;
     pthread_t *threads;
     pthread_mutex_t mu;
     pthread_cond_t wake, done;
-    unsigned long generation; /* bumped per job */
-    int pending;              /* workers still busy with the current job */
-    bool stop;
-    /* current job */
+    atomic_ulong generation; /* bumped per job; workers take a job when it changes */
+    atomic_int pending;      /* workers still busy with the current job */
+    atomic_int sleepers;     /* workers asleep (or about to be) on `wake` */
+    atomic_bool waiting;     /* the caller sleeps on `done` */
+    atomic_bool stop;
+    /* current job: written before generation is bumped (release), read after it is seen (acquire) */
     ert_task_fn fn;
     void *arg;
     size_t n, chunk;
@@ -36,6 +47,51 @@ static void run_part(ert_pool *p, int part)
         p->fn(p->arg, b, e, part);
 }
 
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__) || defined(__arm__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Spins until cond(p, x) holds or ERT_POOL_SPIN_NS pass; true when it holds. */
+static bool spin_until(bool (*cond)(ert_pool *, unsigned long), ert_pool *p, unsigned long x)
+{
+    uint64_t t0 = 0;
+    for (unsigned i = 0;; i++) {
+        if (cond(p, x))
+            return true;
+        cpu_relax();
+        if ((i & 63) == 63) {
+            uint64_t t = now_ns();
+            if (!t0)
+                t0 = t;
+            else if (t - t0 > ERT_POOL_SPIN_NS)
+                return false;
+        }
+    }
+}
+
+static bool new_job(ert_pool *p, unsigned long seen)
+{
+    return atomic_load(&p->generation) != seen || atomic_load(&p->stop);
+}
+
+static bool job_done(ert_pool *p, unsigned long unused)
+{
+    (void)unused;
+    return atomic_load(&p->pending) == 0;
+}
+
 static void *worker(void *a)
 {
     worker_arg *wa = a;
@@ -43,22 +99,28 @@ static void *worker(void *a)
     int id = wa->id;
     free(wa);
     unsigned long seen = 0;
-    pthread_mutex_lock(&p->mu);
     for (;;) {
-        while (!p->stop && p->generation == seen)
-            pthread_cond_wait(&p->wake, &p->mu);
-        if (p->stop)
+        if (!spin_until(new_job, p, seen)) {
+            pthread_mutex_lock(&p->mu);
+            atomic_fetch_add(&p->sleepers, 1);
+            /* seq_cst: either the caller's bump is seen here, or it sees sleepers > 0 and
+             * broadcasts under the mutex, after this thread waits. */
+            while (!new_job(p, seen))
+                pthread_cond_wait(&p->wake, &p->mu);
+            atomic_fetch_sub(&p->sleepers, 1);
+            pthread_mutex_unlock(&p->mu);
+        }
+        if (atomic_load(&p->stop))
             break;
-        seen = p->generation;
-        int parts = p->parts;
-        pthread_mutex_unlock(&p->mu);
-        if (id < parts)
+        seen = atomic_load(&p->generation);
+        if (id < p->parts)
             run_part(p, id);
-        pthread_mutex_lock(&p->mu);
-        if (--p->pending == 0)
+        if (atomic_fetch_sub(&p->pending, 1) == 1 && atomic_load(&p->waiting)) {
+            pthread_mutex_lock(&p->mu);
             pthread_cond_signal(&p->done);
+            pthread_mutex_unlock(&p->mu);
+        }
     }
-    pthread_mutex_unlock(&p->mu);
     return NULL;
 }
 
@@ -103,7 +165,7 @@ void ert_pool_destroy(ert_pool *p)
     if (!p)
         return;
     pthread_mutex_lock(&p->mu);
-    p->stop = true;
+    atomic_store(&p->stop, true);
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->mu);
     for (int i = 1; i < p->size && p->threads; i++)
@@ -133,19 +195,27 @@ void ert_pool_run(ert_pool *p, size_t n, size_t grain, ert_task_fn fn, void *arg
         fn(arg, 0, n, 0);
         return;
     }
-    pthread_mutex_lock(&p->mu);
     p->fn = fn;
     p->arg = arg;
     p->n = n;
     p->chunk = (n + parts - 1) / parts;
     p->parts = (int)parts;
-    p->pending = p->size - 1;
-    p->generation++;
-    pthread_cond_broadcast(&p->wake);
-    pthread_mutex_unlock(&p->mu);
+    atomic_store(&p->pending, p->size - 1);
+    atomic_fetch_add(&p->generation, 1); /* publishes the job (seq_cst) */
+    if (atomic_load(&p->sleepers) > 0) {
+        pthread_mutex_lock(&p->mu);
+        pthread_cond_broadcast(&p->wake);
+        pthread_mutex_unlock(&p->mu);
+    }
     run_part(p, 0);
-    pthread_mutex_lock(&p->mu);
-    while (p->pending > 0)
-        pthread_cond_wait(&p->done, &p->mu);
-    pthread_mutex_unlock(&p->mu);
+    if (!spin_until(job_done, p, 0)) {
+        pthread_mutex_lock(&p->mu);
+        atomic_store(&p->waiting, true);
+        /* seq_cst: a worker finishing now either sees waiting and signals under the mutex
+         * (after this thread waits), or its decrement is seen here. */
+        while (atomic_load(&p->pending) > 0)
+            pthread_cond_wait(&p->done, &p->mu);
+        atomic_store(&p->waiting, false);
+        pthread_mutex_unlock(&p->mu);
+    }
 }
