@@ -1,5 +1,5 @@
-/* embedrt's one owner of threads: a fixed pool of workers that sleep on a condition
- * variable between jobs (no spinning). Kernels split work with ert_pool_run; OpenBLAS
+/* embedrt's one owner of threads: a fixed pool of workers that, between jobs, watch for
+ * the next one for at most 50 us and then sleep on a condition variable (no idle spinning). Kernels split work with ert_pool_run; OpenBLAS
  * is kept single-threaded so the two never oversubscribe the cores. */
 #ifndef EMBEDRT_POOL_H
 #define EMBEDRT_POOL_H
