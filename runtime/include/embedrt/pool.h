@@ -1,6 +1,7 @@
 /* embedrt's one owner of threads: a fixed pool of workers that, between jobs, watch for
- * the next one for at most 50 us and then sleep on a condition variable (no idle spinning). Kernels split work with ert_pool_run; OpenBLAS
- * is kept single-threaded so the two never oversubscribe the cores. */
+ * the next one for at most 50 us and then sleep on a condition variable (no idle
+ * spinning). Kernels split work with ert_pool_run; OpenBLAS is kept single-threaded so
+ * the two never oversubscribe the cores. */
 #ifndef EMBEDRT_POOL_H
 #define EMBEDRT_POOL_H
 
