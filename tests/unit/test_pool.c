@@ -1,4 +1,5 @@
-/* The thread pool splits ranges exactly once, and ert_gemm_mt equals ert_gemm. */
+/* The thread pool covers ranges exactly once in the chunks it documents, and ert_gemm_mt
+ * equals ert_gemm. */
 #include "harness.h"
 
 #include "embedrt/gemm.h"
@@ -45,13 +46,14 @@ static void test_pool_covers_range_exactly_once(void)
     ert_pool *p;
     CU_ASSERT_EQUAL_FATAL(ert_pool_create(3, &p, NULL), ERT_OK);
     CU_ASSERT_EQUAL(ert_pool_size(p), 3);
-    check_cover(p, 1000, 1, 3);
-    check_cover(p, 7, 1, 3);
+    check_cover(p, 1000, 1, 12); /* four chunks per thread: 11 of 84 and one of 76 */
+    check_cover(p, 7, 1, 7);     /* chunks of one */
     check_cover(p, 2, 1, 2);
     check_cover(p, 0, 1, 0);
-    check_cover(p, 100, 60, 1); /* grain larger than half: inline */
+    check_cover(p, 100, 60, 1);  /* grain larger than half: inline */
+    check_cover(p, 100, 20, 3);  /* 4 chunks per thread would be under the grain: 34, 34, 32 */
     for (int i = 0; i < 200; i++) /* back-to-back jobs never lose a wake-up */
-        check_cover(p, 64, 1, 3);
+        check_cover(p, 64, 1, 11);
     ert_pool_destroy(p);
 }
 

@@ -370,7 +370,7 @@ static ert_status conv_run(const ert_ctx *ctx, const ert_graph *gr, const ert_no
         /* Column tiles: whole output rows (im2col) or column ranges (1x1), at least one
          * per thread when the images and groups alone cannot keep every thread busy. */
         size_t span = p.path == PATH_GEMM ? S : p.rows;
-        size_t tiles = p.path == PATH_GEMM ? 1 : (p.rows + p.tile_rows - 1) / p.tile_rows;
+        size_t tiles = p.path == PATH_GEMM ? (S >= 2 * 784 ? S / 784 : 1) : (p.rows + p.tile_rows - 1) / p.tile_rows;
         size_t per_image = p.N * p.group;
         /* Few units: make their count a multiple of the threads so none waits on a
          * straggler (5 tiles on 2 threads would leave one idle for a fifth of the time). */

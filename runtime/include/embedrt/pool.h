@@ -24,9 +24,12 @@ void ert_pool_destroy(ert_pool *p);
 /* Threads that take part in a job (1 for a NULL pool). */
 int ert_pool_size(const ert_pool *p);
 
-/* Runs fn over [0, n) split into at most size contiguous ranges of at least `grain`
- * items, and returns when all are done. With a NULL pool, a single range, or n small,
- * fn runs inline on the caller's thread. Not reentrant: one job at a time per pool. */
+/* Runs fn over [0, n) and returns when all is done. min(size, n / grain) threads take
+ * part; the range is cut into contiguous chunks (four per thread when each still has
+ * `grain` items, else one per thread) that the threads claim one after another, so a
+ * worker may call fn several times, always with its own worker id. With a NULL pool, one
+ * thread, or n < 2 * grain, fn runs once inline on the caller's thread. Not reentrant:
+ * one job at a time per pool. */
 void ert_pool_run(ert_pool *p, size_t n, size_t grain, ert_task_fn fn, void *arg);
 
 #ifdef __cplusplus
