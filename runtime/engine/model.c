@@ -249,21 +249,22 @@ ert_status ert_model_run(ert_model *m, uint32_t gi, ert_error *err)
         .workspace = mg->workspace,
         .workspace_bytes = mg->workspace_bytes,
     };
-    for (uint32_t i = 0; i < g->n_nodes; i++) {
+    ert_pool_set_active(m->pool, true);
+    ert_status st = ERT_OK;
+    for (uint32_t i = 0; i < g->n_nodes && st == ERT_OK; i++) {
         const ert_node *n = &g->nodes[i];
         ctx.prepared = mg->node_prepared ? mg->node_prepared[i] : NULL;
         struct timespec t0, t1;
         if (m->profile)
             clock_gettime(CLOCK_MONOTONIC, &t0);
-        ert_status st = n->def->run(&ctx, g, n, err);
-        if (st != ERT_OK)
-            return st;
-        if (m->profile) {
+        st = n->def->run(&ctx, g, n, err);
+        if (st == ERT_OK && m->profile) {
             clock_gettime(CLOCK_MONOTONIC, &t1);
             mg->node_ns[i] += (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000ll + (t1.tv_nsec - t0.tv_nsec));
         }
     }
-    return ERT_OK;
+    ert_pool_set_active(m->pool, false); /* idle: the workers sleep, nothing spins */
+    return st;
 }
 
 void ert_model_set_profile(ert_model *m, bool on)

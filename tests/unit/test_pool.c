@@ -7,8 +7,10 @@
 
 #include <math.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 typedef struct cover {
     unsigned char *hits;
@@ -57,6 +59,37 @@ static void test_pool_covers_range_exactly_once(void)
     ert_pool_destroy(p);
 }
 
+static double cpu_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void test_pool_spins_only_during_a_run(void)
+{
+    ert_pool *p;
+    CU_ASSERT_EQUAL_FATAL(ert_pool_create(3, &p, NULL), ERT_OK);
+    ert_pool_set_active(p, true); /* a run: workers watch for the next job between these */
+    for (int i = 0; i < 100; i++)
+        check_cover(p, 64, 1, 11);
+    ert_pool_set_active(p, false);
+    /* Idle: 200 ms of wall time must cost (almost) no CPU in the two workers. The process
+     * CPU clock also counts OpenBLAS's own threads, which spin for ~0.1 s after the library
+     * loads before they sleep (nothing embedrt controls): let that pass first. */
+    struct timespec settle = {0, 300000000}, nap = {0, 200000000};
+    nanosleep(&settle, NULL);
+    double c0 = cpu_seconds();
+    nanosleep(&nap, NULL);
+    double used = cpu_seconds() - c0;
+    if (used >= 0.02)
+        fprintf(stderr, "  idle pool used %.3f s of CPU in 0.2 s\n", used);
+    CU_ASSERT(used < 0.02);
+    check_cover(p, 64, 1, 11); /* and they still wake up for the next job */
+    ert_pool_set_active(NULL, true); /* no-op */
+    ert_pool_destroy(p);
+}
+
 static void test_null_pool_runs_inline(void)
 {
     CU_ASSERT_EQUAL(ert_pool_size(NULL), 1);
@@ -99,6 +132,7 @@ static void test_gemm_mt_equals_gemm(void)
 
 static const ert_test_case cases[] = {
     ERT_TEST(test_pool_covers_range_exactly_once),
+    ERT_TEST(test_pool_spins_only_during_a_run),
     ERT_TEST(test_null_pool_runs_inline),
     ERT_TEST(test_pool_rejects_bad_sizes),
     ERT_TEST(test_gemm_mt_equals_gemm),

@@ -1,10 +1,12 @@
-/* embedrt's one owner of threads: a fixed pool of workers that, between jobs, watch for
- * the next one for at most 50 us and then sleep on a condition variable (no idle
- * spinning). Kernels split work with ert_pool_run; OpenBLAS is kept single-threaded so
- * the two never oversubscribe the cores. */
+/* embedrt's one owner of threads: a fixed pool of workers that sleep on a condition
+ * variable; only between the jobs of a run in progress (ert_pool_set_active) do they watch
+ * for the next job, for at most 50 us, before sleeping (no idle spinning). Kernels split
+ * work with ert_pool_run; OpenBLAS is kept single-threaded so the two never oversubscribe
+ * the cores. */
 #ifndef EMBEDRT_POOL_H
 #define EMBEDRT_POOL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "embedrt/status.h"
@@ -21,6 +23,11 @@ typedef void (*ert_task_fn)(void *arg, size_t begin, size_t end, int worker);
 /* A pool of `threads` (>= 1) including the caller: threads - 1 workers are started. */
 ert_status ert_pool_create(int threads, ert_pool **out, ert_error *err);
 void ert_pool_destroy(ert_pool *p);
+/* Marks a run (a sequence of jobs, e.g. one model run) as in progress or over. While
+ * active, workers spin up to 50 us between jobs instead of sleeping at once; set it false
+ * when the run ends so that nothing spins while embedrt is idle. NULL pool: no-op. */
+void ert_pool_set_active(ert_pool *p, bool active);
+
 /* Threads that take part in a job (1 for a NULL pool). */
 int ert_pool_size(const ert_pool *p);
 
