@@ -96,11 +96,12 @@ typedef struct conv_cfg {
     ert_act act;
     float alpha, beta;
     float rel_tol; /* 0: absolute tolerance 2e-4; else rel_tol x max |expected| */
+    bool residual; /* embedrt's fourth input R: y = act(conv + B + R) */
 } conv_cfg;
 
 /* Straight from the ONNX definition: every output is a sum over its window. */
 static void naive_conv(const conv_cfg *c, const int64_t *pb, const int64_t *out, const float *x, const float *w,
-                       const float *b, float *y)
+                       const float *b, const float *res, float *y)
 {
     int64_t in[3] = {1, 1, 1}, k[3] = {1, 1, 1}, s[3] = {1, 1, 1}, d[3] = {1, 1, 1}, p[3] = {0, 0, 0},
             o[3] = {1, 1, 1};
@@ -127,8 +128,10 @@ static void naive_conv(const conv_cfg *c, const int64_t *pb, const int64_t *out,
                                         acc += (double)x[(((n * c->C + ic) * in[0] + iz) * in[1] + ir) * in[2] + iq] *
                                                w[(((m * cg + ci) * k[0] + a) * k[1] + e) * k[2] + f];
                                     }
-                        y[(((n * c->M + m) * o[0] + z) * o[1] + r) * o[2] + q] =
-                            ref_act((float)acc, c->act, c->alpha, c->beta);
+                        size_t yi = (size_t)((((n * c->M + m) * o[0] + z) * o[1] + r) * o[2] + q);
+                        if (res)
+                            acc += res[yi];
+                        y[yi] = ref_act((float)acc, c->act, c->alpha, c->beta);
                     }
 }
 
@@ -156,12 +159,15 @@ static void check_conv(const conv_cfg *c)
     int rank = 2 + c->nsp;
     size_t nx = prod(xd, rank), nw = prod(wd, rank), ny = prod(yd, rank);
     float *x = rnd(nx, 1), *w = rnd(nw, 2), *b = rnd((size_t)c->M, 3), *want = malloc(ny * sizeof *want);
-    naive_conv(c, pb, out, x, w, c->bias ? b : NULL, want);
+    float *res = c->residual ? rnd(ny, 4) : NULL;
+    naive_conv(c, pb, out, x, w, c->bias ? b : NULL, res, want);
 
     ert_graph *g = ert_graph_new("t");
-    uint32_t in[3] = {tu_f32(g, "x", x, rank, xd), tu_f32(g, "w", w, rank, wd)};
+    uint32_t in[4] = {tu_f32(g, "x", x, rank, xd), tu_f32(g, "w", w, rank, wd), ERT_NO_TENSOR, ERT_NO_TENSOR};
     if (c->bias)
         in[2] = tu_f32(g, "b", b, 1, &c->M);
+    if (res)
+        in[3] = tu_f32(g, "r", res, rank, yd);
     uint32_t y = tu_out(g, "y");
     int64_t pads[6];
     for (int i = 0; i < 2 * c->nsp; i++)
@@ -178,7 +184,8 @@ static void check_conv(const conv_cfg *c)
     else
         at[na++] = tu_attr_ints("pads", pads, 2 * (size_t)c->nsp);
     ert_error err;
-    ert_status st = run_act(g, "Conv", in, c->bias ? 3 : 2, &y, 1, at, na, 13, c->act, c->alpha, c->beta, &err);
+    ert_status st = run_act(g, "Conv", in, res ? 4 : c->bias ? 3 : 2, &y, 1, at, na, 13, c->act, c->alpha, c->beta,
+                            &err);
     if (st != ERT_OK)
         fprintf(stderr, "  conv: %s\n", err.msg);
     CU_ASSERT_EQUAL_FATAL(st, ERT_OK);
@@ -191,7 +198,7 @@ static void check_conv(const conv_cfg *c)
     }
     tu_expect_f32(g, y, rank, yd, want, tol);
     ert_graph_free(g);
-    free(x), free(w), free(b), free(want);
+    free(x), free(w), free(b), free(want), free(res);
 }
 
 static void test_conv_1x1_gemm_path_matches_naive(void)
@@ -363,7 +370,7 @@ static void test_conv_winograd_on_two_threads_matches_naive(void)
     size_t nx = prod(xd, 4), nw = prod(wd, 4), ny = prod(yd, 4);
     float *x = rnd(nx, 11), *w = rnd(nw, 12), *b = rnd(32, 13), *want = malloc(ny * sizeof *want);
     const int64_t pb[2] = {1, 1}, out[2] = {40, 36};
-    naive_conv(&c, pb, out, x, w, b, want);
+    naive_conv(&c, pb, out, x, w, b, NULL, want);
     ert_graph *g = ert_graph_new("wino");
     ert_error err;
     uint32_t xin, y;
@@ -396,6 +403,52 @@ static void test_conv_winograd_on_two_threads_matches_naive(void)
     }
     ert_model_free(m);
     free(x), free(w), free(b), free(want);
+}
+
+static void test_conv_residual_input_on_every_path_matches_naive(void)
+{
+    /* y = act(conv + B + R): 1x1 gemm (with and without bias), im2col, Winograd F(4x4) and
+     * F(2x2), grouped; the activation applies after the sum. */
+    conv_cfg cs[] = {
+        {.nsp = 2, .N = 2, .C = 5, .M = 7, .group = 1, .in = {6, 9}, .k = {1, 1}, .s = {1, 1}, .d = {1, 1},
+         .bias = true},
+        {.nsp = 2, .N = 1, .C = 5, .M = 7, .group = 1, .in = {6, 9}, .k = {1, 1}, .s = {1, 1}, .d = {1, 1}},
+        {.nsp = 2, .N = 2, .C = 3, .M = 4, .group = 1, .in = {9, 11}, .k = {3, 2}, .s = {2, 3}, .d = {1, 1},
+         .pads = {1, 0, 1, 1}, .bias = true},
+        {.nsp = 2, .N = 1, .C = 17, .M = 19, .group = 1, .in = {26, 29}, .k = {3, 3}, .s = {1, 1}, .d = {1, 1},
+         .pads = {1, 1, 1, 1}, .bias = true},
+        {.nsp = 2, .N = 2, .C = 32, .M = 17, .group = 1, .in = {14, 14}, .k = {3, 3}, .s = {1, 1}, .d = {1, 1},
+         .pads = {1, 1, 1, 1}},
+        {.nsp = 2, .N = 1, .C = 6, .M = 4, .group = 2, .in = {5, 4}, .k = {3, 3}, .s = {1, 1}, .d = {1, 1},
+         .pads = {1, 1, 1, 1}, .bias = true},
+    };
+    for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++) {
+        cs[i].residual = true;
+        check_conv(&cs[i]);
+        cs[i].act = ERT_ACT_RELU;
+        check_conv(&cs[i]);
+    }
+}
+
+static void test_conv_residual_input_rejects_bad_shape_and_depthwise(void)
+{
+    ert_error err;
+    const int64_t xd[4] = {1, 4, 5, 5}, wd[4] = {4, 4, 1, 1}, dwd[4] = {4, 1, 3, 3}, bad[4] = {1, 4, 5, 4};
+    const int64_t yd[4] = {1, 4, 5, 5}, ks1[2] = {1, 1}, ks3[2] = {3, 3}, p1[4] = {1, 1, 1, 1};
+    float *x = rnd(100, 1), *w = rnd(36, 2), *r = rnd(100, 3);
+    ert_graph *g = ert_graph_new("t");
+    uint32_t in[4] = {tu_f32(g, "x", x, 4, xd), tu_f32(g, "w", w, 4, wd), ERT_NO_TENSOR, tu_f32(g, "r", r, 4, bad)};
+    uint32_t y = tu_out(g, "y");
+    ert_attr at[1] = {tu_attr_ints("kernel_shape", ks1, 2)};
+    expect_fail(tu_run(g, "Conv", in, 4, &y, 1, at, 1, 13, &err), &err, "Conv", "residual input 'r' must be float32");
+    ert_graph_free(g);
+    g = ert_graph_new("t");
+    uint32_t in2[4] = {tu_f32(g, "x", x, 4, xd), tu_f32(g, "w", w, 4, dwd), ERT_NO_TENSOR, tu_f32(g, "r", r, 4, yd)};
+    y = tu_out(g, "y");
+    ert_attr at2[3] = {tu_attr_ints("kernel_shape", ks3, 2), tu_attr_int("group", 4), tu_attr_ints("pads", p1, 4)};
+    expect_fail(tu_run(g, "Conv", in2, 4, &y, 1, at2, 3, 13, &err), &err, "Conv", "depthwise");
+    ert_graph_free(g);
+    free(x), free(w), free(r);
 }
 
 /* ---- two threads against one ---- */
@@ -1406,6 +1459,8 @@ static const ert_test_case cases[] = {
     ERT_TEST(test_conv_winograd_f23_on_smaller_maps_matches_naive),
     ERT_TEST(test_conv_winograd_several_tile_blocks_match_naive),
     ERT_TEST(test_conv_winograd_on_two_threads_matches_naive),
+    ERT_TEST(test_conv_residual_input_on_every_path_matches_naive),
+    ERT_TEST(test_conv_residual_input_rejects_bad_shape_and_depthwise),
     ERT_TEST(test_large_elementwise_pools_and_bn_split_across_threads_exactly),
     ERT_TEST(test_conv_rejects_channel_mismatch_and_bad_group),
     ERT_TEST(test_conv_rejects_kernel_larger_than_padded_input),

@@ -273,6 +273,69 @@ static ert_status pass_act_fuse(ert_graph *g, bool *dead, ert_rewrite_stats *sta
     return st;
 }
 
+static bool same_shape(const ert_tensor *a, const ert_tensor *b)
+{
+    if (a->shape.rank != b->shape.rank)
+        return false;
+    for (int d = 0; d < a->shape.rank; d++)
+        if (a->shape.dims[d] != b->shape.dims[d])
+            return false;
+    return true;
+}
+
+/* Add(Conv(x), R) with R of the output's shape (a residual connection): the Conv takes R
+ * as its fourth input, y = act(conv(x) + B + R), and its GEMM accumulates onto R instead
+ * of a separate pass adding it. The fused node runs where the Add ran (R exists by then;
+ * the Conv's own inputs existed earlier and nothing else read its output). */
+static ert_status pass_residual_fuse(ert_graph *g, bool *dead, ert_rewrite_stats *stats, ert_error *err)
+{
+    const ert_op_def *add_def = ert_op_find("Add"), *conv_def = ert_op_find("Conv");
+    uses u;
+    ert_status st = uses_build(g, dead, &u, err);
+    for (uint32_t i = 0; i < g->n_nodes && st == ERT_OK; i++) {
+        ert_node *a = &g->nodes[i];
+        if (dead[i] || a->def != add_def || a->n_in != 2 || a->n_out != 1 || a->n_ints != 0)
+            continue;
+        for (int side = 0; side < 2; side++) {
+            uint32_t c = a->in[side], r = a->in[1 - side];
+            if (c == ERT_NO_TENSOR || r == ERT_NO_TENSOR || c == r)
+                continue;
+            uint32_t pi = u.producer[c];
+            if (pi == UINT32_MAX || pi >= i || dead[pi] || u.count[c] != 1 || u.graph_out[c])
+                continue;
+            ert_node *p = &g->nodes[pi];
+            const ert_tensor *ct = &g->tensors[c], *rt = &g->tensors[r], *w = ert_node_input(g, p, 1);
+            if (p->def != conv_def || p->n_in > 3 || p->n_out != 1 || p->act != ERT_ACT_NONE || !w ||
+                w->shape.rank < 2 || ct->dtype != ERT_DT_F32 || rt->dtype != ERT_DT_F32 || !same_shape(ct, rt))
+                continue;
+            const ert_tensor *x = ert_node_input(g, p, 0);
+            if (!x || x->shape.rank < 2 || (w->shape.dims[1] == 1 && x->shape.dims[1] > 1))
+                continue; /* depthwise (group = C, one channel each): its direct kernel takes no residual */
+            uint32_t *in = realloc(p->in, 4 * sizeof *in);
+            if (!in) {
+                st = ert_fail(err, ERT_ENOMEM, "converter: out of memory");
+                break;
+            }
+            for (uint32_t k = p->n_in; k < 3; k++)
+                in[k] = ERT_NO_TENSOR;
+            in[3] = r;
+            p->in = in;
+            p->n_in = 4;
+            p->out[0] = a->out[0];
+            p->act = a->act, p->act_alpha = a->act_alpha, p->act_beta = a->act_beta;
+            ert_node add = *a;
+            g->nodes[i] = *p; /* the Conv moves into the Add's slot ... */
+            g->nodes[pi] = add; /* ... and the Add, now dead, into the Conv's (compact frees it) */
+            dead[pi] = true;
+            stats->residual_fused++;
+            st = g->nodes[i].def->infer(g, &g->nodes[i], err);
+            break;
+        }
+    }
+    uses_free(&u);
+    return st;
+}
+
 static ert_status pass_dead(ert_graph *g, bool *dead, ert_rewrite_stats *stats, ert_error *err)
 {
     uses u;
@@ -385,6 +448,8 @@ ert_status ert_graph_optimize(ert_graph *g, ert_rewrite_stats *stats, ert_error 
         st = pass_bn_fold(g, dead, stats, err);
     if (st == ERT_OK)
         st = pass_act_fuse(g, dead, stats, err);
+    if (st == ERT_OK)
+        st = pass_residual_fuse(g, dead, stats, err);
     if (st == ERT_OK)
         st = pass_dead(g, dead, stats, err);
     if (st == ERT_OK)

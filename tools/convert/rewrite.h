@@ -10,6 +10,7 @@ typedef struct ert_rewrite_stats {
     uint32_t folded;      /* nodes evaluated at conversion into constants */
     uint32_t bn_folded;   /* BatchNormalization merged into a Conv/Gemm/MatMul */
     uint32_t act_fused;   /* activations merged into their producer */
+    uint32_t residual_fused; /* Add(Conv(...), R) merged into the Conv as its residual input */
     uint32_t identities;  /* Identity/Dropout bypassed */
     uint32_t dead;        /* nodes whose outputs nothing used */
 } ert_rewrite_stats;

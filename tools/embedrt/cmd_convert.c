@@ -168,9 +168,10 @@ static void print_summary(const char *in, const char *out, const ert_graph *g, c
     for (uint32_t t = 0; t < g->n_tensors; t++)
         if (g->tensors[t].is_const)
             weights += g->tensors[t].nbytes;
-    printf("%s -> %s: %u nodes (from %u: %u folded, %u batchnorm folded, %u activations fused, %u identities, "
-           "%u dead), %.1f MMAC, arena %.1f KiB, weights %.1f KiB\n",
-           in, out, rs->nodes_out, rs->nodes_in, rs->folded, rs->bn_folded, rs->act_fused, rs->identities, rs->dead,
+    printf("%s -> %s: %u nodes (from %u: %u folded, %u batchnorm folded, %u activations fused, %u residual adds "
+           "fused, %u identities, %u dead), %.1f MMAC, arena %.1f KiB, weights %.1f KiB\n",
+           in, out, rs->nodes_out, rs->nodes_in, rs->folded, rs->bn_folded, rs->act_fused, rs->residual_fused,
+           rs->identities, rs->dead,
            (double)ert_graph_macs(g) / 1e6, (double)g->arena_bytes / 1024.0, (double)weights / 1024.0);
 }
 

@@ -100,11 +100,11 @@ static ert_status ct_parse(ert_graph *gr, ert_node *n, ert_attrs *a, int opset, 
 /* ---- planning: every check run() relies on, shared by infer, scratch and run ---- */
 
 /* Inputs common to Conv and ConvTranspose: X, W (same rank 3..5), optional bias [bias_len]. */
-static ert_status check_io(const ert_graph *gr, const ert_node *n, uint32_t n_ints, ert_error *err)
+static ert_status check_io(const ert_graph *gr, const ert_node *n, uint32_t n_ints, uint32_t max_in, ert_error *err)
 {
-    if (n->n_in < 2 || n->n_in > 3 || n->n_out != 1)
-        return ert_node_fail(err, n, ERT_EFORMAT, "needs inputs (X, W[, B]) and one output, got %u inputs and %u outputs",
-                             n->n_in, n->n_out);
+    if (n->n_in < 2 || n->n_in > max_in || n->n_out != 1)
+        return ert_node_fail(err, n, ERT_EFORMAT, "needs inputs (X, W[, B]%s) and one output, got %u inputs and %u outputs",
+                             max_in > 3 ? "[, R]" : "", n->n_in, n->n_out);
     if (n->n_ints != n_ints || !n->ints || n->n_floats != 0)
         return ert_node_fail(err, n, ERT_EFORMAT, "has %u int / %u float params, expected %u / 0", n->n_ints,
                              n->n_floats, n_ints);
@@ -191,7 +191,7 @@ static bool wino_pick(conv_plan *p, const ert_sp_geom *g)
 static ert_status conv_plan_make(const ert_graph *gr, const ert_node *n, conv_plan *p, ert_error *err)
 {
     memset(p, 0, sizeof *p);
-    ert_status st = check_io(gr, n, CONV_INTS, err);
+    ert_status st = check_io(gr, n, CONV_INTS, 4, err);
     if (st == ERT_OK)
         st = ert_sp_check(n, n->ints, false, err);
     if (st != ERT_OK)
@@ -220,6 +220,16 @@ static ert_status conv_plan_make(const ert_graph *gr, const ert_node *n, conv_pl
     st = set_out_shape(n, p, err);
     if (st != ERT_OK)
         return st;
+    /* embedrt's fourth input R (the converter fuses a following residual Add): y = act(conv + B + R). */
+    const ert_tensor *r = ert_node_input(gr, n, 3);
+    if (r) {
+        if (r->dtype != ERT_DT_F32 || r->shape.rank != p->out.rank ||
+            memcmp(r->shape.dims, p->out.dims, (size_t)p->out.rank * sizeof r->shape.dims[0]) != 0)
+            return ert_node_fail(err, n, ERT_EFORMAT, "residual input '%s' must be float32 with the output's shape",
+                                 r->name);
+        if (group > 1 && Cg == 1)
+            return ert_node_fail(err, n, ERT_EUNSUPPORTED, "a residual input on a depthwise convolution is not supported");
+    }
     const ert_sp_geom *g = &p->g;
     if (!ert_mul_size(p->Cg, g->k_size, &p->K))
         return ert_node_fail(err, n, ERT_EINVAL, "kernel size overflows");
@@ -286,6 +296,7 @@ typedef struct conv_job {
     const ert_node *n;
     const ert_ctx *ctx;
     const float *x, *w, *b;
+    const float *r;   /* residual input, or NULL */
     float *y;
     size_t tiles;     /* column tiles per (image, group) */
     size_t tile_span; /* output rows (im2col) or columns (1x1) per tile */
@@ -313,10 +324,16 @@ static void conv_units(void *arg, size_t begin, size_t end, int worker)
         const float *wg = j->w + gi * p->Mg * p->K;
         float *yg = j->y + (bn * p->M + gi * p->Mg) * S;
         const float *bg = j->b ? j->b + gi * p->Mg : NULL;
+        const float *rg = j->r ? j->r + (bn * p->M + gi * p->Mg) * S : NULL;
         size_t lo = tile * j->tile_span;
+        /* With a residual, y starts as R and the product accumulates onto it (beta = 1):
+         * the sum costs no pass of its own, and OpenBLAS skips its zeroing pass. */
+        const float beta = rg ? 1.0f : 0.0f;
         if (p->path == PATH_GEMM) {
             size_t hi = lo + j->tile_span < S ? lo + j->tile_span : S, t = hi - lo;
-            if (ert_gemm(false, false, p->Mg, t, p->Cg, 1.0f, wg, p->Cg, xg + lo, S, 0.0f, yg + lo, S, NULL) != ERT_OK)
+            for (size_t m = 0; rg && m < p->Mg; m++)
+                memcpy(yg + m * S + lo, rg + m * S + lo, t * sizeof(float));
+            if (ert_gemm(false, false, p->Mg, t, p->Cg, 1.0f, wg, p->Cg, xg + lo, S, beta, yg + lo, S, NULL) != ERT_OK)
                 j->failed = 1;
             for (size_t m = 0; m < p->Mg; m++)
                 ert_sp_bias_act(yg + m * S + lo, t, bg ? bg[m] : 0.0f, j->n);
@@ -326,7 +343,9 @@ static void conv_units(void *arg, size_t begin, size_t end, int worker)
         size_t t = (r1 - lo) * p->row_len;
         ert_conv_im2col(xg, g, p->Cg, lo, r1, scratch);
         float *yt = yg + lo * p->row_len;
-        if (ert_gemm(false, false, p->Mg, t, p->K, 1.0f, wg, p->K, scratch, t, 0.0f, yt, S, NULL) != ERT_OK)
+        for (size_t m = 0; rg && m < p->Mg; m++)
+            memcpy(yt + m * S, rg + lo * p->row_len + m * S, t * sizeof(float));
+        if (ert_gemm(false, false, p->Mg, t, p->K, 1.0f, wg, p->K, scratch, t, beta, yt, S, NULL) != ERT_OK)
             j->failed = 1;
         for (size_t m = 0; m < p->Mg; m++)
             ert_sp_bias_act(yt + m * S, t, bg ? bg[m] : 0.0f, j->n);
@@ -351,15 +370,17 @@ static ert_status conv_run(const ert_ctx *ctx, const ert_graph *gr, const ert_no
      * (depthwise planes, or (image, group, column tile) triples) with its own scratch,
      * and runs im2col, a single-threaded gemm and the bias/activation epilogue on data
      * still in its cache. */
-    conv_job job = {.p = &p, .n = n, .ctx = ctx, .x = x, .w = w, .b = b, .y = y};
+    const ert_tensor *rt = ert_node_input(gr, n, 3);
+    const float *r = rt ? rt->data : NULL;
+    conv_job job = {.p = &p, .n = n, .ctx = ctx, .x = x, .w = w, .b = b, .r = r, .y = y};
     /* Below ~2 MMAC waking a worker costs more than it saves (the 48 px encoders). */
     double macs = (double)p.N * (double)p.M * (double)S * (double)(p.path == PATH_DEPTHWISE ? p.g.k_size : p.K);
     ert_pool *pool = macs < 2e6 ? NULL : ctx->pool;
     if (p.wino && ctx->prepared && ctx->workspace &&
         ctx->workspace_bytes >= ert_wino_workspace_floats(&p.wg) * sizeof(float)) {
         for (size_t i = 0; i < p.N; i++)
-            ert_wino_conv(&p.wg, x + i * p.C * p.g.in_size, ctx->prepared, b, y + i * p.M * S, ctx->workspace,
-                          pool, n);
+            ert_wino_conv(&p.wg, x + i * p.C * p.g.in_size, ctx->prepared, b, r ? r + i * p.M * S : NULL,
+                          y + i * p.M * S, ctx->workspace, pool, n);
         return ERT_OK;
     }
     const int threads = ert_pool_size(pool);
@@ -400,7 +421,7 @@ static ert_status conv_run(const ert_ctx *ctx, const ert_graph *gr, const ert_no
 static ert_status ct_plan_make(const ert_graph *gr, const ert_node *n, conv_plan *p, ert_error *err)
 {
     memset(p, 0, sizeof *p);
-    ert_status st = check_io(gr, n, CT_INTS, err);
+    ert_status st = check_io(gr, n, CT_INTS, 3, err);
     if (st == ERT_OK)
         st = ert_sp_check(n, n->ints, false, err);
     if (st != ERT_OK)

@@ -40,8 +40,9 @@ bool ert_wino_geom_init(ert_wino_geom *wg, const ert_sp_geom *g, size_t c_count,
 size_t ert_wino_workspace_floats(const ert_wino_geom *wg);
 /* Transformed weights U = G w G^T: pos x M x C floats from w [M, C, 3, 3]. */
 void ert_wino_prepare(const ert_wino_geom *wg, const float *restrict w, float *restrict u);
-/* One image: y [M, OH, OW] = act(conv(x [C, H, W], w) + bias) from U; ws: the workspace. */
-void ert_wino_conv(const ert_wino_geom *g, const float *x, const float *u, const float *bias, float *y, float *ws,
-                   struct ert_pool *pool, const ert_node *n);
+/* One image: y [M, OH, OW] = act(conv(x [C, H, W], w) + bias + res) from U; res (the
+ * residual, y's shape) may be NULL; ws: the workspace. */
+void ert_wino_conv(const ert_wino_geom *g, const float *x, const float *u, const float *bias, const float *res,
+                   float *y, float *ws, struct ert_pool *pool, const ert_node *n);
 
 #endif

@@ -94,7 +94,7 @@ size_t ert_wino_workspace_floats(const ert_wino_geom *wg)
 
 typedef struct wino_job {
     const ert_wino_geom *g;
-    const float *x, *u, *bias;
+    const float *x, *u, *bias, *res;
     float *y, *v, *mm;
     size_t t0, tb; /* the block's first tile and tile count */
     const ert_node *n;
@@ -225,6 +225,7 @@ static inline __attribute__((always_inline)) void wino_output_m(const wino_job *
     const size_t tb = j->tb, mstride = g->M * tb;
     for (size_t oc = m0; oc < m1; oc++) {
         float *ym = j->y + oc * g->OH * g->OW;
+        const float *rm = j->res ? j->res + oc * g->OH * g->OW : NULL;
         const float bias = j->bias ? j->bias[oc] : 0.0f;
         const ert_f4 vb = f4_splat(bias);
         for (size_t q = 0; q < tb; q += 4) {
@@ -260,8 +261,14 @@ static inline __attribute__((always_inline)) void wino_output_m(const wino_job *
                 size_t cols = g->OW - ox0 < (size_t)m ? g->OW - ox0 : (size_t)m;
                 for (size_t i = 0; i < rows; i++) {
                     float *yr = ym + (oy0 + i) * g->OW + ox0;
-                    for (size_t jx = 0; jx < cols; jx++)
-                        yr[jx] = out[i][jx][k];
+                    if (rm) {
+                        const float *rr = rm + (oy0 + i) * g->OW + ox0;
+                        for (size_t jx = 0; jx < cols; jx++)
+                            yr[jx] = out[i][jx][k] + rr[jx];
+                    } else {
+                        for (size_t jx = 0; jx < cols; jx++)
+                            yr[jx] = out[i][jx][k];
+                    }
                     if (j->n->act != ERT_ACT_NONE)
                         ert_act_apply(yr, cols, j->n->act, j->n->act_alpha, j->n->act_beta);
                 }
@@ -280,10 +287,10 @@ static void wino_output(void *arg, size_t m0, size_t m1, int worker)
         wino_output_m(j, m0, m1, 4);
 }
 
-void ert_wino_conv(const ert_wino_geom *g, const float *x, const float *u, const float *bias, float *y, float *ws,
-                   struct ert_pool *pool, const ert_node *n)
+void ert_wino_conv(const ert_wino_geom *g, const float *x, const float *u, const float *bias, const float *res,
+                   float *y, float *ws, struct ert_pool *pool, const ert_node *n)
 {
-    wino_job j = {.g = g, .x = x, .u = u, .bias = bias, .y = y, .n = n};
+    wino_job j = {.g = g, .x = x, .u = u, .bias = bias, .res = res, .y = y, .n = n};
     for (size_t t0 = 0; t0 < g->T; t0 += g->block) {
         j.t0 = t0;
         j.tb = g->T - t0 < g->block ? g->T - t0 : g->block;
