@@ -53,7 +53,7 @@ typedef struct ert_link_config {
 
 /* Callbacks; any may be NULL except write. Received messages arrive decoded and checked;
  * the pointers are valid only during the call. Calling ert_link_send_* from a callback
- * is allowed. */
+ * is allowed; calling ert_link_feed or ert_link_poll from one is not. */
 typedef struct ert_link_io {
     void *ctx;
     bool (*write)(void *ctx, const uint8_t *bytes, size_t n); /* whole frame or false */
