@@ -84,7 +84,7 @@ typedef struct ert_link_pending {
     bool used;
     uint8_t type;
     uint16_t seq;
-    uint8_t tries;            /* transmissions so far */
+    uint16_t tries;           /* transmissions so far (up to retry_limit + 1 = 256) */
     uint8_t len;
     uint32_t last_tx_ms;
     uint8_t payload[ERT_LINK_RELIABLE_MAX_PAYLOAD];

@@ -597,6 +597,18 @@ static void test_link_retry_limit_counts_drop(void)
     CU_ASSERT_EQUAL(s.drops, 1);
     CU_ASSERT_EQUAL(s.retransmissions, 3);
     free(p);
+    /* The largest limit (255) still ends: the try counter must not wrap. */
+    ert_link_config ca = cfg_a;
+    ca.retry_limit = 255;
+    p = pair_new(&ca, &cfg_b);
+    p->sa.lose = true;
+    ert_link_send_grasp(&p->a, &g, 0);
+    for (uint32_t t = 50; t <= 300 * 50; t += 50)
+        ert_link_poll(&p->a, t);
+    CU_ASSERT_EQUAL(p->a.stats.retransmissions, 255);
+    CU_ASSERT_EQUAL(p->a.stats.drops, 1);
+    CU_ASSERT_EQUAL(ert_link_pending_count(&p->a), 0);
+    free(p);
 }
 
 static void test_link_full_queue_drops_oldest(void)
