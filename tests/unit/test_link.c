@@ -869,6 +869,22 @@ static void test_link_survives_noisy_line(void)
     free(p);
 }
 
+static void test_link_reliable_older_than_window_is_not_delivered(void)
+{
+    pair *p = pair_new(&cfg_a, &cfg_b);
+    const uint8_t goal[] = {0x08, 0x01, 0x10, 0x01};
+    feed_frame(&p->b, ERT_LINK_MSG_GOAL, 1000, goal, sizeof goal);
+    feed_frame(&p->b, ERT_LINK_MSG_GOAL, 1063, goal, sizeof goal);
+    feed_frame(&p->b, ERT_LINK_MSG_GOAL, 1000, goal, sizeof goal); /* 63 behind: remembered */
+    feed_frame(&p->b, ERT_LINK_MSG_GOAL, 1001, goal, sizeof goal); /* 62 behind, unseen: new */
+    feed_frame(&p->b, ERT_LINK_MSG_GOAL, 1064, goal, sizeof goal);
+    feed_frame(&p->b, ERT_LINK_MSG_GOAL, 1000, goal, sizeof goal); /* 64 behind: stale */
+    CU_ASSERT_EQUAL(p->sb.goals, 4);
+    CU_ASSERT_EQUAL(p->b.stats.duplicates, 2);
+    CU_ASSERT_EQUAL(p->b.stats.stale, 1);
+    free(p);
+}
+
 static const ert_test_case cases[] = {
     ERT_TEST(test_link_crc32_matches_zlib),
     ERT_TEST(test_link_frame_known_bytes),
@@ -893,6 +909,7 @@ static const ert_test_case cases[] = {
     ERT_TEST(test_link_rejects_bad_payloads_without_ack),
     ERT_TEST(test_link_peer_restart_resets_duplicate_window),
     ERT_TEST(test_link_survives_noisy_line),
+    ERT_TEST(test_link_reliable_older_than_window_is_not_delivered),
     ERT_TEST_END,
 };
 const ert_test_suite ert_suite_link = {"link", cases};
