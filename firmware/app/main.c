@@ -11,9 +11,10 @@
 
 #include "core.pb.h"
 #include "ert_board.h"
+#include "ert_fw_version.h"
 
 #ifndef ERT_FW_VERSION_MAJOR
-#error "ERT_FW_VERSION_MAJOR/MINOR/PATCH and ERT_FW_DESCRIBE come from firmware/meson.build"
+#error "ERT_FW_VERSION_MAJOR/MINOR/PATCH come from firmware/meson.build"
 #endif
 
 #define ERT_FW_ACK 0x06u
