@@ -7,13 +7,6 @@
 #include <string.h>
 #include <time.h>
 
-uint64_t ert_monotonic_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 ert_status ert_pacer_init(ert_pacer *p, double fps, const char *label, ert_error *err)
 {
     memset(p, 0, sizeof *p);

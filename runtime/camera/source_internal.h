@@ -5,13 +5,13 @@
 #define ERT_SOURCE_INTERNAL_H
 
 #include "embedrt/camera.h"
+#include "embedrt/util.h"
 #include "embedrt/source.h"
 
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
-uint64_t ert_monotonic_ns(void);
 
 /* Paces hand-outs at a fixed rate from absolute deadlines: frame k is due at
  * t0 + k * period (t0: the first wait), so sleeping never accumulates drift. A consumer

@@ -5,6 +5,7 @@
  * costs 20-70 us on a VM (measured). Outside a run nothing spins: an idle embedrt uses no
  * CPU. The caller waits for a job's end the same way. */
 #include "embedrt/pool.h"
+#include "embedrt/util.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -63,13 +64,6 @@ static inline void cpu_relax(void)
 #endif
 }
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* Spins until cond(p, x) holds or ERT_POOL_SPIN_NS pass; true when it holds. */
 static bool spin_until(bool (*cond)(ert_pool *, unsigned long), ert_pool *p, unsigned long x)
 {
@@ -79,7 +73,7 @@ static bool spin_until(bool (*cond)(ert_pool *, unsigned long), ert_pool *p, uns
             return true;
         cpu_relax();
         if ((i & 63) == 63) {
-            uint64_t t = now_ns();
+            uint64_t t = ert_monotonic_ns();
             if (!t0)
                 t0 = t;
             else if (t - t0 > ERT_POOL_SPIN_NS)

@@ -2,6 +2,7 @@
  * checked for length, range and syntax; errors carry the file, the line, the section
  * and what was expected. */
 #include "config.h"
+#include "embedrt/util.h"
 
 #include "embedrt/client.h"
 #include "embedrt/wire.h"
@@ -18,15 +19,6 @@
 #define DEFAULT_WATCHDOG_MS 2000u
 #define BUILTIN_CAMERA_SPEC "synthetic:bars:320x240"
 
-static void copy_str(char *dst, size_t cap, const char *src)
-{
-    size_t n = strlen(src);
-    if (n >= cap)
-        n = cap - 1;
-    memcpy(dst, src, n);
-    dst[n] = '\0';
-}
-
 void ert_config_defaults(ert_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
@@ -34,9 +26,9 @@ void ert_config_defaults(ert_config *cfg)
     const char *addr = ert_client_default_address(buf, sizeof buf);
     if (addr && strncmp(addr, "unix:", 5) == 0)
         addr += 5;
-    copy_str(cfg->socket_path, sizeof cfg->socket_path, addr ? addr : "/tmp/embedrtd.sock");
+    ert_str_copy(cfg->socket_path, sizeof cfg->socket_path, addr ? addr : "/tmp/embedrtd.sock");
     cfg->socket_mode = 0600;
-    copy_str(cfg->tcp_host, sizeof cfg->tcp_host, "127.0.0.1");
+    ert_str_copy(cfg->tcp_host, sizeof cfg->tcp_host, "127.0.0.1");
     cfg->threads = 0;
     cfg->client_queue_depth = 256;
     cfg->max_frame_bytes = ERT_WIRE_MAX_FRAME;
@@ -167,7 +159,7 @@ static ert_status parse_source(const char *where, const char *base_dir, const ch
         return ert_fail(err, ERT_EINVAL, "%s: source = '%s' needs a camera id or pattern after the colon", where, v);
     if (strlen(v) >= ERT_CFG_SPEC_MAX)
         return ert_fail(err, ERT_EINVAL, "%s: source is longer than %d bytes", where, ERT_CFG_SPEC_MAX - 1);
-    copy_str(out, ERT_CFG_SPEC_MAX, v);
+    ert_str_copy(out, ERT_CFG_SPEC_MAX, v);
     return ERT_OK;
 }
 
@@ -203,7 +195,7 @@ ert_status ert_config_set_socket(ert_config *cfg, const char *where, const char 
     if (!v[0] || strlen(v) >= sizeof cfg->socket_path)
         return ert_fail(err, ERT_EINVAL, "%s: socket path '%s' must be 1-%zu bytes (a Unix socket path)", where, v,
                         sizeof cfg->socket_path - 1);
-    copy_str(cfg->socket_path, sizeof cfg->socket_path, v);
+    ert_str_copy(cfg->socket_path, sizeof cfg->socket_path, v);
     return ERT_OK;
 }
 
@@ -220,7 +212,7 @@ static ert_cfg_camera *camera_slot(ert_config *cfg, const char *where, const cha
     }
     ert_cfg_camera *c = &cfg->cameras[cfg->n_cameras++];
     memset(c, 0, sizeof *c);
-    copy_str(c->name, sizeof c->name, name);
+    ert_str_copy(c->name, sizeof c->name, name);
     c->watchdog_ms = DEFAULT_WATCHDOG_MS;
     return c;
 }
@@ -236,7 +228,7 @@ static ert_cfg_model *model_slot(ert_config *cfg, const char *where, const char 
     }
     ert_cfg_model *m = &cfg->models[cfg->n_models++];
     memset(m, 0, sizeof *m);
-    copy_str(m->name, sizeof m->name, name);
+    ert_str_copy(m->name, sizeof m->name, name);
     return m;
 }
 
@@ -266,7 +258,7 @@ static ert_status parse_camera_list(const char *where, const char *v, ert_cfg_mo
         if (m->n_cameras == ERT_CFG_MAX_MODEL_CAMERAS)
             return ert_fail(err, ERT_EINVAL, "%s: cameras lists more than %d cameras", where,
                             ERT_CFG_MAX_MODEL_CAMERAS);
-        copy_str(m->cameras[m->n_cameras++], ERT_CFG_NAME_MAX, name);
+        ert_str_copy(m->cameras[m->n_cameras++], ERT_CFG_NAME_MAX, name);
         if (!*e)
             break;
         p = e + 1;
@@ -471,7 +463,7 @@ ert_status ert_config_parse_text(ert_config *cfg, const char *name, const char *
         if (st != ERT_OK)
             return st;
         if (n_seen < 16 && strlen(k) < sizeof seen[0])
-            copy_str(seen[n_seen++], sizeof seen[0], k);
+            ert_str_copy(seen[n_seen++], sizeof seen[0], k);
     }
     /* Required keys, reported at the end with the section's name. */
     for (size_t i = 0; i < cfg->n_cameras; i++)
@@ -579,8 +571,8 @@ ert_status ert_config_finish(ert_config *cfg, ert_error *err)
     if (cfg->n_cameras == 0) {
         ert_cfg_camera *c = &cfg->cameras[cfg->n_cameras++];
         memset(c, 0, sizeof *c);
-        copy_str(c->name, sizeof c->name, "scene");
-        copy_str(c->source, sizeof c->source, BUILTIN_CAMERA_SPEC);
+        ert_str_copy(c->name, sizeof c->name, "scene");
+        ert_str_copy(c->source, sizeof c->source, BUILTIN_CAMERA_SPEC);
         c->watchdog_ms = DEFAULT_WATCHDOG_MS;
         cfg->builtin_camera = true;
     }
@@ -592,7 +584,7 @@ ert_status ert_config_finish(ert_config *cfg, ert_error *err)
     for (size_t i = 0; i < cfg->n_models; i++) {
         ert_cfg_model *m = &cfg->models[i];
         if (m->n_cameras == 0) {
-            copy_str(m->cameras[0], ERT_CFG_NAME_MAX, cfg->cameras[0].name);
+            ert_str_copy(m->cameras[0], ERT_CFG_NAME_MAX, cfg->cameras[0].name);
             m->n_cameras = 1;
         }
         if (m->threads <= 0)

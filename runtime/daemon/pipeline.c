@@ -6,6 +6,7 @@
  * a worker holds at most one buffer per camera, so a free buffer always exists for the
  * capture thread, which never waits for inference. */
 #include "pipeline.h"
+#include "embedrt/util.h"
 
 #include "embedrt/source.h"
 #include "embedrt/version.h"
@@ -26,20 +27,6 @@
 #define LAT_RING 1024
 #define POLL_SLICE_MS 100
 #define LOAD_QUEUE 4
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static void copy_str(char *dst, size_t cap, const char *src)
-{
-    size_t n = strnlen(src, cap - 1);
-    memcpy(dst, src, n);
-    dst[n] = '\0';
-}
 
 /* ---------------------------------------------------------------- types */
 
@@ -185,7 +172,7 @@ static void notice(ert_pipeline *pl, embedrt_v1_Envelope *env, uint8_t *buf, siz
     env->which_body = embedrt_v1_Envelope_notice_tag;
     env->body.notice.kind = kind;
     env->body.notice.count = count;
-    copy_str(env->body.notice.subject, sizeof env->body.notice.subject, subject);
+    ert_str_copy(env->body.notice.subject, sizeof env->body.notice.subject, subject);
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(env->body.notice.message, sizeof env->body.notice.message, fmt, ap);
@@ -264,7 +251,7 @@ static void *capture_main(void *arg)
     camera *c = arg;
     ert_pipeline *pl = c->pl;
     embedrt_v1_Envelope *env = calloc(1, sizeof *env);
-    uint64_t last = now_ns();
+    uint64_t last = ert_monotonic_ns();
     uint32_t errors = 0;
     while (env && !atomic_load(&c->stop)) {
         if (c->cfg.fps < 0) {
@@ -298,7 +285,7 @@ static void *capture_main(void *arg)
             usleep(10000);
             res = ERT_SOURCE_TIMEOUT;
         }
-        uint64_t t = now_ns();
+        uint64_t t = ert_monotonic_ns();
         if (res == ERT_SOURCE_TIMEOUT) {
             if (!c->stalled && t - last >= (uint64_t)c->cfg.watchdog_ms * 1000000u) {
                 pthread_mutex_lock(&pl->mu);
@@ -507,7 +494,7 @@ static void do_swap(worker *w, ert_session *fresh, uint32_t client, uint64_t req
     w->sess = fresh;
     ert_session_free(old);
     pthread_mutex_lock(&w->pl->mu);
-    copy_str(w->cfg.blob, sizeof w->cfg.blob, blob);
+    ert_str_copy(w->cfg.blob, sizeof w->cfg.blob, blob);
     pthread_mutex_unlock(&w->pl->mu);
     refresh_info(w);
     ert_log(ERT_LOG_INFO, "model '%s': now %s (generation %u)%s", w->cfg.name, blob, (unsigned)w->info.generation,
@@ -537,7 +524,7 @@ static void *worker_main(void *arg)
             uint32_t client = w->swap_client;
             uint64_t req = w->swap_req;
             char blob[ERT_CFG_PATH_MAX];
-            copy_str(blob, sizeof blob, w->swap_blob);
+            ert_str_copy(blob, sizeof blob, w->swap_blob);
             w->swap_in = NULL;
             pthread_mutex_unlock(&pl->mu);
             do_swap(w, fresh, client, req, blob);
@@ -567,10 +554,10 @@ static void *worker_main(void *arg)
             w->seen[ci] = pub_n;
             w->rr = ci + 1;
             pthread_mutex_unlock(&pl->mu);
-            uint64_t t0 = now_ns();
+            uint64_t t0 = ert_monotonic_ns();
             ert_error err;
             ert_status st = ert_session_frame(w->sess, ci, &b->f, &em, &err);
-            uint64_t t1 = now_ns();
+            uint64_t t1 = ert_monotonic_ns();
             if (st != ERT_OK)
                 ert_log(ERT_LOG_WARN, "model '%s': camera '%s' frame %llu: %s", w->cfg.name, c->cfg.name,
                         (unsigned long long)b->f.seq, err.msg);
@@ -724,7 +711,7 @@ static void send_reply_error(ert_pipeline *pl, embedrt_v1_Envelope *env, uint8_t
         [ERT_EINTERNAL] = embedrt_v1_StatusCode_STATUS_INTERNAL,
     };
     env->body.error.code = (unsigned)e->code <= ERT_EINTERNAL ? codes[e->code] : embedrt_v1_StatusCode_STATUS_INTERNAL;
-    copy_str(env->body.error.message, sizeof env->body.error.message, e->msg);
+    ert_str_copy(env->body.error.message, sizeof env->body.error.message, e->msg);
     const uint8_t *p;
     size_t n;
     if (ert_pub_encode(env, NULL, buf, cap, &p, &n, NULL) == ERT_OK)
@@ -765,7 +752,7 @@ static void *loader_main(void *arg)
             w->swap_in = fresh;
             w->swap_client = job.client;
             w->swap_req = job.request_id;
-            copy_str(w->swap_blob, sizeof w->swap_blob, job.blob);
+            ert_str_copy(w->swap_blob, sizeof w->swap_blob, job.blob);
             pthread_cond_signal(&w->cv);
             continue;
         }
@@ -799,8 +786,8 @@ ert_status ert_pipeline_load_model(ert_pipeline *pl, uint32_t client, uint64_t r
         load_job *j = &pl->jobs[(pl->job_head + pl->job_count++) % LOAD_QUEUE];
         j->client = client;
         j->request_id = request_id;
-        copy_str(j->model, sizeof j->model, req->model);
-        copy_str(j->blob, sizeof j->blob, req->blob_path);
+        ert_str_copy(j->model, sizeof j->model, req->model);
+        ert_str_copy(j->blob, sizeof j->blob, req->blob_path);
         pthread_cond_signal(&pl->loader_cv);
     }
     pthread_mutex_unlock(&pl->mu);
@@ -892,11 +879,11 @@ void ert_pipeline_capabilities(ert_pipeline *pl, embedrt_v1_Capabilities *out)
     for (size_t i = 0; i < pl->n_cams && out->cameras_count < 8; i++) {
         camera *c = pl->cams[i];
         embedrt_v1_CameraInfo *ci = &out->cameras[out->cameras_count++];
-        copy_str(ci->name, sizeof ci->name, c->cfg.name);
-        copy_str(ci->source, sizeof ci->source, c->cfg.source);
+        ert_str_copy(ci->name, sizeof ci->name, c->cfg.name);
+        ert_str_copy(ci->source, sizeof ci->source, c->cfg.source);
         ci->width = c->info.width;
         ci->height = c->info.height;
-        copy_str(ci->pixel_format, sizeof ci->pixel_format, ert_pixfmt_name(c->info.format));
+        ert_str_copy(ci->pixel_format, sizeof ci->pixel_format, ert_pixfmt_name(c->info.format));
         ci->fps = c->info.fps;
     }
     for (size_t i = 0; i < pl->n_workers && out->models_count < 8; i++)
@@ -911,7 +898,7 @@ void ert_pipeline_stats(ert_pipeline *pl, embedrt_v1_Stats *out)
     for (size_t i = 0; i < pl->n_cams && out->cameras_count < 8; i++) {
         camera *c = pl->cams[i];
         embedrt_v1_CameraStats *s = &out->cameras[out->cameras_count++];
-        copy_str(s->name, sizeof s->name, c->cfg.name);
+        ert_str_copy(s->name, sizeof s->name, c->cfg.name);
         s->frames_in = c->frames_in;
         s->frames_dropped = c->dropped;
         s->stalls = c->stalls;
@@ -921,15 +908,15 @@ void ert_pipeline_stats(ert_pipeline *pl, embedrt_v1_Stats *out)
         worker *w = pl->workers[i];
         for (size_t j = 0; j < w->n_cams && out->models_count < 16; j++) {
             embedrt_v1_ModelStats *s = &out->models[out->models_count++];
-            copy_str(s->model, sizeof s->model, w->cfg.name);
-            copy_str(s->camera, sizeof s->camera, w->cams[j]->cfg.name);
+            ert_str_copy(s->model, sizeof s->model, w->cfg.name);
+            ert_str_copy(s->camera, sizeof s->camera, w->cams[j]->cfg.name);
             s->frames_out = w->frames_out[j];
             s->latency_p50_ms = lat_pct(&w->lat[j], 0.50, tmp);
             s->latency_p99_ms = lat_pct(&w->lat[j], 0.99, tmp);
             s->inference_p50_ms = lat_pct(&w->infer[j], 0.50, tmp);
         }
     }
-    out->uptime_ns = now_ns() - pl->t_start;
+    out->uptime_ns = ert_monotonic_ns() - pl->t_start;
     pthread_mutex_unlock(&pl->mu);
 }
 
@@ -975,7 +962,7 @@ ert_status ert_pipeline_create(const ert_config *cfg, ert_pub *pub, ert_pipeline
 
 ert_status ert_pipeline_start(ert_pipeline *pl, ert_error *err)
 {
-    pl->t_start = now_ns();
+    pl->t_start = ert_monotonic_ns();
     if (pthread_create(&pl->loader, NULL, loader_main, pl) != 0)
         return ert_fail(err, ERT_EIO, "pipeline: cannot start the model loader thread");
     pl->loader_running = true;

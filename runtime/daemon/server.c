@@ -2,6 +2,7 @@
  * signalfd. Every reply goes through the publisher so that it keeps its place among the
  * client's events and gets the connection's next seq. */
 #include "server.h"
+#include "embedrt/util.h"
 
 #include "embedrt/version.h"
 #include "log.h"
@@ -52,20 +53,6 @@ struct ert_server {
     uint64_t next_stats;
 };
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static void copy_str(char *dst, size_t cap, const char *src)
-{
-    size_t n = strnlen(src, cap - 1);
-    memcpy(dst, src, n);
-    dst[n] = '\0';
-}
-
 /* ---------------------------------------------------------------- listeners */
 
 static ert_status open_unix(ert_server *s, ert_error *err)
@@ -79,7 +66,7 @@ static ert_status open_unix(ert_server *s, ert_error *err)
     memcpy(sa.sun_path, path, strlen(path));
     /* The parent folder (e.g. /run/embedrt): create it for the owner only if missing. */
     char dir[sizeof sa.sun_path];
-    copy_str(dir, sizeof dir, path);
+    ert_str_copy(dir, sizeof dir, path);
     char *slash = strrchr(dir, '/');
     if (slash && slash != dir) {
         *slash = '\0';
@@ -325,7 +312,7 @@ static void reply_error(ert_server *s, conn *c, uint64_t request_id, const ert_e
     env->request_id = request_id;
     env->which_body = embedrt_v1_Envelope_error_tag;
     env->body.error.code = code_of(e->code);
-    copy_str(env->body.error.message, sizeof env->body.error.message, e->msg);
+    ert_str_copy(env->body.error.message, sizeof env->body.error.message, e->msg);
     reply(s, c, env);
 }
 
@@ -345,7 +332,7 @@ static void fill_hello(const ert_server *s, embedrt_v1_Hello *h)
     h->embedrt.major = ERT_VERSION_MAJOR;
     h->embedrt.minor = ERT_VERSION_MINOR;
     h->embedrt.patch = ERT_VERSION_PATCH;
-    copy_str(h->embedrt.describe, sizeof h->embedrt.describe, ert_version_git());
+    ert_str_copy(h->embedrt.describe, sizeof h->embedrt.describe, ert_version_git());
     char host[40] = "localhost";
     gethostname(host, sizeof host - 1);
     snprintf(h->node_name, sizeof h->node_name, "embedrtd@%s", host);
@@ -353,16 +340,16 @@ static void fill_hello(const ert_server *s, embedrt_v1_Hello *h)
     size_t n = ert_version_components(comps, 8);
     for (size_t i = 0; i < n && i < 8; i++) {
         embedrt_v1_Component *c = &h->components[h->components_count++];
-        copy_str(c->name, sizeof c->name, comps[i].name);
-        copy_str(c->version, sizeof c->version, comps[i].version ? comps[i].version : "");
+        ert_str_copy(c->name, sizeof c->name, comps[i].name);
+        ert_str_copy(c->version, sizeof c->version, comps[i].version ? comps[i].version : "");
     }
     static const char *const caps[] = {"embeddings", "rewards", "heatmaps", "stats", "goals", "episodes",
                                        "demos", "grasp-events", "model-swap"};
     for (size_t i = 0; i < sizeof caps / sizeof caps[0]; i++)
-        copy_str(h->capabilities[h->capabilities_count++], sizeof h->capabilities[0], caps[i]);
+        ert_str_copy(h->capabilities[h->capabilities_count++], sizeof h->capabilities[0], caps[i]);
     if (s->cfg.tcp)
-        copy_str(h->capabilities[h->capabilities_count++], sizeof h->capabilities[0], "tcp");
-    h->monotonic_ns = now_ns();
+        ert_str_copy(h->capabilities[h->capabilities_count++], sizeof h->capabilities[0], "tcp");
+    h->monotonic_ns = ert_monotonic_ns();
 }
 
 static void fill_stats(ert_server *s, embedrt_v1_Stats *st)
@@ -531,7 +518,7 @@ static void conn_read(ert_server *s, conn *c)
                 ert_log(ERT_LOG_WARN, "client %u: %s; closing the connection", c->id, err.msg);
                 reply_error(s, c, 0, &err);
                 c->closing = true;
-                c->close_deadline = now_ns() + CLOSE_GRACE_NS;
+                c->close_deadline = ert_monotonic_ns() + CLOSE_GRACE_NS;
                 shutdown(c->fd, SHUT_RD);
                 return;
             }
@@ -590,7 +577,7 @@ static void broadcast_notice(ert_server *s, embedrt_v1_Notice_Kind kind, const c
     memset(out, 0, sizeof *out);
     out->which_body = embedrt_v1_Envelope_notice_tag;
     out->body.notice.kind = kind;
-    copy_str(out->body.notice.message, sizeof out->body.notice.message, msg);
+    ert_str_copy(out->body.notice.message, sizeof out->body.notice.message, msg);
     const uint8_t *p;
     size_t n;
     if (ert_pub_encode(out, NULL, s->enc, TX_CAP, &p, &n, NULL) == ERT_OK)
@@ -616,7 +603,7 @@ static bool serve_once(ert_server *s, int timeout_ms, ert_server_reload_fn reloa
         who[n++] = NULL;
     }
     size_t first_conn = n;
-    uint64_t t = now_ns();
+    uint64_t t = ert_monotonic_ns();
     for (size_t i = 0; i < MAX_CONNS; i++) {
         conn *c = &s->conns[i];
         if (c->fd < 0)
@@ -684,7 +671,7 @@ void ert_server_run(ert_server *s, ert_pipeline *pl, ert_pub *pub, ert_server_re
     for (;;) {
         int timeout = 1000;
         if (s->cfg.stats_interval_ms) {
-            uint64_t t = now_ns();
+            uint64_t t = ert_monotonic_ns();
             if (s->next_stats == 0)
                 s->next_stats = t + (uint64_t)s->cfg.stats_interval_ms * 1000000u;
             if (t >= s->next_stats) {
@@ -699,8 +686,8 @@ void ert_server_run(ert_server *s, ert_pipeline *pl, ert_pub *pub, ert_server_re
     }
     broadcast_notice(s, embedrt_v1_Notice_Kind_KIND_SHUTDOWN, "embedrtd is stopping");
     /* Flush briefly: a client that does not read is not waited for. */
-    uint64_t deadline = now_ns() + 300000000ull;
-    while (now_ns() < deadline) {
+    uint64_t deadline = ert_monotonic_ns() + 300000000ull;
+    while (ert_monotonic_ns() < deadline) {
         bool any = false;
         for (size_t i = 0; i < MAX_CONNS; i++) {
             conn *c = &s->conns[i];

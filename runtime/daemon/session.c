@@ -2,6 +2,7 @@
  * This file holds what every family shares (creation, requests, goals, replies, events,
  * hot-swap adoption); the family behaviour lives in session_<family>.c. */
 #include "session_internal.h"
+#include "embedrt/util.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -10,13 +11,6 @@
 #include <time.h>
 
 /* ---------------------------------------------------------------- helpers */
-
-uint64_t ert_sess_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 double ert_sess_norm(const float *v, size_t n)
 {
@@ -27,13 +21,6 @@ double ert_sess_norm(const float *v, size_t n)
 }
 
 /* Bounded copy into a nanopb string field (always terminated; cut at cap - 1). */
-static void copy_str(char *dst, size_t cap, const char *src)
-{
-    size_t n = src ? strnlen(src, cap - 1) : 0;
-    memcpy(dst, src ? src : "", n);
-    dst[n] = 0;
-}
-
 /* Clears the header and only the body member about to be filled: the envelope is tens
  * of kB (Capabilities), an event needs a fraction of it. */
 static void *begin(ert_session *s, pb_size_t which, size_t body_size)
@@ -56,14 +43,14 @@ void ert_sess_emit_embedding(ert_session *s, size_t ci, const ert_frame *f, cons
                              size_t n)
 {
     embedrt_v1_Embedding *m = begin(s, embedrt_v1_Envelope_embedding_tag, sizeof *m);
-    copy_str(m->model, sizeof m->model, s->name);
-    copy_str(m->camera, sizeof m->camera, s->cameras[ci]);
-    copy_str(m->role, sizeof m->role, role);
+    ert_str_copy(m->model, sizeof m->model, s->name);
+    ert_str_copy(m->camera, sizeof m->camera, s->cameras[ci]);
+    ert_str_copy(m->role, sizeof m->role, role);
     m->vector_count = (pb_size_t)n; /* n <= ERT_SESS_MAX_VECTOR, checked at create */
     memcpy(m->vector, v, n * sizeof *v);
     m->frame_seq = f ? f->seq : 0;
     m->capture_ns = f ? f->t_capture_ns : 0;
-    m->publish_ns = ert_sess_now_ns();
+    m->publish_ns = ert_monotonic_ns();
     ert_sess_send(s);
 }
 
@@ -71,15 +58,15 @@ embedrt_v1_Reward *ert_sess_reward_begin(ert_session *s, size_t ci, const ert_fr
                                          double value)
 {
     embedrt_v1_Reward *r = begin(s, embedrt_v1_Envelope_reward_tag, sizeof *r);
-    copy_str(r->model, sizeof r->model, s->name);
-    copy_str(r->family, sizeof r->family, s->family);
-    copy_str(r->type, sizeof r->type, type);
+    ert_str_copy(r->model, sizeof r->model, s->name);
+    ert_str_copy(r->family, sizeof r->family, s->family);
+    ert_str_copy(r->type, sizeof r->type, type);
     r->value = value;
     r->goal_id = s->has_goal && !s->goal_pending ? s->goal_id : 0;
-    copy_str(r->camera, sizeof r->camera, s->cameras[ci]);
+    ert_str_copy(r->camera, sizeof r->camera, s->cameras[ci]);
     r->frame_seq = f ? f->seq : 0;
     r->capture_ns = f ? f->t_capture_ns : 0;
-    r->publish_ns = ert_sess_now_ns();
+    r->publish_ns = ert_monotonic_ns();
     return r;
 }
 
@@ -88,7 +75,7 @@ void ert_sess_reward_add(embedrt_v1_Reward *r, const char *name, double value)
     if (r->components_count >= sizeof r->components / sizeof r->components[0])
         return; /* the family code never adds more than 8 */
     embedrt_v1_RewardComponent *c = &r->components[r->components_count++];
-    copy_str(c->name, sizeof c->name, name);
+    ert_str_copy(c->name, sizeof c->name, name);
     c->value = value;
 }
 
@@ -96,8 +83,8 @@ void ert_sess_emit_heatmap(ert_session *s, size_t ci, const ert_frame *f, size_t
                            const float kp[2])
 {
     embedrt_v1_Heatmap *m = begin(s, embedrt_v1_Envelope_heatmap_tag, sizeof *m);
-    copy_str(m->model, sizeof m->model, s->name);
-    copy_str(m->camera, sizeof m->camera, s->cameras[ci]);
+    ert_str_copy(m->model, sizeof m->model, s->name);
+    ert_str_copy(m->camera, sizeof m->camera, s->cameras[ci]);
     m->height = (uint32_t)h;
     m->width = (uint32_t)w;
     /* ert_g2v_heatmap's keypoint runs -1..1 over the first..last cell centres; the wire
@@ -124,7 +111,7 @@ static void reply_error(ert_session *s, ert_status st, const char *msg)
     embedrt_v1_Error *e = begin(s, embedrt_v1_Envelope_error_tag, sizeof(embedrt_v1_Error));
     s->env->request_id = s->request_id;
     e->code = (embedrt_v1_StatusCode)ert_client_code_from_status(st);
-    copy_str(e->message, sizeof e->message, msg);
+    ert_str_copy(e->message, sizeof e->message, msg);
     size_t n = strlen(e->message);
     if (n == sizeof e->message - 1) /* cut: say so */
         memcpy(e->message + n - 3, "...", 3);
@@ -135,7 +122,7 @@ static void reply_goal_set(ert_session *s)
 {
     embedrt_v1_GoalSet *g = begin(s, embedrt_v1_Envelope_goal_set_tag, sizeof(embedrt_v1_GoalSet));
     s->env->request_id = s->request_id;
-    copy_str(g->model, sizeof g->model, s->name);
+    ert_str_copy(g->model, sizeof g->model, s->name);
     g->goal_id = s->goal_id;
     if (!s->goal_pending) {
         g->embedding_count = (pb_size_t)s->goal_dim;
@@ -193,11 +180,11 @@ ert_status ert_session_create(const ert_session_config *cfg, ert_session **out, 
     ert_session *s = calloc(1, sizeof *s);
     if (!s)
         return ert_fail(err, ERT_ENOMEM, "%s: out of memory for the session", cfg->blob_path);
-    copy_str(s->name, sizeof s->name, cfg->name);
-    copy_str(s->blob_path, sizeof s->blob_path, cfg->blob_path);
+    ert_str_copy(s->name, sizeof s->name, cfg->name);
+    ert_str_copy(s->blob_path, sizeof s->blob_path, cfg->blob_path);
     s->n_cameras = cfg->n_cameras;
     for (size_t i = 0; i < cfg->n_cameras; i++)
-        copy_str(s->cameras[i], sizeof s->cameras[i], cfg->cameras[i]);
+        ert_str_copy(s->cameras[i], sizeof s->cameras[i], cfg->cameras[i]);
     s->threads = cfg->threads;
     s->env = calloc(1, sizeof *s->env);
     if (!s->env) {
@@ -284,23 +271,23 @@ int ert_session_camera_index(const ert_session *s, const char *camera)
 void ert_session_info(const ert_session *s, embedrt_v1_ModelInfo *out)
 {
     memset(out, 0, sizeof *out);
-    copy_str(out->name, sizeof out->name, s->name);
-    copy_str(out->family, sizeof out->family, s->family);
-    copy_str(out->blob_path, sizeof out->blob_path, s->blob_path);
+    ert_str_copy(out->name, sizeof out->name, s->name);
+    ert_str_copy(out->family, sizeof out->family, s->family);
+    ert_str_copy(out->blob_path, sizeof out->blob_path, s->blob_path);
     const ert_family_desc *d = ert_family_desc_of(s->fm);
     for (const ert_family_role_def *r = d->roles; r->role && out->roles_count < 8; r++)
         if (ert_family_graph(s->fm, r->role) >= 0)
-            copy_str(out->roles[out->roles_count++], sizeof out->roles[0], r->role);
+            ert_str_copy(out->roles[out->roles_count++], sizeof out->roles[0], r->role);
     out->embedding_dim = (uint32_t)s->dim;
     for (size_t i = 0; i < s->n_cameras; i++)
-        copy_str(out->cameras[out->cameras_count++], sizeof out->cameras[0], s->cameras[i]);
+        ert_str_copy(out->cameras[out->cameras_count++], sizeof out->cameras[0], s->cameras[i]);
     const ert_family_param *prm;
     size_t n = ert_family_params(s->fm, &prm);
     for (size_t i = 0; i < n && out->params_count < 16; i++) {
         embedrt_v1_Component *c = &out->params[out->params_count++];
-        copy_str(c->name, sizeof c->name, prm[i].key);
+        ert_str_copy(c->name, sizeof c->name, prm[i].key);
         if (prm[i].text) {
-            copy_str(c->version, sizeof c->version, prm[i].text);
+            ert_str_copy(c->version, sizeof c->version, prm[i].text);
             continue;
         }
         size_t len = 0;

@@ -142,7 +142,6 @@ void ert_sess_rig_reset(ert_session *s);
 /* Applies s->spec again (ccvae after a context change): true when the goal holds. */
 bool ert_sess_reapply_goal(ert_session *s, ert_error *err);
 
-uint64_t ert_sess_now_ns(void);
 void ert_sess_emit_embedding(ert_session *s, size_t ci, const ert_frame *f, const char *role, const float *v,
                              size_t n);
 /* Starts a Reward event in s->env (model, family, type, value, goal_id, camera, frame
