@@ -13,7 +13,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* How long a thread looks for work (or for the end of a job) before it sleeps. */
 #define ERT_POOL_SPIN_NS 50000

@@ -2,8 +2,8 @@
  * checked for length, range and syntax; errors carry the file, the line, the section
  * and what was expected. */
 #include "config.h"
-#include "embedrt/util.h"
 
+#include "embedrt/util.h"
 #include "embedrt/client.h"
 #include "embedrt/wire.h"
 

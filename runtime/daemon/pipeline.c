@@ -6,8 +6,8 @@
  * a worker holds at most one buffer per camera, so a free buffer always exists for the
  * capture thread, which never waits for inference. */
 #include "pipeline.h"
-#include "embedrt/util.h"
 
+#include "embedrt/util.h"
 #include "embedrt/source.h"
 #include "embedrt/version.h"
 #include "log.h"

@@ -1,11 +1,13 @@
 /* poll() loop: listeners, client connections, the publisher's wake-up eventfd and a
- * signalfd. Every reply goes through the publisher so that it keeps its place among the
+ * signal self-pipe. Every reply goes through the publisher so that it keeps its place among the
  * client's events and gets the connection's next seq. */
 #include "server.h"
-#include "embedrt/util.h"
 
+#include "embedrt/util.h"
 #include "embedrt/version.h"
 #include "log.h"
+
+#include <pb_decode.h>
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -365,55 +367,21 @@ static void fill_stats(ert_server *s, embedrt_v1_Stats *st)
     }
 }
 
-/* The request id of an envelope that did not decode, read from its top-level fields. */
+/* The request id of an envelope that did not decode, read from its top-level fields with
+ * nanopb's field walker (0 when it cannot be read). */
 static uint64_t peek_request_id(const uint8_t *p, size_t len)
 {
-    size_t i = 0;
-    while (i < len) {
-        uint64_t key = 0, v = 0;
-        int shift = 0;
-        for (;;) {
-            if (i >= len || shift > 63)
-                return 0;
-            key |= (uint64_t)(p[i] & 0x7f) << shift;
-            shift += 7;
-            if (!(p[i++] & 0x80))
-                break;
+    pb_istream_t in = pb_istream_from_buffer(p, len);
+    pb_wire_type_t wt;
+    uint32_t tag;
+    bool eof;
+    while (pb_decode_tag(&in, &wt, &tag, &eof)) {
+        if (tag == embedrt_v1_Envelope_request_id_tag && wt == PB_WT_VARINT) {
+            uint64_t v;
+            return pb_decode_varint(&in, &v) ? v : 0;
         }
-        unsigned wt = key & 7;
-        if (wt == 0) {
-            shift = 0;
-            for (;;) {
-                if (i >= len || shift > 63)
-                    return 0;
-                v |= (uint64_t)(p[i] & 0x7f) << shift;
-                shift += 7;
-                if (!(p[i++] & 0x80))
-                    break;
-            }
-            if ((key >> 3) == 2)
-                return v;
-        } else if (wt == 2) {
-            shift = 0;
-            for (;;) {
-                if (i >= len || shift > 63)
-                    return 0;
-                v |= (uint64_t)(p[i] & 0x7f) << shift;
-                shift += 7;
-                if (!(p[i++] & 0x80))
-                    break;
-            }
-            if (v > len - i)
-                return 0;
-            i += (size_t)v;
-        } else if (wt == 1 || wt == 5) {
-            size_t k = wt == 1 ? 8 : 4;
-            if (k > len - i)
-                return 0;
-            i += k;
-        } else {
+        if (!pb_skip_field(&in, wt))
             return 0;
-        }
     }
     return 0;
 }

@@ -2,13 +2,13 @@
  * This file holds what every family shares (creation, requests, goals, replies, events,
  * hot-swap adoption); the family behaviour lives in session_<family>.c. */
 #include "session_internal.h"
+
 #include "embedrt/util.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* ---------------------------------------------------------------- helpers */
 
