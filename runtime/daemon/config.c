@@ -232,6 +232,93 @@ static ert_cfg_model *model_slot(ert_config *cfg, const char *where, const char 
     return m;
 }
 
+static ert_cfg_link *link_slot(ert_config *cfg, const char *where, const char *name, ert_error *err)
+{
+    for (size_t i = 0; i < cfg->n_links; i++)
+        if (strcmp(cfg->links[i].name, name) == 0)
+            return &cfg->links[i];
+    if (cfg->n_links == ERT_CFG_MAX_LINKS) {
+        ert_fail(err, ERT_ENOMEM, "%s: link '%s': more than %d links", where, name, ERT_CFG_MAX_LINKS);
+        return NULL;
+    }
+    ert_cfg_link *l = &cfg->links[cfg->n_links++];
+    memset(l, 0, sizeof *l);
+    ert_str_copy(l->name, sizeof l->name, name);
+    l->baud = 115200;
+    l->heartbeat_ms = 200;
+    l->timeout_ms = 1500;
+    l->retransmit_ms = 300;
+    l->retries = 10;
+    l->reconnect_ms = 1000;
+    return l;
+}
+
+/* The speeds Linux termios has constants for (cfsetspeed takes them). */
+static bool baud_ok(uint32_t b)
+{
+    static const uint32_t rates[] = {9600,   19200,   38400,   57600,   115200,  230400,  460800, 500000,
+                                     576000, 921600,  1000000, 1152000, 1500000, 2000000, 2500000, 3000000,
+                                     3500000, 4000000};
+    for (size_t i = 0; i < sizeof rates / sizeof rates[0]; i++)
+        if (rates[i] == b)
+            return true;
+    return false;
+}
+
+#define BAUD_LIST "9600, 19200, 38400, 57600, 115200, 230400, 460800, 500000, 576000, 921600 or 1000000-4000000"
+
+static ert_status parse_baud(const char *where, const char *v, uint32_t *out, ert_error *err)
+{
+    uint32_t b;
+    if (parse_u32(where, "baud", v, 1, 4000000, &b, NULL) != ERT_OK || !baud_ok(b))
+        return ert_fail(err, ERT_EINVAL, "%s: baud = '%s' is not a serial speed (expected " BAUD_LIST ")", where, v);
+    *out = b;
+    return ERT_OK;
+}
+
+/* tty:DEVICE[:BAUD] (with_baud) or unix:PATH. */
+static ert_status parse_port(const char *where, const char *base_dir, const char *v, bool with_baud,
+                             ert_cfg_link *l, ert_error *err)
+{
+    ert_cfg_port_kind kind;
+    const char *path;
+    if (strncmp(v, "tty:", 4) == 0) {
+        kind = ERT_PORT_TTY;
+        path = v + 4;
+    } else if (strncmp(v, "unix:", 5) == 0) {
+        kind = ERT_PORT_UNIX;
+        path = v + 5;
+    } else {
+        return ert_fail(err, ERT_EINVAL, "%s: port = '%s' has an unknown kind (expected tty:DEVICE%s or unix:PATH)",
+                        where, v, with_baud ? "[:BAUD]" : "");
+    }
+    char buf[ERT_CFG_PATH_MAX];
+    size_t n = strlen(path);
+    uint32_t baud = l->baud;
+    const char *colon = kind == ERT_PORT_TTY && with_baud ? strrchr(path, ':') : NULL;
+    if (colon && colon[1] && strspn(colon + 1, "0123456789") == strlen(colon + 1)) {
+        ert_status st = parse_baud(where, colon + 1, &baud, err);
+        if (st != ERT_OK)
+            return st;
+        n = (size_t)(colon - path);
+    }
+    if (n == 0)
+        return ert_fail(err, ERT_EINVAL, "%s: port = '%s' needs a %s after the colon", where, v,
+                        kind == ERT_PORT_TTY ? "device path" : "socket path");
+    if (n >= sizeof buf)
+        return ert_fail(err, ERT_EINVAL, "%s: port path is longer than %zu bytes", where, sizeof buf - 1);
+    memcpy(buf, path, n);
+    buf[n] = '\0';
+    if (kind == ERT_PORT_UNIX && (base_dir && buf[0] != '/' ? strlen(base_dir) + 1 : 0) + n >= 108)
+        return ert_fail(err, ERT_EINVAL, "%s: port socket path is longer than 107 bytes", where);
+    ert_status st = resolve_path(where, "port path", base_dir, buf, l->path, sizeof l->path, err);
+    if (st != ERT_OK)
+        return st;
+    l->kind = kind;
+    l->baud = baud;
+    return ERT_OK;
+}
+
 static ert_status parse_camera_list(const char *where, const char *v, ert_cfg_model *m, ert_error *err)
 {
     m->n_cameras = 0;
@@ -269,6 +356,7 @@ static ert_status parse_camera_list(const char *where, const char *v, ert_cfg_mo
 #define DAEMON_KEYS "socket, socket_mode, tcp, threads, client_queue_depth, max_frame_bytes, log_level, stats_interval_ms"
 #define CAMERA_KEYS "source, width, height, format, fps, loop, watchdog_ms"
 #define MODEL_KEYS "blob, cameras, threads"
+#define LINK_KEYS "port, baud, model, heartbeat_ms, timeout_ms, retransmit_ms, retries, reconnect_ms"
 
 static ert_status daemon_key(ert_config *cfg, const char *where, const char *k, const char *v, ert_error *err)
 {
@@ -343,6 +431,32 @@ static ert_status model_key(ert_cfg_model *m, const char *where, const char *bas
     return ert_fail(err, ERT_EINVAL, "%s: unknown key '%s' (expected " MODEL_KEYS ")", where, k);
 }
 
+static ert_status link_key(ert_cfg_link *l, const char *where, const char *base_dir, const char *k, const char *v,
+                           ert_error *err)
+{
+    if (strcmp(k, "port") == 0)
+        return parse_port(where, base_dir, v, false, l, err);
+    if (strcmp(k, "baud") == 0)
+        return parse_baud(where, v, &l->baud, err);
+    if (strcmp(k, "model") == 0) {
+        ert_status st = check_name(where, "model", v, err);
+        if (st == ERT_OK)
+            ert_str_copy(l->model, sizeof l->model, v);
+        return st;
+    }
+    if (strcmp(k, "heartbeat_ms") == 0)
+        return parse_u32(where, k, v, 10, 60000, &l->heartbeat_ms, err);
+    if (strcmp(k, "timeout_ms") == 0)
+        return parse_u32(where, k, v, 20, 600000, &l->timeout_ms, err);
+    if (strcmp(k, "retransmit_ms") == 0)
+        return parse_u32(where, k, v, 10, 60000, &l->retransmit_ms, err);
+    if (strcmp(k, "retries") == 0)
+        return parse_u32(where, k, v, 0, 255, &l->retries, err);
+    if (strcmp(k, "reconnect_ms") == 0)
+        return parse_u32(where, k, v, 10, 600000, &l->reconnect_ms, err);
+    return ert_fail(err, ERT_EINVAL, "%s: unknown key '%s' (expected " LINK_KEYS ")", where, k);
+}
+
 static char *trim(char *s)
 {
     while (*s == ' ' || *s == '\t')
@@ -353,7 +467,7 @@ static char *trim(char *s)
     return s;
 }
 
-enum section_kind { SEC_NONE, SEC_DAEMON, SEC_CAMERA, SEC_MODEL };
+enum section_kind { SEC_NONE, SEC_DAEMON, SEC_CAMERA, SEC_MODEL, SEC_LINK };
 
 ert_status ert_config_parse_text(ert_config *cfg, const char *name, const char *text, size_t len, const char *base_dir,
                                  ert_error *err)
@@ -364,6 +478,7 @@ ert_status ert_config_parse_text(ert_config *cfg, const char *name, const char *
     enum section_kind sec = SEC_NONE;
     ert_cfg_camera *cam = NULL;
     ert_cfg_model *model = NULL;
+    ert_cfg_link *link = NULL;
     bool seen_daemon = false;
     /* Keys seen in the current section: a repeated key is a mistake, not an override. */
     char seen[16][24];
@@ -393,8 +508,8 @@ ert_status ert_config_parse_text(ert_config *cfg, const char *name, const char *
         if (*s == '[') {
             char *close = strchr(s, ']');
             if (!close || trim(close + 1)[0])
-                return ert_fail(err, ERT_EFORMAT, "%s:%d: section header '%s' must be [daemon], [camera NAME] or "
-                                "[model NAME]", name, lineno, s);
+                return ert_fail(err, ERT_EFORMAT, "%s:%d: section header '%s' must be [daemon], [camera NAME], "
+                                "[model NAME] or [link NAME]", name, lineno, s);
             *close = '\0';
             char *body = trim(s + 1);
             char *sp = body;
@@ -409,6 +524,16 @@ ert_status ert_config_parse_text(ert_config *cfg, const char *name, const char *
                     return ert_fail(err, ERT_EFORMAT, "%s: second [daemon] section", where);
                 seen_daemon = true;
                 sec = SEC_DAEMON;
+            } else if (strcmp(body, "link") == 0 && *arg) {
+                ert_status st = check_name(where, body, arg, err);
+                if (st != ERT_OK)
+                    return st;
+                for (size_t i = 0; i < cfg->n_links; i++)
+                    if (strcmp(cfg->links[i].name, arg) == 0)
+                        return ert_fail(err, ERT_EFORMAT, "%s: link '%s' is defined twice", where, arg);
+                if (!(link = link_slot(cfg, where, arg, err)))
+                    return err ? err->code : ERT_ENOMEM;
+                sec = SEC_LINK;
             } else if ((strcmp(body, "camera") == 0 || strcmp(body, "model") == 0) && *arg) {
                 ert_status st = check_name(where, body, arg, err);
                 if (st != ERT_OK)
@@ -427,8 +552,8 @@ ert_status ert_config_parse_text(ert_config *cfg, const char *name, const char *
                     sec = SEC_MODEL;
                 }
             } else {
-                return ert_fail(err, ERT_EFORMAT, "%s: unknown section [%s%s%s] (expected [daemon], [camera NAME] or "
-                                "[model NAME])", where, body, *arg ? " " : "", arg);
+                return ert_fail(err, ERT_EFORMAT, "%s: unknown section [%s%s%s] (expected [daemon], [camera NAME], "
+                                "[model NAME] or [link NAME])", where, body, *arg ? " " : "", arg);
             }
             continue;
         }
@@ -442,6 +567,7 @@ ert_status ert_config_parse_text(ert_config *cfg, const char *name, const char *
         case SEC_DAEMON: snprintf(where, sizeof where, "%s:%d: daemon", name, lineno); break;
         case SEC_CAMERA: snprintf(where, sizeof where, "%s:%d: camera '%s'", name, lineno, cam->name); break;
         case SEC_MODEL: snprintf(where, sizeof where, "%s:%d: model '%s'", name, lineno, model->name); break;
+        case SEC_LINK: snprintf(where, sizeof where, "%s:%d: link '%s'", name, lineno, link->name); break;
         }
         if (sec == SEC_NONE)
             return ert_fail(err, ERT_EFORMAT, "%s: key '%s' before any section (start with [daemon], [camera NAME] "
@@ -458,8 +584,10 @@ ert_status ert_config_parse_text(ert_config *cfg, const char *name, const char *
             st = daemon_key(cfg, where, k, v, err);
         else if (sec == SEC_CAMERA)
             st = camera_key(cam, where, base_dir, k, v, err);
-        else
+        else if (sec == SEC_MODEL)
             st = model_key(model, where, base_dir, k, v, err);
+        else
+            st = link_key(link, where, base_dir, k, v, err);
         if (st != ERT_OK)
             return st;
         if (n_seen < 16 && strlen(k) < sizeof seen[0])
@@ -474,6 +602,10 @@ ert_status ert_config_parse_text(ert_config *cfg, const char *name, const char *
         if (!cfg->models[i].blob[0])
             return ert_fail(err, ERT_EFORMAT, "%s: model '%s' has no blob (e.g. blob = g2v.erb)", name,
                             cfg->models[i].name);
+    for (size_t i = 0; i < cfg->n_links; i++)
+        if (!cfg->links[i].kind)
+            return ert_fail(err, ERT_EFORMAT, "%s: link '%s' has no port (e.g. port = tty:/dev/ttyACM0)", name,
+                            cfg->links[i].name);
     return ERT_OK;
 }
 
@@ -566,6 +698,45 @@ ert_status ert_config_set_model_flag(ert_config *cfg, const char *arg, ert_error
     return ERT_OK;
 }
 
+ert_status ert_config_set_link_flag(ert_config *cfg, const char *arg, ert_error *err)
+{
+    char where[80];
+    const char *eq = strchr(arg, '=');
+    char name[ERT_CFG_NAME_MAX];
+    if (!eq || eq == arg || (size_t)(eq - arg) >= sizeof name)
+        return ert_fail(err, ERT_EINVAL, "--link '%s': expected NAME=PORT[@MODEL] (e.g. gripper=tty:/dev/ttyACM0:115200@g2v "
+                        "or mcu=unix:/tmp/qemu-link.sock)", arg);
+    memcpy(name, arg, (size_t)(eq - arg));
+    name[eq - arg] = '\0';
+    snprintf(where, sizeof where, "--link %s", name);
+    ert_status st = check_name(where, "link", name, err);
+    if (st != ERT_OK)
+        return st;
+    ert_config scratch; /* the slot's defaults, without touching cfg before success */
+    memset(&scratch, 0, sizeof scratch);
+    ert_cfg_link *t = link_slot(&scratch, where, name, err);
+    char port[ERT_CFG_PATH_MAX + 16];
+    const char *at = strrchr(eq + 1, '@');
+    size_t pl = at ? (size_t)(at - (eq + 1)) : strlen(eq + 1);
+    if (pl >= sizeof port)
+        return ert_fail(err, ERT_EINVAL, "%s: the port is longer than %zu bytes", where, sizeof port - 1);
+    memcpy(port, eq + 1, pl);
+    port[pl] = '\0';
+    if ((st = parse_port(where, NULL, port, true, t, err)) != ERT_OK)
+        return st;
+    if (at && (st = check_name(where, "model", at + 1, err)) != ERT_OK)
+        return st;
+    ert_cfg_link *l = link_slot(cfg, where, name, err);
+    if (!l)
+        return err ? err->code : ERT_ENOMEM;
+    l->kind = t->kind;
+    l->baud = t->baud;
+    memcpy(l->path, t->path, sizeof l->path);
+    if (at)
+        ert_str_copy(l->model, sizeof l->model, at + 1);
+    return ERT_OK;
+}
+
 ert_status ert_config_finish(ert_config *cfg, ert_error *err)
 {
     if (cfg->n_cameras == 0) {
@@ -600,6 +771,18 @@ ert_status ert_config_finish(ert_config *cfg, ert_error *err)
                 return ert_fail(err, ERT_EINVAL, "model '%s': camera '%s' is not configured (cameras: %s)", m->name,
                                 m->cameras[j], names);
             }
+    }
+    for (size_t i = 0; i < cfg->n_links; i++) {
+        const ert_cfg_link *l = &cfg->links[i];
+        for (size_t j = 0; j < i; j++)
+            if (cfg->links[j].kind == l->kind && strcmp(cfg->links[j].path, l->path) == 0)
+                return ert_fail(err, ERT_EINVAL, "link '%s': port %s is already link '%s''s", l->name, l->path,
+                                cfg->links[j].name);
+        if (l->model[0] && !ert_config_model(cfg, l->model))
+            return ert_fail(err, ERT_EINVAL, "link '%s': model '%s' is not configured", l->name, l->model);
+        if (l->timeout_ms <= l->heartbeat_ms)
+            return ert_fail(err, ERT_EINVAL, "link '%s': timeout_ms %u must exceed heartbeat_ms %u (3x or more is "
+                            "usual)", l->name, l->timeout_ms, l->heartbeat_ms);
     }
     return ERT_OK;
 }
@@ -636,4 +819,48 @@ bool ert_cfg_model_equal(const ert_cfg_model *a, const ert_cfg_model *b)
         if (strcmp(a->cameras[i], b->cameras[i]))
             return false;
     return true;
+}
+
+bool ert_cfg_link_equal(const ert_cfg_link *a, const ert_cfg_link *b)
+{
+    return strcmp(a->name, b->name) == 0 && a->kind == b->kind && strcmp(a->path, b->path) == 0 &&
+           a->baud == b->baud && strcmp(a->model, b->model) == 0 && a->heartbeat_ms == b->heartbeat_ms &&
+           a->timeout_ms == b->timeout_ms && a->retransmit_ms == b->retransmit_ms && a->retries == b->retries &&
+           a->reconnect_ms == b->reconnect_ms;
+}
+
+void ert_cfg_link_port(const ert_cfg_link *l, char *out, size_t cap)
+{
+    if (l->kind == ERT_PORT_TTY)
+        snprintf(out, cap, "tty:%s:%u", l->path, (unsigned)l->baud);
+    else
+        snprintf(out, cap, "unix:%s", l->path);
+}
+
+ert_status ert_config_link_model(const ert_cfg_link *l, const char *const *models, const char *const *families,
+                                 size_t n, char out[ERT_CFG_NAME_MAX], ert_error *err)
+{
+    char names[ERT_CFG_MAX_MODELS * (ERT_CFG_NAME_MAX + 16) + 16] = "";
+    size_t found = 0, pick = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(names);
+        snprintf(names + len, sizeof names - len, "%s%s (%s)", i ? ", " : "", models[i], families[i]);
+        if (l->model[0] ? strcmp(models[i], l->model) == 0 : strcmp(families[i], "grasp2vec") == 0) {
+            found++;
+            pick = i;
+        }
+    }
+    if (l->model[0] && found && strcmp(families[pick], "grasp2vec") != 0)
+        return ert_fail(err, ERT_EINVAL, "link '%s': model '%s' is %s; grasp reports need a grasp2vec model", l->name,
+                        l->model, families[pick]);
+    if (l->model[0] && !found)
+        return ert_fail(err, ERT_EINVAL, "link '%s': model '%s' is not loaded (models: %s)", l->name, l->model,
+                        n ? names : "none");
+    if (found != 1)
+        return ert_fail(err, ERT_EINVAL, "link '%s': %s (models: %s); set model = NAME in [link %s]", l->name,
+                        found ? "more than one grasp2vec model could take its grasp reports"
+                              : "no grasp2vec model is loaded for its grasp reports",
+                        n ? names : "none", l->name);
+    ert_str_copy(out, ERT_CFG_NAME_MAX, models[pick]);
+    return ERT_OK;
 }

@@ -17,6 +17,7 @@
 #define ERT_CFG_MAX_CAMERAS 8   /* Capabilities.cameras max_count */
 #define ERT_CFG_MAX_MODELS 8    /* Capabilities.models max_count */
 #define ERT_CFG_MAX_MODEL_CAMERAS 4
+#define ERT_CFG_MAX_LINKS 4     /* Stats.links max_count */
 #define ERT_CFG_NAME_MAX 32     /* names fit the protocol's 32-byte strings, NUL included */
 #define ERT_CFG_PATH_MAX 256
 #define ERT_CFG_SPEC_MAX 272    /* "replay:" + a path */
@@ -41,6 +42,23 @@ typedef struct ert_cfg_model {
     int threads;                   /* 0: [daemon] threads */
 } ert_cfg_model;
 
+/* A controller link: a microcontroller speaking proto/embedrt/v1/link.proto over a serial
+ * line (termios raw mode) or a Unix socket (QEMU's -serial unix:...,server=on). */
+typedef enum ert_cfg_port_kind { ERT_PORT_TTY = 1, ERT_PORT_UNIX = 2 } ert_cfg_port_kind;
+
+typedef struct ert_cfg_link {
+    char name[ERT_CFG_NAME_MAX];
+    ert_cfg_port_kind kind;
+    char path[ERT_CFG_PATH_MAX];   /* the tty device or the socket path */
+    uint32_t baud;                 /* tty only; 115200 */
+    char model[ERT_CFG_NAME_MAX];  /* grasp2vec model for grasp reports; empty: the only one */
+    uint32_t heartbeat_ms;         /* 200 */
+    uint32_t timeout_ms;           /* link down after this long without a valid frame: 1500 */
+    uint32_t retransmit_ms;        /* resend an unacknowledged reward/goal after this: 300 */
+    uint32_t retries;              /* retransmissions before a message is dropped: 10 */
+    uint32_t reconnect_ms;         /* retry opening a missing tty or socket: 1000 */
+} ert_cfg_link;
+
 typedef struct ert_config {
     char socket_path[108];         /* sockaddr_un.sun_path */
     uint32_t socket_mode;          /* 0600 */
@@ -57,6 +75,8 @@ typedef struct ert_config {
     ert_cfg_model models[ERT_CFG_MAX_MODELS];
     size_t n_models;
     bool builtin_camera;           /* the default camera was added (no camera configured) */
+    ert_cfg_link links[ERT_CFG_MAX_LINKS];
+    size_t n_links;
 } ert_config;
 
 /* Built-in defaults: socket from ert_client_default_address(), no TCP, queue depth 256. */
@@ -74,6 +94,8 @@ ert_status ert_config_set_camera_flag(ert_config *cfg, const char *arg, ert_erro
 ert_status ert_config_set_model_flag(ert_config *cfg, const char *arg, ert_error *err);   /* NAME=BLOB[@cam1,cam2] */
 ert_status ert_config_set_tcp(ert_config *cfg, const char *what, const char *value, ert_error *err); /* off | HOST:PORT */
 ert_status ert_config_set_socket(ert_config *cfg, const char *what, const char *value, ert_error *err);
+/* NAME=PORT[@MODEL]; PORT is tty:DEVICE[:BAUD] or unix:PATH. */
+ert_status ert_config_set_link_flag(ert_config *cfg, const char *arg, ert_error *err);
 
 /* After file and flags: adds the built-in camera when none is configured, binds models
  * without cameras to the first camera, resolves threads, and checks cross references
@@ -82,6 +104,15 @@ ert_status ert_config_finish(ert_config *cfg, ert_error *err);
 
 const ert_cfg_camera *ert_config_camera(const ert_config *cfg, const char *name);
 const ert_cfg_model *ert_config_model(const ert_config *cfg, const char *name);
+bool ert_cfg_link_equal(const ert_cfg_link *a, const ert_cfg_link *b);
+/* "tty:/dev/ttyACM0:115200" or "unix:/run/x.sock" into out[0..cap). */
+void ert_cfg_link_port(const ert_cfg_link *l, char *out, size_t cap);
+
+/* The model a link's grasp reports go to, given the loaded models and their families:
+ * the configured one (it must be grasp2vec) or, when none is configured, the only
+ * grasp2vec model. Fails naming the link and the models. */
+ert_status ert_config_link_model(const ert_cfg_link *l, const char *const *models, const char *const *families,
+                                 size_t n, char out[ERT_CFG_NAME_MAX], ert_error *err);
 bool ert_cfg_camera_equal(const ert_cfg_camera *a, const ert_cfg_camera *b);
 bool ert_cfg_model_equal(const ert_cfg_model *a, const ert_cfg_model *b);
 

@@ -16,14 +16,15 @@
 static void usage(FILE *f)
 {
     fputs("usage: embedrtd [--config FILE] [--socket PATH] [--tcp HOST:PORT|off] [--camera NAME=SPEC]...\n"
-          "                [--model NAME=BLOB[@CAMERA,...]]... [--log-level error|warn|info|debug]\n"
+          "                [--model NAME=BLOB[@CAMERA,...]]... [--link NAME=PORT[@MODEL]]...\n"
+          "                [--log-level error|warn|info|debug]\n"
           "       embedrtd --check-config FILE [same flags]\n"
           "       embedrtd --list-cameras | --version | --help\n"
           "\n"
           "On-robot embedrt daemon: camera frames in, embeddings and rewards out to controllers\n"
           "(protocol: proto/embedrt/v1/daemon.proto; clients: `embedrt client`, tools/python).\n"
           "\n"
-          "  --config FILE        INI-like config: [daemon], [camera NAME], [model NAME] sections\n"
+          "  --config FILE        INI-like config: [daemon], [camera NAME], [model NAME], [link NAME]\n"
           "                       (see tools/embedrtd.conf.example); flags below override it\n"
           "  --socket PATH        Unix socket to listen on (mode 0600; default: the client default)\n"
           "  --tcp HOST:PORT|off  also listen on TCP (off by default; use 127.0.0.1 unless the\n"
@@ -33,6 +34,12 @@ static void usage(FILE *f)
           "  --model NAME=BLOB[@CAMERA,...]\n"
           "                       add or replace a model: a family blob (embedrt convert --family)\n"
           "                       bound to cameras in role order (default: the first camera)\n"
+          "  --link NAME=PORT[@MODEL]\n"
+          "                       add a controller link to a microcontroller (proto/embedrt/v1/\n"
+          "                       link.proto): PORT is tty:DEVICE[:BAUD] (raw mode, default 115200)\n"
+          "                       or unix:PATH (a listening socket, e.g. QEMU's -serial unix:...,\n"
+          "                       server=on); its grasp reports go to MODEL (default: the only\n"
+          "                       grasp2vec model) and the rewards come back; retried until present\n"
           "  --log-level LEVEL    error, warn, info (default) or debug; logs go to stderr\n"
           "  --check-config FILE  parse FILE and the flags, open every source and blob, print a\n"
           "                       summary and exit 0 (valid) or 1 (the first problem, with its line)\n"
@@ -91,7 +98,7 @@ static ert_status apply_flags(ert_config *cfg, const options *o, ert_error *err)
             snprintf(flag, sizeof flag, "%s", a);
         }
         static const char *const with_value[] = {"--config", "--check-config", "--socket", "--tcp",
-                                                 "--camera", "--model", "--log-level"};
+                                                 "--camera", "--model", "--link", "--log-level"};
         bool takes = false;
         for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++)
             takes |= strcmp(flag, with_value[k]) == 0;
@@ -111,6 +118,8 @@ static ert_status apply_flags(ert_config *cfg, const options *o, ert_error *err)
             st = ert_config_set_camera_flag(cfg, v, err);
         else if (strcmp(flag, "--model") == 0)
             st = ert_config_set_model_flag(cfg, v, err);
+        else if (strcmp(flag, "--link") == 0)
+            st = ert_config_set_link_flag(cfg, v, err);
         else if (strcmp(flag, "--log-level") == 0) {
             int l = ert_log_level_parse(v);
             if (l < 0)
@@ -139,6 +148,7 @@ static ert_status load_config(ert_config *cfg, const options *o, ert_error *err)
 
 typedef struct daemon_ctx {
     const options *opt;
+    const ert_config *cfg; /* as started: what a reload cannot change is compared with it */
     ert_pipeline *pl;
     ert_server *srv;
 } daemon_ctx;
@@ -152,6 +162,11 @@ static ert_status reload(void *arg, ert_error *err)
     ert_status st = load_config(cfg, d->opt, err);
     if (st == ERT_OK)
         st = ert_pipeline_reload(d->pl, cfg, err);
+    bool links_changed = st == ERT_OK && cfg->n_links != d->cfg->n_links;
+    for (size_t i = 0; st == ERT_OK && !links_changed && i < cfg->n_links; i++)
+        links_changed = !ert_cfg_link_equal(&cfg->links[i], &d->cfg->links[i]);
+    if (links_changed)
+        ert_log(ERT_LOG_WARN, "reload: the [link] settings changed; they apply at the next restart");
     if (st == ERT_OK) {
         ert_log_set_level(cfg->log_level);
         ert_server_update(d->srv, cfg);
@@ -226,16 +241,17 @@ int main(int argc, char **argv)
     int rc = 1;
     if (ert_server_open(cfg, &srv, &err) != ERT_OK || ert_pub_create(cfg->client_queue_depth,
                                                                       ert_server_wake_fd(srv), &pub, &err) != ERT_OK ||
-        ert_pipeline_create(cfg, pub, &pl, &err) != ERT_OK || ert_pipeline_start(pl, &err) != ERT_OK) {
+        ert_pipeline_create(cfg, pub, &pl, &err) != ERT_OK || ert_pipeline_start(pl, &err) != ERT_OK ||
+        ert_server_open_links(srv, pl, pub, &err) != ERT_OK) {
         ert_log(ERT_LOG_ERROR, "%s", err.msg);
     } else {
         char tcp[96] = "";
         if (cfg->tcp)
             snprintf(tcp, sizeof tcp, " and tcp %s:%u", cfg->tcp_host, cfg->tcp_port);
-        ert_log(ERT_LOG_INFO, "embedrtd %s serving on %s%s: %zu camera%s, %zu model%s", ert_version_git(),
+        ert_log(ERT_LOG_INFO, "embedrtd %s serving on %s%s: %zu camera%s, %zu model%s, %zu link%s", ert_version_git(),
                 cfg->socket_path, tcp, cfg->n_cameras, cfg->n_cameras == 1 ? "" : "s", cfg->n_models,
-                cfg->n_models == 1 ? "" : "s");
-        daemon_ctx d = {&o, pl, srv};
+                cfg->n_models == 1 ? "" : "s", cfg->n_links, cfg->n_links == 1 ? "" : "s");
+        daemon_ctx d = {&o, cfg, pl, srv};
         ert_server_run(srv, pl, pub, reload, &d);
         rc = 0;
     }

@@ -1120,6 +1120,7 @@ ert_status ert_pipeline_check(const ert_config *cfg, FILE *f, ert_error *err)
     embedrt_v1_ModelInfo *info = calloc(1, sizeof *info);
     if (!info)
         return ert_fail(err, ERT_ENOMEM, "out of memory");
+    char fams[ERT_CFG_MAX_MODELS][sizeof info->family];
     for (size_t i = 0; i < cfg->n_models; i++) {
         const ert_cfg_model *m = &cfg->models[i];
         ert_session *s;
@@ -1135,8 +1136,28 @@ ert_status ert_pipeline_check(const ert_config *cfg, FILE *f, ert_error *err)
         for (size_t j = 0; j < m->n_cameras; j++)
             fprintf(f, "%s%s", j ? ", " : " ", m->cameras[j]);
         fprintf(f, ", %d thread%s\n", m->threads, m->threads == 1 ? "" : "s");
+        ert_str_copy(fams[i], sizeof fams[i], info->family);
         ert_session_free(s);
     }
     free(info);
+    /* Links: the model must take grasp reports; the port itself is not opened (it may
+     * appear later: embedrtd retries it). */
+    const char *names[ERT_CFG_MAX_MODELS], *fp[ERT_CFG_MAX_MODELS];
+    for (size_t i = 0; i < cfg->n_models; i++) {
+        names[i] = cfg->models[i].name;
+        fp[i] = fams[i];
+    }
+    for (size_t i = 0; i < cfg->n_links; i++) {
+        const ert_cfg_link *l = &cfg->links[i];
+        char model[ERT_CFG_NAME_MAX], port[ERT_CFG_PATH_MAX + 32];
+        ert_status st = ert_config_link_model(l, names, fp, cfg->n_models, model, err);
+        if (st != ERT_OK)
+            return st;
+        ert_cfg_link_port(l, port, sizeof port);
+        fprintf(f, "link   %-10s %s: grasp reports to model %s, heartbeat %u ms, timeout %u ms, retransmit %u ms x %u "
+                "(port opened at start, retried every %u ms)\n", l->name, port, model, (unsigned)l->heartbeat_ms,
+                (unsigned)l->timeout_ms, (unsigned)l->retransmit_ms, (unsigned)l->retries,
+                (unsigned)l->reconnect_ms);
+    }
     return ERT_OK;
 }

@@ -3,6 +3,7 @@
  * client's events and gets the connection's next seq. */
 #include "server.h"
 
+#include "ctl_link.h"
 #include "embedrt/util.h"
 #include "embedrt/version.h"
 #include "log.h"
@@ -53,6 +54,9 @@ struct ert_server {
     ert_pipeline *pl;
     ert_pub *pub;
     uint64_t next_stats;
+    ert_ctl *links[ERT_CFG_MAX_LINKS];
+    size_t n_links;
+    int link_next_ms;          /* the links' next timer, from the last tick */
 };
 
 /* ---------------------------------------------------------------- listeners */
@@ -365,6 +369,8 @@ static void fill_stats(ert_server *s, embedrt_v1_Stats *st)
         c->events_sent = cs[i].sent;
         c->events_dropped = cs[i].dropped;
     }
+    for (size_t i = 0; i < s->n_links && st->links_count < ERT_CFG_MAX_LINKS; i++)
+        ert_ctl_state(s->links[i], &st->links[st->links_count++]);
 }
 
 /* The request id of an envelope that did not decode, read from its top-level fields with
@@ -555,8 +561,8 @@ static void broadcast_notice(ert_server *s, embedrt_v1_Notice_Kind kind, const c
 /* One poll round; returns false on a stop signal. */
 static bool serve_once(ert_server *s, int timeout_ms, ert_server_reload_fn reload, void *ctx)
 {
-    struct pollfd pfd[4 + MAX_CONNS];
-    conn *who[4 + MAX_CONNS];
+    struct pollfd pfd[4 + ERT_CFG_MAX_LINKS + MAX_CONNS];
+    conn *who[4 + ERT_CFG_MAX_LINKS + MAX_CONNS];
     size_t n = 0;
     pfd[n] = (struct pollfd){.fd = s->sig_fd, .events = POLLIN};
     who[n++] = NULL;
@@ -570,7 +576,17 @@ static bool serve_once(ert_server *s, int timeout_ms, ert_server_reload_fn reloa
         pfd[n] = (struct pollfd){.fd = s->tcp_fd, .events = POLLIN};
         who[n++] = NULL;
     }
+    size_t first_link = n;
+    ert_ctl *link_of[ERT_CFG_MAX_LINKS];
+    for (size_t i = 0; i < s->n_links; i++)
+        if (ert_ctl_fd(s->links[i]) >= 0) {
+            link_of[n - first_link] = s->links[i];
+            pfd[n] = (struct pollfd){.fd = ert_ctl_fd(s->links[i]), .events = POLLIN};
+            who[n++] = NULL;
+        }
     size_t first_conn = n;
+    if (s->n_links && s->link_next_ms < timeout_ms)
+        timeout_ms = s->link_next_ms;
     uint64_t t = ert_monotonic_ns();
     for (size_t i = 0; i < MAX_CONNS; i++) {
         conn *c = &s->conns[i];
@@ -612,7 +628,10 @@ static bool serve_once(ert_server *s, int timeout_ms, ert_server_reload_fn reloa
         ssize_t rr = read(s->wake_fd, &v, sizeof v);
         (void)rr;
     }
-    for (size_t i = 2; i < first_conn; i++)
+    for (size_t i = first_link; i < first_conn; i++)
+        if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR))
+            ert_ctl_readable(link_of[i - first_link], (pfd[i].revents & (POLLHUP | POLLERR)) != 0);
+    for (size_t i = 2; i < first_link; i++)
         if (pfd[i].revents & POLLIN)
             for (int k = 0; k < 8; k++)
                 accept_one(s, pfd[i].fd, pfd[i].fd == s->tcp_fd);
@@ -625,11 +644,29 @@ static bool serve_once(ert_server *s, int timeout_ms, ert_server_reload_fn reloa
         if (c->fd >= 0)
             conn_write(s, c);
     }
+    /* Link timers, and the events the pipeline queued for the links. */
+    s->link_next_ms = 1000;
+    for (size_t i = 0; i < s->n_links; i++) {
+        int next = ert_ctl_tick(s->links[i]);
+        if (next < s->link_next_ms)
+            s->link_next_ms = next;
+    }
     /* Replies queued while reading go out without waiting for another round. */
     for (size_t i = 0; i < MAX_CONNS; i++)
         if (s->conns[i].fd >= 0 && conn_wants_write(s, &s->conns[i]))
             conn_write(s, &s->conns[i]);
     return keep;
+}
+
+ert_status ert_server_open_links(ert_server *s, ert_pipeline *pl, ert_pub *pub, ert_error *err)
+{
+    for (size_t i = 0; i < s->cfg.n_links; i++) {
+        ert_status st = ert_ctl_create(&s->cfg.links[i], pl, pub, &s->links[s->n_links], err);
+        if (st != ERT_OK)
+            return st;
+        s->n_links++;
+    }
+    return ERT_OK;
 }
 
 void ert_server_run(ert_server *s, ert_pipeline *pl, ert_pub *pub, ert_server_reload_fn reload, void *ctx)
@@ -674,6 +711,8 @@ void ert_server_close(ert_server *s)
 {
     if (!s)
         return;
+    for (size_t i = 0; i < s->n_links; i++)
+        ert_ctl_free(s->links[i]);
     for (size_t i = 0; i < MAX_CONNS; i++)
         if (s->conns[i].fd >= 0) {
             if (s->pub)

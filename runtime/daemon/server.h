@@ -23,6 +23,11 @@ int ert_server_wake_fd(const ert_server *s);
 /* Called on SIGHUP; returns the pipeline to use from now on (the same one, reloaded). */
 typedef ert_status (*ert_server_reload_fn)(void *ctx, ert_error *err);
 
+/* Opens the controller links of the config ([link NAME], --link; ctl_link.h) once the
+ * pipeline runs. A port that is not there yet is retried, not an error; a link whose
+ * model cannot take grasp reports is. The server serves and closes them. */
+ert_status ert_server_open_links(ert_server *s, ert_pipeline *pl, ert_pub *pub, ert_error *err);
+
 /* Serves until SIGTERM/SIGINT, then sends Notice SHUTDOWN and flushes briefly. */
 void ert_server_run(ert_server *s, ert_pipeline *pl, ert_pub *pub, ert_server_reload_fn reload, void *ctx);
 /* Closes every connection and listener and unlinks the socket. */

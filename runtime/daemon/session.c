@@ -131,6 +131,22 @@ static void reply_goal_set(ert_session *s)
     ert_sess_send(s);
 }
 
+/* Every client (and controller link) learns that the goal changed, not only the one that
+ * set it: Notice GOAL_CHANGED, count = the new goal_id, 0 when cleared. */
+static void notice_goal(ert_session *s, const char *how)
+{
+    embedrt_v1_Notice *m = begin(s, embedrt_v1_Envelope_notice_tag, sizeof(embedrt_v1_Notice));
+    m->kind = embedrt_v1_Notice_Kind_KIND_GOAL_CHANGED;
+    ert_str_copy(m->subject, sizeof m->subject, s->name);
+    m->count = s->has_goal ? s->goal_id : 0;
+    if (s->has_goal)
+        snprintf(m->message, sizeof m->message, "model '%s': goal %u set from %s", s->name, (unsigned)s->goal_id,
+                 how);
+    else
+        snprintf(m->message, sizeof m->message, "model '%s': goal cleared", s->name);
+    ert_sess_send(s);
+}
+
 /* ---------------------------------------------------------------- create, free, info */
 
 static const char *const family_names[] = {"grasp2vec", "tcn", "mftcn", "rig", "ccvae"};
@@ -523,6 +539,10 @@ static ert_status cmd_set_goal(ert_session *s, const embedrt_v1_SetGoal *g, cons
     if (!deferred)
         memcpy(s->goal, s->goal_tmp, s->goal_dim * sizeof *s->goal);
     reply_goal_set(s);
+    notice_goal(s, g->which_source == embedrt_v1_SetGoal_image_tag       ? "an image"
+                   : g->which_source == embedrt_v1_SetGoal_embedding_tag ? "an embedding"
+                   : g->which_source == embedrt_v1_SetGoal_camera_tag    ? "a camera frame"
+                                                                         : "the prior");
     return ERT_OK;
 }
 
@@ -570,11 +590,15 @@ static ert_status dispatch(ert_session *s, const embedrt_v1_Envelope *req, const
         return ert_fail(err, ERT_ENOTFOUND, "%s.model '%.31s' reached model '%s'", what, model, s->name);
     switch (req->which_body) {
     case embedrt_v1_Envelope_set_goal_tag: return cmd_set_goal(s, &req->body.set_goal, views, frames, err);
-    case embedrt_v1_Envelope_clear_goal_tag:
+    case embedrt_v1_Envelope_clear_goal_tag: {
+        bool had = s->has_goal;
         s->has_goal = s->goal_pending = false;
         spec_free(&s->spec);
         ert_sess_reply_ack(s);
+        if (had)
+            notice_goal(s, "");
         return ERT_OK;
+    }
     case embedrt_v1_Envelope_reset_episode_tag:
         if (s->fam == ERT_SESS_TCN || s->fam == ERT_SESS_MFTCN)
             ert_sess_tcn_reset(s);

@@ -1,6 +1,6 @@
 /* libFuzzer target: embedrtd's config parser on hostile text. The first byte picks how the
  * rest is used: as a whole config file (then finished, as the daemon does after its flags),
- * or as one command-line value (--camera, --model, --tcp, --socket). Nothing may crash,
+ * or as one command-line value (--camera, --model, --tcp, --socket, --link). Nothing may crash,
  * read past the input or leave a message that is not a terminated line. */
 #include "config.h"
 
@@ -24,7 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ert_status st;
     const char *text = (const char *)data + 1;
     size_t len = size - 1;
-    switch (data[0] % 5) {
+    switch (data[0] % 6) {
     case 0:
         st = ert_config_parse_text(&cfg, "fuzz.conf", text, len, "/srv/embedrt", &err);
         check_msg(st, &err);
@@ -40,10 +40,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             return 0;
         memcpy(arg, text, len);
         arg[len] = '\0';
-        switch (data[0] % 5) {
+        switch (data[0] % 6) {
         case 1: st = ert_config_set_camera_flag(&cfg, arg, &err); break;
         case 2: st = ert_config_set_model_flag(&cfg, arg, &err); break;
         case 3: st = ert_config_set_tcp(&cfg, "--tcp", arg, &err); break;
+        case 5: st = ert_config_set_link_flag(&cfg, arg, &err); break;
         default: st = ert_config_set_socket(&cfg, "--socket", arg, &err); break;
         }
         check_msg(st, &err);

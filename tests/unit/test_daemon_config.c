@@ -3,6 +3,7 @@
 #include "harness.h"
 
 #include "config.h"
+#include "embedrt/util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,8 +127,8 @@ static void test_config_errors_name_line_section_and_expectation(void)
                  "client_queue_depth, max_frame_bytes, log_level, stats_interval_ms)");
     expect_error("[model g2v]\nblob = a.erb\ncamera = scene\n",
                  "embedrtd.conf:3: model 'g2v': unknown key 'camera' (expected blob, cameras, threads)");
-    expect_error("\n\n[cameras x]\n", "embedrtd.conf:3: unknown section [cameras x] (expected [daemon], [camera NAME] "
-                                      "or [model NAME])");
+    expect_error("\n\n[cameras x]\n", "embedrtd.conf:3: unknown section [cameras x] (expected [daemon], [camera NAME], "
+                                      "[model NAME] or [link NAME])");
     expect_error("[daemon]\nclient_queue_depth = 99999999999999999999\n",
                  "embedrtd.conf:2: daemon: client_queue_depth = '99999999999999999999' is not a whole number in "
                  "[4, 65536]");
@@ -230,6 +231,106 @@ static void test_config_flags_extend_and_override(void)
     free(c);
 }
 
+static void test_config_links(void)
+{
+    ert_config *c = cfg_new();
+    ert_error err;
+    const char *text = "[model g2v]\nblob = g.erb\n"
+                       "[link gripper]\nport = tty:/dev/ttyACM0\nbaud = 921600\nmodel = g2v\nheartbeat_ms = 100\n"
+                       "timeout_ms = 400\nretransmit_ms = 50\nretries = 3\nreconnect_ms = 250\n"
+                       "[link qemu]\nport = unix:run/link.sock\n";
+    CU_ASSERT_EQUAL_FATAL(parse(c, text, &err), ERT_OK);
+    CU_ASSERT_EQUAL(ert_config_finish(c, &err), ERT_OK);
+    CU_ASSERT_EQUAL_FATAL(c->n_links, 2);
+    const ert_cfg_link *g = &c->links[0], *q = &c->links[1];
+    CU_ASSERT_STRING_EQUAL(g->name, "gripper");
+    CU_ASSERT_EQUAL(g->kind, ERT_PORT_TTY);
+    CU_ASSERT_STRING_EQUAL(g->path, "/dev/ttyACM0");
+    CU_ASSERT_EQUAL(g->baud, 921600);
+    CU_ASSERT_STRING_EQUAL(g->model, "g2v");
+    CU_ASSERT_EQUAL(g->heartbeat_ms, 100);
+    CU_ASSERT_EQUAL(g->timeout_ms, 400);
+    CU_ASSERT_EQUAL(g->retransmit_ms, 50);
+    CU_ASSERT_EQUAL(g->retries, 3);
+    CU_ASSERT_EQUAL(g->reconnect_ms, 250);
+    /* Defaults, and a relative socket path resolved against the config's folder. */
+    CU_ASSERT_EQUAL(q->kind, ERT_PORT_UNIX);
+    CU_ASSERT_STRING_EQUAL(q->path, "/etc/embedrt/run/link.sock");
+    CU_ASSERT_EQUAL(q->baud, 115200);
+    CU_ASSERT_EQUAL(q->heartbeat_ms, 200);
+    CU_ASSERT_EQUAL(q->timeout_ms, 1500);
+    CU_ASSERT_EQUAL(q->retries, 10);
+    char port[300];
+    ert_cfg_link_port(g, port, sizeof port);
+    CU_ASSERT_STRING_EQUAL(port, "tty:/dev/ttyACM0:921600");
+
+    /* The flag form: a baud suffix on tty ports only, a model after '@'; it replaces a link. */
+    CU_ASSERT_EQUAL(ert_config_set_link_flag(c, "gripper=tty:/dev/serial/by-id/usb-x:if00:57600@g2v", &err), ERT_OK);
+    CU_ASSERT_STRING_EQUAL(g->path, "/dev/serial/by-id/usb-x:if00");
+    CU_ASSERT_EQUAL(g->baud, 57600);
+    CU_ASSERT_EQUAL(ert_config_set_link_flag(c, "s=unix:/tmp/a:5", &err), ERT_OK);
+    CU_ASSERT_STRING_EQUAL(c->links[2].path, "/tmp/a:5");
+    CU_ASSERT_EQUAL(ert_config_set_link_flag(c, "bad=tty:/dev/ttyS0:1234", &err), ERT_EINVAL);
+    CU_ASSERT_STRING_EQUAL(err.msg, "--link bad: baud = '1234' is not a serial speed (expected 9600, 19200, 38400, "
+                                    "57600, 115200, 230400, 460800, 500000, 576000, 921600 or 1000000-4000000)");
+    CU_ASSERT_EQUAL(c->n_links, 3); /* a refused flag adds nothing */
+    CU_ASSERT_EQUAL(ert_config_set_link_flag(c, "nolink", &err), ERT_EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "expected NAME=PORT[@MODEL]"));
+    CU_ASSERT_EQUAL(ert_config_set_link_flag(c, "x=tty:", &err), ERT_EINVAL);
+    CU_ASSERT_STRING_EQUAL(err.msg, "--link x: port = 'tty:' needs a device path after the colon");
+
+    /* Cross checks at finish. */
+    CU_ASSERT_EQUAL(ert_config_set_link_flag(c, "twin=tty:/dev/serial/by-id/usb-x:if00", &err), ERT_OK);
+    CU_ASSERT_EQUAL(ert_config_finish(c, &err), ERT_EINVAL);
+    CU_ASSERT_STRING_EQUAL(err.msg, "link 'twin': port /dev/serial/by-id/usb-x:if00 is already link 'gripper''s");
+    free(c);
+
+    c = cfg_new();
+    CU_ASSERT_EQUAL(parse(c, "[link a]\nport = unix:/x\nmodel = nope\n", &err), ERT_OK);
+    CU_ASSERT_EQUAL(ert_config_finish(c, &err), ERT_EINVAL);
+    CU_ASSERT_STRING_EQUAL(err.msg, "link 'a': model 'nope' is not configured");
+    free(c);
+    c = cfg_new();
+    CU_ASSERT_EQUAL(parse(c, "[link a]\nport = unix:/x\nheartbeat_ms = 500\ntimeout_ms = 500\n", &err), ERT_OK);
+    CU_ASSERT_EQUAL(ert_config_finish(c, &err), ERT_EINVAL);
+    CU_ASSERT_STRING_EQUAL(err.msg, "link 'a': timeout_ms 500 must exceed heartbeat_ms 500 (3x or more is usual)");
+    free(c);
+
+    expect_error("[link a]\nbaud = 9600\n", "embedrtd.conf: link 'a' has no port (e.g. port = tty:/dev/ttyACM0)");
+    expect_error("[link a]\nport = com1\n", "embedrtd.conf:2: link 'a': port = 'com1' has an unknown kind (expected "
+                                            "tty:DEVICE or unix:PATH)");
+    expect_error("[link a]\nport = unix:/x\nparity = even\n",
+                 "embedrtd.conf:3: link 'a': unknown key 'parity' (expected port, baud, model, heartbeat_ms, "
+                 "timeout_ms, retransmit_ms, retries, reconnect_ms)");
+    expect_error("[link a]\nport = unix:/x\n[link a]\n", "embedrtd.conf:3: link 'a' is defined twice");
+    expect_error("[link a]\nport = unix:/x\nretries = 256\n",
+                 "embedrtd.conf:3: link 'a': retries = '256' is not a whole number in [0, 255]");
+
+    /* Which model a link's grasp reports go to. */
+    const char *names[] = {"g2v", "rig", "g2"}, *fams[] = {"grasp2vec", "rig", "grasp2vec"};
+    ert_cfg_link l;
+    memset(&l, 0, sizeof l);
+    ert_str_copy(l.name, sizeof l.name, "mcu");
+    char model[ERT_CFG_NAME_MAX];
+    CU_ASSERT_EQUAL(ert_config_link_model(&l, names, fams, 2, model, &err), ERT_OK);
+    CU_ASSERT_STRING_EQUAL(model, "g2v");
+    CU_ASSERT_EQUAL(ert_config_link_model(&l, names, fams, 3, model, &err), ERT_EINVAL);
+    CU_ASSERT_STRING_EQUAL(err.msg, "link 'mcu': more than one grasp2vec model could take its grasp reports (models: "
+                                    "g2v (grasp2vec), rig (rig), g2 (grasp2vec)); set model = NAME in [link mcu]");
+    ert_str_copy(l.model, sizeof l.model, "g2");
+    CU_ASSERT_EQUAL(ert_config_link_model(&l, names, fams, 3, model, &err), ERT_OK);
+    CU_ASSERT_STRING_EQUAL(model, "g2");
+    ert_str_copy(l.model, sizeof l.model, "rig");
+    CU_ASSERT_EQUAL(ert_config_link_model(&l, names, fams, 3, model, &err), ERT_EINVAL);
+    CU_ASSERT_STRING_EQUAL(err.msg, "link 'mcu': model 'rig' is rig; grasp reports need a grasp2vec model");
+    CU_ASSERT_EQUAL(ert_config_link_model(&l, names + 2, fams + 2, 1, model, &err), ERT_EINVAL);
+    CU_ASSERT_STRING_EQUAL(err.msg, "link 'mcu': model 'rig' is not loaded (models: g2 (grasp2vec))");
+    memset(l.model, 0, sizeof l.model);
+    CU_ASSERT_EQUAL(ert_config_link_model(&l, names + 1, fams + 1, 1, model, &err), ERT_EINVAL);
+    CU_ASSERT_STRING_EQUAL(err.msg, "link 'mcu': no grasp2vec model is loaded for its grasp reports (models: rig "
+                                    "(rig)); set model = NAME in [link mcu]");
+}
+
 static void test_config_equality_drives_reload(void)
 {
     ert_config *a = cfg_new(), *b = cfg_new();
@@ -255,6 +356,7 @@ static const ert_test_case cases[] = {
     ERT_TEST(test_config_limits_sections),
     ERT_TEST(test_config_flags_extend_and_override),
     ERT_TEST(test_config_equality_drives_reload),
+    ERT_TEST(test_config_links),
     ERT_TEST_END,
 };
 const ert_test_suite ert_suite_daemon_config = {"daemon_config", cases};

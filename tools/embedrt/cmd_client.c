@@ -198,6 +198,33 @@ static void print_stats(const embedrt_v1_Stats *s)
         ju64("events_dropped", c->events_dropped, &g);
         putchar('}');
     }
+    printf("]");
+    jkey("links", &f);
+    putchar('[');
+    for (pb_size_t i = 0; i < s->links_count; i++) {
+        const embedrt_v1_LinkState *l = &s->links[i];
+        int g = 1;
+        printf("%s{", i ? "," : "");
+        jstr("name", l->name, &g);
+        jstr("port", l->port, &g);
+        jkey("connected", &g);
+        printf("%s", l->connected ? "true" : "false");
+        jkey("up", &g);
+        printf("%s", l->up ? "true" : "false");
+        jstr("peer_node", l->peer_node, &g);
+        jstr("model", l->model, &g);
+        ju64("grasp_reports", l->grasp_reports, &g);
+        ju64("rewards_sent", l->rewards_sent, &g);
+        ju64("errors", l->errors, &g);
+        ju64("crc_errors", l->crc_errors, &g);
+        ju64("resyncs", l->resyncs, &g);
+        ju64("retransmissions", l->retransmissions, &g);
+        ju64("drops", l->drops, &g);
+        ju64("frames_rx", l->frames_rx, &g);
+        ju64("frames_tx", l->frames_tx, &g);
+        ju64("link_downs", l->link_downs, &g);
+        putchar('}');
+    }
     printf("]}\n");
 }
 
