@@ -37,6 +37,9 @@ enum {
 };
 
 #define ERT_HDR_REQUIRED_FLAGS 0x0000ffffu
+/* Required header flags this reader understands. */
+#define ERT_HDR_FLAG_QUANT_STORAGE 0x1u /* 1.1: some constants are stored as int8 (TensorDef.storage_*) */
+#define ERT_HDR_KNOWN_FLAGS ERT_HDR_FLAG_QUANT_STORAGE
 #define ERT_BLOB_KNOWN_SECTION_FLAGS (ERT_BLOB_SECTION_ZLIB | ERT_BLOB_SECTION_REQUIRED)
 /* Decoded meta bytes. Real models need well under 1 MiB; the cap bounds what a hostile
  * (possibly compressed) meta can make the loader allocate: about 17x this. */

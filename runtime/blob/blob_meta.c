@@ -6,6 +6,7 @@
 #include "../engine/op.h"
 
 #include <pb_decode.h>
+#include <math.h>
 #include <stdalign.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,7 +16,17 @@
 /* Element counts: pass 1 totals them, pass 2 reuses the struct as fill cursors. */
 typedef struct counts {
     size_t graphs, tensors, nodes, gin, gout, nin, nout, ints, floats, str;
+    size_t dq, dq_bytes; /* constants stored as int8 and their float32 bytes (64-aligned each) */
 } counts;
+
+/* A constant stored as int8 (TensorDef.storage_*), dequantized once every graph is read. */
+typedef struct dq_entry {
+    ert_tensor *t;
+    size_t graph;
+    const int8_t *q;
+    uint32_t scales;
+    int axis;
+} dq_entry;
 
 typedef struct mctx {
     bool fill; /* pass 2 */
@@ -31,6 +42,8 @@ typedef struct mctx {
     int64_t *ints;
     float *floats;
     char *str;
+    dq_entry *dq;
+    uint8_t *dq_data;
     /* where decoding is, for messages */
     const embedrt_v1_GraphDef *gd; /* the graph being decoded (its name may not be read yet) */
     size_t gi, tensor_at, node_at;  /* graph index; its first tensor and node */
@@ -247,11 +260,21 @@ static bool check_tensor(mctx *c, size_t idx, const embedrt_v1_TensorDef *td)
     size_t nb;
     char shs[96];
     ert_shape_str(&sh, shs, sizeof shs);
-    if (!ert_shape_bytes(&sh, (ert_dtype)td->dtype, &nb))
+    ert_dtype stored = (ert_dtype)td->dtype;
+    if (td->storage_dtype != 0) {
+        if (td->storage_dtype != ERT_DT_I8 || td->dtype != ERT_DT_F32 || !td->is_const)
+            return fail(c, ERT_EFORMAT, "tensor %zu '%s': storage dtype %d is not int8 for a float32 constant", idx,
+                        td->name, (int)td->storage_dtype);
+        if (td->storage_axis < 0 || td->storage_axis >= (int32_t)td->dims_count)
+            return fail(c, ERT_EFORMAT, "tensor %zu '%s': storage axis %d is not a dimension of %s", idx, td->name,
+                        (int)td->storage_axis, shs);
+        stored = ERT_DT_I8;
+    }
+    if (!ert_shape_bytes(&sh, stored, &nb) || (td->storage_dtype != 0 && nb > SIZE_MAX / 4 - ERT_BLOB_ALIGN))
         return fail(c, ERT_EFORMAT, "tensor %zu '%s': shape %s is too large", idx, td->name, shs);
     if (nb != td->nbytes)
         return fail(c, ERT_EFORMAT, "tensor %zu '%s': nbytes %llu but %s %s is %zu bytes", idx, td->name,
-                    (unsigned long long)td->nbytes, ert_dtype_name((ert_dtype)td->dtype), shs, nb);
+                    (unsigned long long)td->nbytes, ert_dtype_name(stored), shs, nb);
     if (td->is_const) {
         if (td->offset % ERT_BLOB_ALIGN != 0)
             return fail(c, ERT_EFORMAT, "tensor %zu '%s': weights offset %llu is not a multiple of %d", idx, td->name,
@@ -277,6 +300,11 @@ static bool tensor_cb(pb_istream_t *s, const pb_field_iter_t *f, void **arg)
         if (!check_tensor(c, idx, &td))
             return false;
         put_str(c, td.name);
+        if (td.storage_dtype != 0) {
+            /* bounded: nbytes fits the weights section; 4x of it was checked above */
+            k->dq++;
+            k->dq_bytes += ((size_t)td.nbytes * 4 + ERT_BLOB_ALIGN - 1) & ~(size_t)(ERT_BLOB_ALIGN - 1);
+        }
         k->tensors++;
         return true;
     }
@@ -293,8 +321,53 @@ static bool tensor_cb(pb_istream_t *s, const pb_field_iter_t *f, void **arg)
     t->offset = td.offset;
     t->nbytes = td.nbytes;
     t->data = td.is_const ? (void *)(uintptr_t)(c->weights + td.offset) : NULL; /* read-only mapping */
+    if (td.storage_dtype != 0) {
+        if (k->dq >= c->total.dq || td.nbytes * 4 > c->total.dq_bytes - k->dq_bytes)
+            return internal(c);
+        c->dq[k->dq] = (dq_entry){t, c->gi, (const int8_t *)t->data, td.storage_scales, (int)td.storage_axis};
+        t->data = c->dq_data + k->dq_bytes; /* filled by dequantize() */
+        t->nbytes = td.nbytes * 4;
+        k->dq++;
+        k->dq_bytes += ((size_t)td.nbytes * 4 + ERT_BLOB_ALIGN - 1) & ~(size_t)(ERT_BLOB_ALIGN - 1);
+    }
     k->tensors++;
     return true;
+}
+
+/* value = q * scales[c]: the scales tensor must be a finite, positive float32 constant
+ * [dims[axis]] of the same graph, read from the weights like any constant. */
+static ert_status dequantize(const mctx *c, const ert_blob *b, ert_error *err)
+{
+    for (size_t i = 0; i < c->total.dq; i++) {
+        const dq_entry *e = &c->dq[i];
+        const ert_graph *g = &b->graphs[e->graph];
+        ert_tensor *t = e->t;
+        const ert_tensor *sc = e->scales < g->n_tensors ? &g->tensors[e->scales] : NULL;
+        int64_t ch = t->shape.dims[e->axis];
+        if (!sc || !sc->is_const || sc->dtype != ERT_DT_F32 || sc->shape.rank != 1 || sc->shape.dims[0] != ch ||
+            sc == t)
+            return ert_fail(err, ERT_EFORMAT, "meta: graph %zu '%s': tensor '%s': storage scales %u must be a float32 "
+                            "constant [%lld] of the graph", e->graph, g->name, t->name, e->scales, (long long)ch);
+        const float *s = sc->data;
+        for (int64_t k = 0; k < ch; k++)
+            if (!(s[k] > 0.0f) || !isfinite(s[k]))
+                return ert_fail(err, ERT_EFORMAT, "meta: graph %zu '%s': tensor '%s': storage scale %lld is %g, not "
+                                "a finite positive number", e->graph, g->name, t->name, (long long)k, (double)s[k]);
+        /* [outer, ch, inner] around the axis */
+        size_t inner = 1, outer = 1;
+        for (int d = e->axis + 1; d < t->shape.rank; d++)
+            inner *= (size_t)t->shape.dims[d];
+        for (int d = 0; d < e->axis; d++)
+            outer *= (size_t)t->shape.dims[d];
+        float *out = t->data;
+        const int8_t *q = e->q;
+        size_t at = 0;
+        for (size_t o = 0; o < outer; o++)
+            for (int64_t k = 0; k < ch; k++)
+                for (size_t j = 0; j < inner; j++, at++)
+                    out[at] = (float)q[at] * s[k];
+    }
+    return ERT_OK;
 }
 
 /* ---- nodes ---- */
@@ -490,7 +563,7 @@ static bool carve(size_t *top, size_t count, size_t elem, size_t align, size_t *
 }
 
 typedef struct layout {
-    size_t blob, sections, graphs, ginfo, tensors, nodes, gin, gout, nin, nout, ints, floats, str, total;
+    size_t blob, sections, graphs, ginfo, tensors, nodes, gin, gout, nin, nout, ints, floats, str, dq, dq_data, total;
 } layout;
 
 static bool plan_block(const counts *t, uint32_t n_sections, layout *l)
@@ -507,7 +580,8 @@ static bool plan_block(const counts *t, uint32_t n_sections, layout *l)
            carve(&top, t->nin, sizeof(uint32_t), A, &l->nin) && carve(&top, t->nout, sizeof(uint32_t), A, &l->nout) &&
            carve(&top, t->ints, sizeof(int64_t), A, &l->ints) &&
            carve(&top, t->floats, sizeof(float), A, &l->floats) && carve(&top, t->str, 1, A, &l->str) &&
-           ((l->total = top), true);
+           carve(&top, t->dq, sizeof(dq_entry), A, &l->dq) &&
+           carve(&top, t->dq_bytes, 1, ERT_BLOB_ALIGN, &l->dq_data) && ((l->total = top), true);
 }
 
 ert_status ert_blob_meta_decode(const uint8_t *meta, size_t meta_len, const uint8_t *weights, uint64_t weights_len,
@@ -532,7 +606,12 @@ ert_status ert_blob_meta_decode(const uint8_t *meta, size_t meta_len, const uint
     layout l;
     if (!plan_block(&c.total, n_sections, &l))
         return ert_fail(err, ERT_ENOMEM, "meta: the graphs need more memory than can be addressed");
-    uint8_t *block = calloc(1, l.total);
+    /* 64-aligned: dequantized constants live in the block, aligned like mapped ones */
+    uint8_t *block = NULL;
+    if (posix_memalign((void **)&block, ERT_BLOB_ALIGN, l.total) != 0)
+        block = NULL;
+    if (block)
+        memset(block, 0, l.total);
     if (!block)
         return ert_fail(err, ERT_ENOMEM, "meta: cannot allocate %zu bytes for the graphs", l.total);
     ert_blob *b = (ert_blob *)(block + l.blob);
@@ -551,6 +630,8 @@ ert_status ert_blob_meta_decode(const uint8_t *meta, size_t meta_len, const uint
     c.ints = (int64_t *)(block + l.ints);
     c.floats = (float *)(block + l.floats);
     c.str = (char *)(block + l.str);
+    c.dq = (dq_entry *)(block + l.dq);
+    c.dq_data = block + l.dq_data;
     if (!decode_pass(&c, meta, meta_len, &m)) {
         free(block);
         return err->code;
@@ -572,7 +653,10 @@ ert_status ert_blob_meta_decode(const uint8_t *meta, size_t meta_len, const uint
         return err->code;
     }
     b->info.n_graphs = (uint32_t)c.total.graphs;
-    ert_status st = ert_blob_check_graphs(b, err);
+    b->info.quantized_constants = (uint32_t)c.total.dq;
+    ert_status st = dequantize(&c, b, err);
+    if (st == ERT_OK)
+        st = ert_blob_check_graphs(b, err);
     if (st != ERT_OK) {
         free(block);
         return st;

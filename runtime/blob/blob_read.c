@@ -78,7 +78,7 @@ static ert_status parse_header(const uint8_t *f, size_t len, container *c, ert_e
     got = ert_crc32(got, f + toff, (size_t)tbytes);
     if (got != crc)
         return ert_fail(err, ERT_EFORMAT, "header CRC mismatch (expected 0x%08x, got 0x%08x)", crc, got);
-    if (flags & ERT_HDR_REQUIRED_FLAGS)
+    if (flags & ERT_HDR_REQUIRED_FLAGS & ~(uint32_t)ERT_HDR_KNOWN_FLAGS)
         return ert_fail(err, ERT_EUNSUPPORTED, "header flags 0x%08x need features this embedrt (format %d.%d) lacks; upgrade embedrt",
                         flags, ERT_BLOB_FORMAT_MAJOR, ERT_BLOB_FORMAT_MINOR);
     if (count == 0)

@@ -2,6 +2,8 @@
  * callbacks, builds header + section table + sections, and replaces the file atomically. */
 #include "blob_internal.h"
 
+#include <math.h>
+
 #include "embedrt/compress.h"
 #include "embedrt/v1/blob.pb.h"
 #include "embedrt/version.h"
@@ -9,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <pb_encode.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +51,18 @@ static ert_status check_graph(const ert_graph *g, uint32_t gi, ert_error *err)
         if (t->is_const && (!ert_shape_bytes(&t->shape, t->dtype, &nb) || nb != t->nbytes || (nb && !t->data)))
             return ert_fail(err, ERT_EINVAL, "graph %u '%s': constant %u '%s' has no data matching its shape", gi,
                             str_or_empty(g->name), i, str_or_empty(t->name));
+        if (t->store_int8) {
+            const ert_tensor *sc = t->store_scales < g->n_tensors ? &g->tensors[t->store_scales] : NULL;
+            bool ok = t->is_const && t->dtype == ERT_DT_F32 && t->store_axis >= 0 && t->store_axis < t->shape.rank &&
+                      sc && sc != t && sc->is_const && !sc->store_int8 && sc->dtype == ERT_DT_F32 &&
+                      sc->shape.rank == 1 && sc->shape.dims[0] == t->shape.dims[t->store_axis];
+            for (int64_t k = 0; ok && k < sc->shape.dims[0]; k++)
+                ok = ((const float *)sc->data)[k] > 0.0f && isfinite(((const float *)sc->data)[k]);
+            if (!ok)
+                return ert_fail(err, ERT_EINVAL, "graph %u '%s': constant '%s' is to be stored as int8 but its "
+                                "scales are not a positive float32 constant along a dimension", gi,
+                                str_or_empty(g->name), str_or_empty(t->name));
+        }
     }
     for (uint32_t i = 0; st == ERT_OK && i < g->n_nodes; i++) {
         const ert_node *n = &g->nodes[i];
@@ -207,7 +222,12 @@ static bool enc_tensors(pb_ostream_t *s, const pb_field_iter_t *f, void *const *
             td.dims[d] = t->shape.dims[d];
         td.is_const = t->is_const;
         td.offset = t->offset;
-        td.nbytes = t->nbytes;
+        td.nbytes = t->store_int8 ? t->nbytes / 4 : t->nbytes;
+        if (t->store_int8) {
+            td.storage_dtype = ERT_DT_I8;
+            td.storage_scales = t->store_scales;
+            td.storage_axis = t->store_axis;
+        }
         if (!pb_encode_tag_for_field(s, f) || !pb_encode_submessage(s, embedrt_v1_TensorDef_fields, &td))
             return false;
     }
@@ -322,6 +342,24 @@ static uint64_t align64(uint64_t x)
     return (x + ERT_BLOB_ALIGN - 1) & ~(uint64_t)(ERT_BLOB_ALIGN - 1);
 }
 
+/* q = round(v / scale[c]) in [-127, 127] along the axis (blob 1.1 storage quantization). */
+static void quantize_store(const ert_graph *g, const ert_tensor *t, int8_t *q)
+{
+    const float *v = t->data, *s = g->tensors[t->store_scales].data;
+    size_t inner = 1, outer = 1, at = 0;
+    int64_t ch = t->shape.dims[t->store_axis];
+    for (int d = t->store_axis + 1; d < t->shape.rank; d++)
+        inner *= (size_t)t->shape.dims[d];
+    for (int d = 0; d < t->store_axis; d++)
+        outer *= (size_t)t->shape.dims[d];
+    for (size_t o = 0; o < outer; o++)
+        for (int64_t k = 0; k < ch; k++)
+            for (size_t j = 0; j < inner; j++, at++) {
+                float x = v[at] / s[k];
+                q[at] = (int8_t)(x != x ? 0 : x >= 127.0f ? 127 : x <= -127.0f ? -127 : lrintf(x));
+            }
+}
+
 /* Each constant at the next 64-byte boundary, in graph then tensor order. */
 static ert_status build_weights(ert_graph *const *graphs, uint32_t n, uint8_t **out, size_t *out_len, ert_error *err)
 {
@@ -331,10 +369,11 @@ static ert_status build_weights(ert_graph *const *graphs, uint32_t n, uint8_t **
             ert_tensor *t = &graphs[i]->tensors[k];
             if (!t->is_const)
                 continue;
-            if (top > SIZE_MAX - ERT_BLOB_ALIGN || t->nbytes > SIZE_MAX - align64(top))
+            uint64_t stored = t->store_int8 ? t->nbytes / 4 : t->nbytes;
+            if (top > SIZE_MAX - ERT_BLOB_ALIGN || stored > SIZE_MAX - align64(top))
                 return ert_fail(err, ERT_ENOMEM, "weights do not fit in memory");
             t->offset = align64(top);
-            top = t->offset + t->nbytes;
+            top = t->offset + stored;
         }
     uint8_t *buf = calloc(1, top ? (size_t)top : 1);
     if (!buf)
@@ -342,7 +381,9 @@ static ert_status build_weights(ert_graph *const *graphs, uint32_t n, uint8_t **
     for (uint32_t i = 0; i < n; i++)
         for (uint32_t k = 0; k < graphs[i]->n_tensors; k++) {
             const ert_tensor *t = &graphs[i]->tensors[k];
-            if (t->is_const && t->nbytes)
+            if (t->is_const && t->store_int8)
+                quantize_store(graphs[i], t, (int8_t *)(buf + t->offset));
+            else if (t->is_const && t->nbytes)
                 memcpy(buf + t->offset, t->data, (size_t)t->nbytes);
         }
     *out = buf;
@@ -378,7 +419,8 @@ static ert_status store_section(section *s, const char *name, const void *data, 
     return ERT_OK;
 }
 
-static ert_status assemble(section *secs, uint32_t ns, uint8_t **out, size_t *out_len, ert_error *err)
+static ert_status assemble(section *secs, uint32_t ns, uint32_t flags, uint8_t **out, size_t *out_len,
+                           ert_error *err)
 {
     uint64_t top = align64(ERT_HDR_SIZE + (uint64_t)ns * ERT_SEC_ENTRY_SIZE);
     for (uint32_t i = 0; i < ns; i++) {
@@ -398,7 +440,7 @@ static ert_status assemble(section *secs, uint32_t ns, uint8_t **out, size_t *ou
     ert_put32(f + ERT_HDR_ENTRY_SIZE, ERT_SEC_ENTRY_SIZE);
     ert_put64(f + ERT_HDR_TABLE_OFFSET, ERT_HDR_SIZE);
     ert_put64(f + ERT_HDR_FILE_SIZE, top);
-    ert_put32(f + ERT_HDR_FLAGS, 0);
+    ert_put32(f + ERT_HDR_FLAGS, flags);
     for (uint32_t i = 0; i < ns; i++) {
         uint8_t *e = f + ERT_HDR_SIZE + (size_t)i * ERT_SEC_ENTRY_SIZE;
         memcpy(e + ERT_SEC_NAME, secs[i].name, strlen(secs[i].name)); /* 1..15 chars, rest stays zero */
@@ -441,6 +483,11 @@ ert_status ert_blob_write_mem(ert_graph *const *graphs, uint32_t n, const ert_bl
     if (!secs)
         return ert_fail(err, ERT_ENOMEM, "out of memory");
     wctx w = {graphs, n, o};
+    /* Old readers must refuse int8-stored constants rather than misread them. */
+    bool quant = false;
+    for (uint32_t i = 0; i < n; i++)
+        for (uint32_t k = 0; k < graphs[i]->n_tensors; k++)
+            quant |= graphs[i]->tensors[k].store_int8;
     st = build_weights(graphs, n, &weights, &wlen, err); /* sets offsets before meta records them */
     if (st == ERT_OK)
         st = encode_meta(&w, &meta, &mlen, err);
@@ -459,7 +506,7 @@ ert_status ert_blob_write_mem(ert_graph *const *graphs, uint32_t n, const ert_bl
     uint8_t *file = NULL;
     size_t flen = 0;
     if (st == ERT_OK)
-        st = assemble(secs, ns, &file, &flen, err);
+        st = assemble(secs, ns, quant ? ERT_HDR_FLAG_QUANT_STORAGE : 0, &file, &flen, err);
     for (uint32_t i = 0; i < ns; i++)
         free(secs[i].owned);
     free(secs);

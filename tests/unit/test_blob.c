@@ -8,6 +8,7 @@
 #include "embedrt/version.h"
 
 #include <dirent.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -271,7 +272,7 @@ static void check_round_trip(bool compress)
     const ert_blob_info *in = ert_blob_get_info(b);
     CU_ASSERT_STRING_EQUAL(in->label, "m.erb");
     CU_ASSERT_EQUAL(in->major, 1);
-    CU_ASSERT_EQUAL(in->minor, 0);
+    CU_ASSERT_EQUAL(in->minor, 1);
     CU_ASSERT_EQUAL(in->file_size, len);
     CU_ASSERT_EQUAL_FATAL(in->n_sections, 2);
     CU_ASSERT_STRING_EQUAL(in->sections[0].name, "meta");
@@ -636,7 +637,7 @@ static void test_blob_unknown_sections_required_refused_optional_ignored(void)
     o.n_extra = 2;
     f = write_blob(&g, 1, &o, &len);
     expect_refused(f, len, ERT_EUNSUPPORTED,
-                   "m.erb: section 'quant' is required but unknown to this embedrt (reads format 1.0); upgrade embedrt");
+                   "m.erb: section 'quant' is required but unknown to this embedrt (reads format 1.1); upgrade embedrt");
     free(f);
 
     x[1].name = "weights";
@@ -655,12 +656,12 @@ static void test_blob_refuses_unknown_flags_and_impossible_sizes(void)
     wr32(section_entry(copy, "meta") + 16, 0x12);
     reseal(copy, len);
     expect_refused(copy, len, ERT_EUNSUPPORTED,
-                   "m.erb: section 'meta' has unknown flags 0x00000012 (this embedrt reads format 1.0)");
+                   "m.erb: section 'meta' has unknown flags 0x00000012 (this embedrt reads format 1.1)");
     memcpy(copy, f, len);
     wr32(copy + 40, 0x4);
     reseal(copy, len);
     expect_refused(copy, len, ERT_EUNSUPPORTED,
-                   "m.erb: header flags 0x00000004 need features this embedrt (format 1.0) lacks; upgrade embedrt");
+                   "m.erb: header flags 0x00000004 need features this embedrt (format 1.1) lacks; upgrade embedrt");
     memcpy(copy, f, len);
     wr32(copy + 40, 0x40000); /* optional feature bits are ignored */
     reseal(copy, len);
@@ -729,6 +730,58 @@ static void test_blob_refuses_bad_tensor_id(void)
     g->nodes[3].out[0] = T_Y;
     g->outputs[0] = 9;
     expect_graph_refused(g, ERT_EFORMAT, "m.erb: meta: graph 0 'net': plan: graph output 0 is tensor 9; the graph has 9 tensors");
+    ert_graph_free(g);
+}
+
+/* Blob 1.1: a float32 constant stored as int8 with per-channel scales (the converter's
+ * --quantize int8-weights) is a quarter of the bytes, sets the required header flag, and
+ * loads as float32 q * scale[c]; bad scales are refused when writing. */
+static void test_blob_int8_storage_dequantizes_at_load(void)
+{
+    ert_graph *g = build_net("net");
+    const float *w = g->tensors[T_W].data;
+    float sc[3] = {0};
+    for (int c = 0; c < 3; c++)
+        for (int i = 0; i < 18; i++)
+            sc[c] = fmaxf(sc[c], fabsf(w[c * 18 + i]) / 127.0f);
+    uint32_t sid = tu_f32(g, "conv1.weight.scales", sc, 1, (int64_t[]){3});
+    g->tensors[T_W].store_int8 = true;
+    g->tensors[T_W].store_axis = 0;
+    g->tensors[T_W].store_scales = sid;
+    CU_ASSERT_EQUAL_FATAL(ert_plan_graph(g, &(ert_error){0}), ERT_OK);
+    size_t len;
+    ert_blob_write_opts o = sample_opts(false);
+    uint8_t *f = write_blob(&g, 1, &o, &len);
+    CU_ASSERT_EQUAL(rd32(f + 40), 1u); /* ERT_HDR_FLAG_QUANT_STORAGE */
+    CU_ASSERT_EQUAL(rd64(section_entry(f, "weights") + 40), 64u * 4 + 12); /* w: 54 B of int8; b, k, shape, scales */
+    ert_blob *b = NULL;
+    ert_error err;
+    CU_ASSERT_EQUAL_FATAL(ert_blob_open_mem(f, len, "m.erb", &b, &err), ERT_OK);
+    const ert_blob_info *in = ert_blob_get_info(b);
+    CU_ASSERT_EQUAL(in->quantized_constants, 1);
+    const ert_tensor *t = &ert_blob_graph(b, 0)->tensors[T_W];
+    CU_ASSERT_EQUAL(t->dtype, ERT_DT_F32);
+    CU_ASSERT_EQUAL(t->nbytes, 54 * 4);
+    CU_ASSERT_EQUAL((uintptr_t)t->data % 64, 0);
+    const float *d = t->data;
+    int exact = 0, within = 0;
+    for (int i = 0; i < 54; i++) {
+        float q = rintf(w[i] / sc[i / 18]);
+        exact += d[i] == q * sc[i / 18];
+        within += fabsf(d[i] - w[i]) <= 0.5f * sc[i / 18] * 1.0001f;
+    }
+    CU_ASSERT_EQUAL(exact, 54);
+    CU_ASSERT_EQUAL(within, 54);
+    ert_blob_close(b);
+    free(f);
+
+    /* A zero or negative scale cannot be stored. */
+    ((float *)g->tensors[sid].data)[1] = 0.0f;
+    void *data = NULL;
+    CU_ASSERT_EQUAL(ert_blob_write_mem(&g, 1, &o, &data, &len, &err), ERT_EINVAL);
+    CU_ASSERT_STRING_EQUAL(err.msg, "graph 0 'net': constant 'conv1.weight' is to be stored as int8 but its scales "
+                                    "are not a positive float32 constant along a dimension");
+    CU_ASSERT_PTR_NULL(data);
     ert_graph_free(g);
 }
 
@@ -946,6 +999,7 @@ static const ert_test_case cases[] = {
     ERT_TEST(test_blob_refuses_unknown_flags_and_impossible_sizes),
     ERT_TEST(test_blob_refuses_bad_tensor_id),
     ERT_TEST(test_blob_refuses_nbytes_mismatch),
+    ERT_TEST(test_blob_int8_storage_dequantizes_at_load),
     ERT_TEST(test_blob_refuses_const_outside_weights),
     ERT_TEST(test_blob_refuses_unknown_op_and_bad_activation),
     ERT_TEST(test_blob_refuses_shape_that_infer_disagrees_with),

@@ -15,7 +15,7 @@ extern "C" {
 #endif
 
 #define ERT_BLOB_FORMAT_MAJOR 1
-#define ERT_BLOB_FORMAT_MINOR 0
+#define ERT_BLOB_FORMAT_MINOR 1
 #define ERT_BLOB_ALIGN 64 /* sections in the file, constants in "weights", arena offsets */
 
 /* Longest strings the format holds (bytes, without the NUL); blob.options agrees. */
@@ -91,6 +91,7 @@ typedef struct ert_blob_info {
     const char *family; /* "" for a plain model */
     uint32_t n_graphs;
     const ert_blob_graph_info *graphs; /* same order as ert_blob_graph() */
+    uint32_t quantized_constants; /* constants stored as int8 and dequantized at load (1.1) */
 } ert_blob_info;
 
 typedef struct ert_blob ert_blob;

@@ -21,6 +21,13 @@ typedef struct ert_tensor {
     uint64_t offset; /* arena offset (activations) or weight-section offset (constants) */
     uint64_t nbytes;
     void *data;      /* constants: the values; activations: bound arena address or NULL */
+    /* Converter only: write this float32 constant as int8 (blob 1.1 storage quantization,
+     * proto/blob-format.md): q = round(v / scale[c]) clamped to [-127, 127], c = the index
+     * along store_axis, scales in tensor store_scales (float32 [dims[store_axis]], > 0).
+     * A loaded blob has dequantized such tensors and never sets this. */
+    bool store_int8;
+    int store_axis;
+    uint32_t store_scales;
 } ert_tensor;
 
 /* Activations an op may apply to its own output (fused by the converter). */
