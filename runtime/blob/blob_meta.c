@@ -17,6 +17,7 @@
 typedef struct counts {
     size_t graphs, tensors, nodes, gin, gout, nin, nout, ints, floats, str;
     size_t dq, dq_bytes; /* constants stored as int8 and their float32 bytes (64-aligned each) */
+    size_t qr;           /* bytes of BlobMeta.quant_report (kept as is for `embedrt inspect`) */
 } counts;
 
 /* A constant stored as int8 (TensorDef.storage_*), dequantized once every graph is read. */
@@ -44,6 +45,7 @@ typedef struct mctx {
     char *str;
     dq_entry *dq;
     uint8_t *dq_data;
+    uint8_t *qr;
     /* where decoding is, for messages */
     const embedrt_v1_GraphDef *gd; /* the graph being decoded (its name may not be read yet) */
     size_t gi, tensor_at, node_at;  /* graph index; its first tensor and node */
@@ -529,10 +531,33 @@ static bool graph_cb(pb_istream_t *s, const pb_field_iter_t *f, void **arg)
     return true;
 }
 
+/* The quantization report is not interpreted here: its bytes are kept for inspect. */
+static bool quant_report_cb(pb_istream_t *s, const pb_field_iter_t *f, void **arg)
+{
+    (void)f;
+    mctx *c = *arg;
+    size_t n = s->bytes_left;
+    counts *k = cursor(c);
+    if (c->fill) {
+        if (n != c->total.qr || k->qr != 0)
+            return internal(c);
+        if (!pb_read(s, c->qr, n))
+            return pb_failed(c, s);
+    } else {
+        if (k->qr != 0)
+            return fail(c, ERT_EFORMAT, "more than one quantization report");
+        if (!pb_read(s, NULL, n))
+            return pb_failed(c, s);
+    }
+    k->qr = n;
+    return true;
+}
+
 static bool decode_pass(mctx *c, const uint8_t *meta, size_t len, embedrt_v1_BlobMeta *m)
 {
     *m = (embedrt_v1_BlobMeta)embedrt_v1_BlobMeta_init_zero;
     m->graphs = (pb_callback_t){.funcs.decode = graph_cb, .arg = c};
+    m->quant_report = (pb_callback_t){.funcs.decode = quant_report_cb, .arg = c};
     pb_istream_t s = pb_istream_from_buffer(meta, len);
     if (pb_decode(&s, embedrt_v1_BlobMeta_fields, m))
         return true;
@@ -563,7 +588,8 @@ static bool carve(size_t *top, size_t count, size_t elem, size_t align, size_t *
 }
 
 typedef struct layout {
-    size_t blob, sections, graphs, ginfo, tensors, nodes, gin, gout, nin, nout, ints, floats, str, dq, dq_data, total;
+    size_t blob, sections, graphs, ginfo, tensors, nodes, gin, gout, nin, nout, ints, floats, str, dq, dq_data, qr,
+        total;
 } layout;
 
 static bool plan_block(const counts *t, uint32_t n_sections, layout *l)
@@ -581,7 +607,8 @@ static bool plan_block(const counts *t, uint32_t n_sections, layout *l)
            carve(&top, t->ints, sizeof(int64_t), A, &l->ints) &&
            carve(&top, t->floats, sizeof(float), A, &l->floats) && carve(&top, t->str, 1, A, &l->str) &&
            carve(&top, t->dq, sizeof(dq_entry), A, &l->dq) &&
-           carve(&top, t->dq_bytes, 1, ERT_BLOB_ALIGN, &l->dq_data) && ((l->total = top), true);
+           carve(&top, t->dq_bytes, 1, ERT_BLOB_ALIGN, &l->dq_data) && carve(&top, t->qr, 1, A, &l->qr) &&
+           ((l->total = top), true);
 }
 
 ert_status ert_blob_meta_decode(const uint8_t *meta, size_t meta_len, const uint8_t *weights, uint64_t weights_len,
@@ -632,6 +659,7 @@ ert_status ert_blob_meta_decode(const uint8_t *meta, size_t meta_len, const uint
     c.str = (char *)(block + l.str);
     c.dq = (dq_entry *)(block + l.dq);
     c.dq_data = block + l.dq_data;
+    c.qr = block + l.qr;
     if (!decode_pass(&c, meta, meta_len, &m)) {
         free(block);
         return err->code;
@@ -654,6 +682,8 @@ ert_status ert_blob_meta_decode(const uint8_t *meta, size_t meta_len, const uint
     }
     b->info.n_graphs = (uint32_t)c.total.graphs;
     b->info.quantized_constants = (uint32_t)c.total.dq;
+    b->info.quant_report = c.total.qr ? c.qr : NULL;
+    b->info.quant_report_len = c.total.qr;
     ert_status st = dequantize(&c, b, err);
     if (st == ERT_OK)
         st = ert_blob_check_graphs(b, err);

@@ -301,6 +301,13 @@ static bool enc_graphs(pb_ostream_t *s, const pb_field_iter_t *f, void *const *a
     return true;
 }
 
+/* BlobMeta.quant_report: the caller's encoded embedrt.v1.QuantReport, as is. */
+static bool enc_quant_report(pb_ostream_t *s, const pb_field_iter_t *f, void *const *arg)
+{
+    const ert_blob_write_opts *o = *arg;
+    return pb_encode_tag_for_field(s, f) && pb_encode_string(s, o->quant_report, o->quant_report_len);
+}
+
 static ert_status encode_meta(const wctx *w, uint8_t **out, size_t *out_len, ert_error *err)
 {
     const ert_blob_write_opts *o = w->o;
@@ -317,6 +324,8 @@ static ert_status encode_meta(const wctx *w, uint8_t **out, size_t *out_len, ert
     p->opset = o->opset;
     copy_str(m.family, sizeof m.family, o->family);
     m.graphs = (pb_callback_t){.funcs.encode = enc_graphs, .arg = (void *)(uintptr_t)w};
+    if (o->quant_report && o->quant_report_len)
+        m.quant_report = (pb_callback_t){.funcs.encode = enc_quant_report, .arg = (void *)(uintptr_t)o};
     size_t size;
     if (!pb_get_encoded_size(&size, embedrt_v1_BlobMeta_fields, &m))
         return ert_fail(err, ERT_EINTERNAL, "meta: cannot encode");

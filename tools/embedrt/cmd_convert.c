@@ -2,6 +2,7 @@
  * With --family, several graphs by role, their preprocessing recipes and the family's
  * parameters go into one family blob. */
 #include "cli.h"
+#include "convert_quant.h"
 
 #include "family_params.h"
 #include "onnx_import.h"
@@ -37,6 +38,16 @@ static void usage(FILE *f)
           "  --input-shape NAME=DIMS    static shape of graph input NAME, e.g. image=1x3x224x224\n"
           "                             (default: the model's; a symbolic batch dim becomes 1)\n"
           "  --compress                 zlib-compress the blob's sections (smaller, loads slower)\n"
+          "quantization:\n"
+          "  --quantize int8-weights    store Conv/Gemm/MatMul weights as int8, symmetric per output\n"
+          "                             channel (about 4x smaller); float32 again when loaded\n"
+          "  --calibration PATH         folder of .ppm/.pgm/.png or a .y4m video, preprocessed with the\n"
+          "                             blob's recipe (plain models: resized to the input, x/255);\n"
+          "                             every 4th frame is held out to measure the quantized outputs\n"
+          "                             against float32 (cosine, max relative error, in the report)\n"
+          "  --calibration-frames N     use the first N frames (default: all)\n"
+          "  --keep-fp32 NODE,...       leave these nodes' weights in float32\n"
+          "  --force                    write the blob even when an output's mean cosine is below 0.99\n"
           "family blobs:\n"
           "  --family FAMILY            grasp2vec, tcn, mftcn, rig or ccvae\n"
           "  --graph ROLE=MODEL.onnx    one graph per role: grasp2vec scene, object; tcn embedder;\n"
@@ -167,7 +178,7 @@ static void print_summary(const char *in, const char *out, const ert_graph *g, c
     uint64_t weights = 0;
     for (uint32_t t = 0; t < g->n_tensors; t++)
         if (g->tensors[t].is_const)
-            weights += g->tensors[t].nbytes;
+            weights += g->tensors[t].store_int8 ? g->tensors[t].nbytes / 4 : g->tensors[t].nbytes;
     printf("%s -> %s: %u nodes (from %u: %u folded, %u batchnorm folded, %u activations fused, %u residual adds "
            "fused, %u identities, %u dead), %.1f MMAC, arena %.1f KiB, weights %.1f KiB\n",
            in, out, rs->nodes_out, rs->nodes_in, rs->folded, rs->bn_folded, rs->act_fused, rs->residual_fused,
@@ -182,6 +193,8 @@ int ert_cmd_convert(int argc, char **argv)
     size_t n_pp = 0, n_params = 0;
     long window = -1, stride = -1;
     bool compress = false;
+    static ert_convert_quant quant; /* large (the --keep-fp32 names): not on the stack */
+    memset(&quant, 0, sizeof quant);
     ert_input_shape shapes[MAX_SHAPES];
     char *shape_names[MAX_SHAPES];
     size_t n_shapes = 0;
@@ -202,6 +215,9 @@ int ert_cmd_convert(int argc, char **argv)
         } else if (strcmp(a, "--compress") == 0) {
             compress = true;
             takes = false;
+        } else if (strcmp(a, "--force") == 0) {
+            quant.force = true;
+            takes = false;
         } else if (a[0] != '-') {
             if (in) {
                 fprintf(stderr, "embedrt convert: unexpected argument '%s'\n", a);
@@ -214,6 +230,12 @@ int ert_cmd_convert(int argc, char **argv)
             goto done;
         } else if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) {
             out = val;
+        } else if (strcmp(a, "--quantize") == 0 || strcmp(a, "--calibration") == 0 ||
+                   strcmp(a, "--calibration-frames") == 0 || strcmp(a, "--keep-fp32") == 0) {
+            if (ert_convert_quant_parse(&quant, a, val, &err) != ERT_OK) {
+                fprintf(stderr, "embedrt convert: %s\n", err.msg);
+                goto done;
+            }
         } else if (strcmp(a, "--family") == 0) {
             family = val;
         } else if (strcmp(a, "--latent-stats") == 0) {
@@ -272,6 +294,10 @@ int ert_cmd_convert(int argc, char **argv)
                         "need --family\n");
         goto done;
     }
+    if (ert_convert_quant_check(&quant, &err) != ERT_OK) {
+        fprintf(stderr, "embedrt convert: %s\n", err.msg);
+        goto done;
+    }
     rc = 1;
     char options[1024];
     provenance_options(argc, argv, options, sizeof options);
@@ -291,7 +317,7 @@ int ert_cmd_convert(int argc, char **argv)
                 .producer_version = info.producer_version,
                 .opset = info.opset,
             };
-            st = ert_blob_write(out, &ga[0].g, 1, &wo, &err);
+            st = ert_convert_write(out, &ga[0].g, 1, &wo, &quant, stdout, &err);
         }
         if (st != ERT_OK) {
             fprintf(stderr, "embedrt convert: %s\n", err.msg);
@@ -451,7 +477,7 @@ int ert_cmd_convert(int argc, char **argv)
             .extra = &fam,
             .n_extra = 1,
         };
-        st = ert_blob_write(out, graphs, (uint32_t)n_graphs, &wo, &err);
+        st = ert_convert_write(out, graphs, (uint32_t)n_graphs, &wo, &quant, stdout, &err);
     }
     if (st != ERT_OK) {
         fprintf(stderr, "embedrt convert: %s\n", err.msg);

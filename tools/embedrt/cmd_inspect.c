@@ -1,11 +1,13 @@
 /* `embedrt inspect`: everything a blob says about itself, as text or one JSON object. */
 #include "cli.h"
+#include "qreport.h"
 
 #include "embedrt/blob.h"
 #include "embedrt/model.h"
 #include "family_params.h"
 #include "op.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,7 +149,10 @@ static void text_params(const ert_family_param_set *ps)
     putchar('\n');
 }
 
-static void print_json(const ert_blob_info *info, ert_blob *b, const ert_family_param_set *ps)
+static void json_quant(const ert_blob_info *info, const ert_qreport *r);
+
+static void print_json(const ert_blob_info *info, ert_blob *b, const ert_family_param_set *ps,
+                       const ert_qreport *qr)
 {
     printf("{\"file\":");
     ert_cli_json_str(stdout, info->label);
@@ -168,7 +173,9 @@ static void print_json(const ert_blob_info *info, ert_blob *b, const ert_family_
     ert_cli_json_str(stdout, p->producer_name);
     printf(",\"producer_version\":");
     ert_cli_json_str(stdout, p->producer_version);
-    printf(",\"opset\":%lld},\"sections\":[", (long long)p->opset);
+    printf(",\"opset\":%lld}", (long long)p->opset);
+    json_quant(info, qr);
+    printf(",\"sections\":[");
     for (uint32_t i = 0; i < info->n_sections; i++) {
         const ert_blob_section_info *s = &info->sections[i];
         printf("%s{\"name\":", i ? "," : "");
@@ -226,7 +233,59 @@ static void print_tensors(const char *what, const ert_graph *g, const uint32_t *
     putchar('\n');
 }
 
-static void print_text(const ert_blob_info *info, ert_blob *b, const ert_family_param_set *ps)
+/* The quantization report the converter stored (NULL report: none or unreadable). */
+static void json_quant(const ert_blob_info *info, const ert_qreport *r)
+{
+    printf(",\"quantized_constants\":%u,\"quantization\":", info->quantized_constants);
+    if (!r) {
+        printf("null");
+        return;
+    }
+    printf("{\"mode\":");
+    ert_cli_json_str(stdout, r->mode);
+    printf(",\"method\":");
+    ert_cli_json_str(stdout, r->method);
+    printf(",\"calibration_frames\":%u,\"heldout_frames\":%u,\"forced\":%s,\"gate_cosine\":%.17g,\"outputs\":[",
+           r->calibration_frames, r->heldout_frames, r->forced ? "true" : "false", r->gate_cosine);
+    for (size_t i = 0; i < r->n_outputs; i++) {
+        const ert_qr_output *o = &r->outputs[i];
+        printf("%s{\"graph\":", i ? "," : "");
+        ert_cli_json_str(stdout, o->graph);
+        printf(",\"output\":");
+        ert_cli_json_str(stdout, o->output);
+        printf(",\"cosine_mean\":%.17g,\"cosine_min\":%.17g,\"max_rel_err\":%.17g}", o->cosine_mean,
+               o->cosine_min, o->max_rel_err);
+    }
+    printf("],\"layers\":[");
+    for (size_t i = 0; i < r->n_layers; i++) {
+        const ert_qr_layer *l = &r->layers[i];
+        printf("%s{\"graph\":", i ? "," : "");
+        ert_cli_json_str(stdout, l->graph);
+        printf(",\"node\":");
+        ert_cli_json_str(stdout, l->node);
+        printf(",\"what\":");
+        ert_cli_json_str(stdout, l->what);
+        if (isfinite(l->sqnr_db))
+            printf(",\"sqnr_db\":%.17g}", l->sqnr_db);
+        else
+            printf(",\"sqnr_db\":null}");
+    }
+    printf("],\"rewards\":[");
+    for (size_t i = 0; i < r->n_rewards; i++) {
+        printf("%s{\"name\":", i ? "," : "");
+        ert_cli_json_str(stdout, r->rewards[i].name);
+        printf(",\"value\":%.17g}", r->rewards[i].value);
+    }
+    printf("],\"kept_fp32\":[");
+    for (size_t i = 0; i < r->n_kept; i++) {
+        printf("%s", i ? "," : "");
+        ert_cli_json_str(stdout, r->kept[i]);
+    }
+    printf("]}");
+}
+
+static void print_text(const ert_blob_info *info, ert_blob *b, const ert_family_param_set *ps,
+                       const ert_qreport *qr)
 {
     const ert_blob_provenance *p = &info->provenance;
     printf("%s: embedrt blob format %u.%u, %llu bytes%s%s\n", info->label, info->major, info->minor,
@@ -245,6 +304,11 @@ static void print_text(const ert_blob_info *info, ert_blob *b, const ert_family_
                (unsigned long long)s->offset, (unsigned long long)s->size, (unsigned long long)s->stored_size, s->crc32,
                s->compressed ? " zlib" : "", s->required ? " required" : "");
     }
+    if (info->quantized_constants)
+        printf("quantized constants: %u stored as int8 (per-channel scales), float32 once loaded\n",
+               info->quantized_constants);
+    if (qr)
+        ert_qreport_print(qr, stdout, 10);
     for (uint32_t gi = 0; gi < ert_blob_graph_count(b); gi++) {
         const ert_graph *g = ert_blob_graph(b, gi);
         const ert_blob_graph_info *gin = &info->graphs[gi];
@@ -317,10 +381,20 @@ int ert_cmd_inspect(int argc, char **argv)
         ert_blob_close(b);
         return 1;
     }
+    ert_qreport qr;
+    bool has_qr = false;
+    if (info->quant_report) {
+        if (ert_qreport_decode(info->quant_report, info->quant_report_len, &qr, &err) == ERT_OK)
+            has_qr = true;
+        else
+            fprintf(stderr, "embedrt inspect: %s: the quantization report is unreadable: %s\n", path, err.msg);
+    }
     if (json)
-        print_json(info, b, &ps);
+        print_json(info, b, &ps, has_qr ? &qr : NULL);
     else
-        print_text(info, b, &ps);
+        print_text(info, b, &ps, has_qr ? &qr : NULL);
+    if (has_qr)
+        ert_qreport_free(&qr);
     ert_family_params_free(&ps);
     ert_blob_close(b);
     return 0;

@@ -92,6 +92,8 @@ typedef struct ert_blob_info {
     uint32_t n_graphs;
     const ert_blob_graph_info *graphs; /* same order as ert_blob_graph() */
     uint32_t quantized_constants; /* constants stored as int8 and dequantized at load (1.1) */
+    const uint8_t *quant_report;  /* an encoded embedrt.v1.QuantReport, NULL when none */
+    size_t quant_report_len;
 } ert_blob_info;
 
 typedef struct ert_blob ert_blob;
@@ -150,6 +152,10 @@ typedef struct ert_blob_write_opts {
     const ert_preprocess *const *preprocess; /* NULL or n entries (NULL entry = none) */
     const ert_blob_extra_section *extra;
     uint32_t n_extra;
+    /* An encoded embedrt.v1.QuantReport stored in BlobMeta.quant_report (NULL: none);
+     * `embedrt inspect` prints it, the loader skips it. */
+    const void *quant_report;
+    size_t quant_report_len;
 } ert_blob_write_opts;
 
 /* Writes graphs[0..n) (planned: ert_plan_graph) with their constants to a temporary

@@ -1,0 +1,236 @@
+/* Calibration frames and the quantized-vs-float32 comparison (see calib.h). */
+#include "calib.h"
+
+#include "embedrt/preprocess.h"
+#include "embedrt/source.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_FRAMES 100000u
+
+void ert_calib_progress(const char *label, size_t i, size_t n)
+{
+    static int tty = -1;
+    if (tty < 0)
+        tty = isatty(STDERR_FILENO);
+    if (!tty) {
+        if (i == n)
+            fprintf(stderr, "%s: %zu/%zu\n", label, i, n);
+        return;
+    }
+    int w = 30, done = n ? (int)((double)i / (double)n * w) : w;
+    fprintf(stderr, "\r%s [%.*s%*s] %zu/%zu%s", label, done, "##############################", w - done, "", i, n,
+            i == n ? "\n" : "");
+    fflush(stderr);
+}
+
+void ert_calib_free(ert_calib_set *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->n; i++)
+        ert_image_free(&s->frames[i]);
+    free(s->frames);
+    s->frames = NULL;
+    s->n = 0;
+}
+
+ert_status ert_calib_load(const char *path, size_t max_frames, ert_calib_set *out, ert_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if (max_frames == 0 || max_frames > MAX_FRAMES)
+        max_frames = MAX_FRAMES;
+    char spec[4200];
+    if ((size_t)snprintf(spec, sizeof spec, "replay:%s", path) >= sizeof spec)
+        return ert_fail(err, ERT_EINVAL, "--calibration: path longer than %zu bytes", sizeof spec - 8);
+    ert_source src;
+    ert_source_config sc = {.fps = -1.0, .loop = false};
+    ert_status st = ert_source_open(spec, &sc, &src, err);
+    if (st != ERT_OK)
+        return ert_error_prefix(err, "--calibration"), st;
+    if ((st = ert_source_start(&src, err)) != ERT_OK) {
+        ert_source_close(&src);
+        return ert_error_prefix(err, "--calibration"), st;
+    }
+    size_t cap = 0;
+    while (out->n < max_frames && st == ERT_OK) {
+        ert_frame f;
+        ert_source_result res;
+        st = ert_source_next(&src, 5000, &f, &res, err);
+        if (st != ERT_OK || res != ERT_SOURCE_FRAME)
+            break;
+        if (out->n == cap) {
+            size_t nc = cap ? cap * 2 : 64;
+            ert_image *nf = realloc(out->frames, nc * sizeof *nf);
+            if (!nf) {
+                st = ert_fail(err, ERT_ENOMEM, "--calibration %s: out of memory after %zu frames", path, out->n);
+                break;
+            }
+            out->frames = nf;
+            cap = nc;
+        }
+        ert_image *im = &out->frames[out->n];
+        memset(im, 0, sizeof *im);
+        size_t bytes = (size_t)f.width * f.height * 3;
+        if (!(im->pixels = malloc(bytes))) {
+            st = ert_fail(err, ERT_ENOMEM, "--calibration %s: out of memory for frame %zu", path, out->n);
+            break;
+        }
+        if ((st = ert_frame_to_rgb(&f, im->pixels, err)) != ERT_OK) {
+            free(im->pixels);
+            ert_error_prefix(err, "--calibration %s: frame %zu", path, out->n);
+            break;
+        }
+        im->frame = (ert_frame){.format = ERT_PIX_RGB24, .width = f.width, .height = f.height,
+                                .stride = {f.width * 3}, .plane = {im->pixels}, .seq = out->n};
+        out->n++;
+        if (out->n % 16 == 0)
+            ert_calib_progress("calibration frames", out->n, max_frames < MAX_FRAMES ? max_frames : out->n);
+    }
+    ert_source_close(&src);
+    if (st == ERT_OK && out->n < 2)
+        st = ert_fail(err, ERT_EINVAL, "--calibration %s: %zu frame%s; at least 2 are needed (one is held out)",
+                      path, out->n, out->n == 1 ? "" : "s");
+    if (st != ERT_OK) {
+        ert_calib_free(out);
+        return st;
+    }
+    ert_calib_progress("calibration frames", out->n, out->n);
+    return ERT_OK;
+}
+
+bool ert_calib_heldout(const ert_calib_set *s, size_t i)
+{
+    return s->n < 4 ? i == s->n - 1 : i % 4 == 3;
+}
+
+size_t ert_calib_heldout_count(const ert_calib_set *s)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < s->n; i++)
+        k += ert_calib_heldout(s, i);
+    return k;
+}
+
+static bool image_input(const ert_graph *g, uint32_t *h, uint32_t *w)
+{
+    if (g->n_inputs < 1)
+        return false;
+    const ert_tensor *t = &g->tensors[g->inputs[0]];
+    if (t->dtype != ERT_DT_F32 || t->shape.rank != 4 || t->shape.dims[0] != 1 || t->shape.dims[1] != 3 ||
+        t->shape.dims[2] < 1 || t->shape.dims[3] < 1 || t->shape.dims[2] > 32768 || t->shape.dims[3] > 32768)
+        return false;
+    *h = (uint32_t)t->shape.dims[2];
+    *w = (uint32_t)t->shape.dims[3];
+    return true;
+}
+
+ert_status ert_calib_input(const ert_graph *g, const ert_preprocess *pp, const ert_frame *f, float *dst,
+                           ert_error *err)
+{
+    uint32_t h, w;
+    if (!image_input(g, &h, &w))
+        return ert_fail(err, ERT_EINVAL, "graph '%s': input 0 is not an image [1,3,H,W] float32", g->name);
+    ert_preprocess def;
+    if (!pp) {
+        ert_preprocess_default(&def);
+        if (f->width != w || f->height != h) {
+            def.resize_w = w;
+            def.resize_h = h;
+        }
+        pp = &def;
+    }
+    ert_status st = ert_preprocess_check(pp, f->width, f->height, w, h, err);
+    if (st != ERT_OK)
+        return ert_error_prefix(err, "graph '%s': calibration frame %ux%u", g->name, f->width, f->height), st;
+    size_t sb = ert_preprocess_scratch(pp, f->width, f->height, w, h);
+    void *scratch = sb ? malloc(sb) : NULL;
+    if (sb && !scratch)
+        return ert_fail(err, ERT_ENOMEM, "out of memory for preprocessing");
+    st = ert_preprocess_run(pp, f, dst, w, h, scratch, sb, err);
+    free(scratch);
+    return st;
+}
+
+/* Deterministic N(0, 1) values (Box-Muller on a 64-bit LCG) for non-image inputs. */
+static void normal_fill(float *v, size_t n, uint64_t seed)
+{
+    uint64_t s = seed * 6364136223846793005ull + 1442695040888963407ull;
+    for (size_t i = 0; i < n; i += 2) {
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        double u1 = ((s >> 11) + 1.0) / 9007199254740993.0;
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        double u2 = (s >> 11) / 9007199254740992.0;
+        double r = sqrt(-2.0 * log(u1));
+        v[i] = (float)(r * cos(6.283185307179586 * u2));
+        if (i + 1 < n)
+            v[i + 1] = (float)(r * sin(6.283185307179586 * u2));
+    }
+}
+
+ert_status ert_calib_compare(ert_model *fp32, ert_model *quant, const ert_preprocess *const *pps,
+                             const ert_calib_set *frames, ert_calib_accuracy *acc, size_t cap, size_t *n,
+                             ert_error *err)
+{
+    *n = 0;
+    uint32_t ng = ert_model_graph_count(fp32);
+    if (ng != ert_model_graph_count(quant))
+        return ert_fail(err, ERT_EINTERNAL, "compare: %u vs %u graphs", ng, ert_model_graph_count(quant));
+    ert_status st = ERT_OK;
+    for (uint32_t gi = 0; gi < ng && st == ERT_OK; gi++) {
+        ert_graph *gf = ert_model_graph(fp32, gi);
+        uint32_t h, w;
+        bool image = image_input(gf, &h, &w);
+        size_t first = *n;
+        for (uint32_t o = 0; o < gf->n_outputs && *n < cap; o++)
+            acc[(*n)++] = (ert_calib_accuracy){.graph = gi, .output = o, .cosine_mean = 0, .cosine_min = 1};
+        size_t count = 0;
+        for (size_t fi = 0; fi < frames->n && st == ERT_OK; fi++) {
+            if (!ert_calib_heldout(frames, fi))
+                continue;
+            for (uint32_t i = 0; i < gf->n_inputs && st == ERT_OK; i++) {
+                ert_tensor *tf = ert_model_input(fp32, gi, i), *tq = ert_model_input(quant, gi, i);
+                if (tf->nbytes != tq->nbytes || tf->dtype != ERT_DT_F32)
+                    return ert_fail(err, ERT_EINVAL, "graph '%s': input %u is not float32 of the same size in both "
+                                    "models", gf->name, i);
+                if (i == 0 && image)
+                    st = ert_calib_input(gf, pps ? pps[gi] : NULL, &frames->frames[fi].frame, tf->data, err);
+                else
+                    normal_fill(tf->data, tf->nbytes / 4, fi * 131 + i);
+                memcpy(tq->data, tf->data, tf->nbytes);
+            }
+            if (st == ERT_OK)
+                st = ert_model_run(fp32, gi, err);
+            if (st == ERT_OK)
+                st = ert_model_run(quant, gi, err);
+            for (size_t k = first; k < *n && st == ERT_OK; k++) {
+                const ert_tensor *yf = ert_model_output(fp32, gi, acc[k].output);
+                const ert_tensor *yq = ert_model_output(quant, gi, acc[k].output);
+                if (yf->dtype != ERT_DT_F32 || yf->nbytes != yq->nbytes)
+                    continue;
+                const float *a = yf->data, *b = yq->data;
+                size_t m = yf->nbytes / 4;
+                double dot = 0, na = 0, nb = 0, maxa = 0, maxd = 0;
+                for (size_t j = 0; j < m; j++) {
+                    dot += (double)a[j] * b[j];
+                    na += (double)a[j] * a[j];
+                    nb += (double)b[j] * b[j];
+                    maxa = fmax(maxa, fabs(a[j]));
+                    maxd = fmax(maxd, fabs((double)a[j] - b[j]));
+                }
+                double cos = na > 0 && nb > 0 ? dot / sqrt(na * nb) : (na == nb ? 1.0 : 0.0);
+                acc[k].cosine_mean += cos;
+                acc[k].cosine_min = fmin(acc[k].cosine_min, cos);
+                acc[k].max_rel_err = fmax(acc[k].max_rel_err, maxa > 0 ? maxd / maxa : maxd);
+            }
+            count++;
+        }
+        for (size_t k = first; k < *n; k++)
+            acc[k].cosine_mean = count ? acc[k].cosine_mean / (double)count : 0;
+    }
+    return st;
+}

@@ -1,0 +1,54 @@
+/* Calibration frames for quantization (issue 6): a folder of images or a .y4m video, read
+ * through the replay source (the daemon's own reader), each frame kept as RGB24; turned
+ * into a graph's input with the blob's preprocessing recipe. Frames are split into
+ * calibration frames and held-out frames (every 4th, at least one) that accuracy is
+ * measured on and never calibrated on. */
+#ifndef ERT_CALIB_H
+#define ERT_CALIB_H
+
+#include "embedrt/blob.h"
+#include "embedrt/graph.h"
+#include "embedrt/image.h"
+#include "embedrt/model.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct ert_calib_set {
+    ert_image *frames;
+    size_t n;
+} ert_calib_set;
+
+/* Reads up to max_frames frames (0: all, at most 100000) of PATH (folder of .ppm/.pgm/.png,
+ * or .y4m). Fails naming the path when it has fewer than 2 frames. Progress goes to
+ * stderr: a bar when stderr is a terminal, else one line. */
+ert_status ert_calib_load(const char *path, size_t max_frames, ert_calib_set *out, ert_error *err);
+void ert_calib_free(ert_calib_set *s);
+/* Frame i is held out (accuracy) rather than used for calibration. */
+bool ert_calib_heldout(const ert_calib_set *s, size_t i);
+size_t ert_calib_heldout_count(const ert_calib_set *s);
+
+/* Writes graph input 0 of g (float32 [1,3,H,W]) from frame f with pp, or without a recipe
+ * with a plain resize to H x W (bilinear) and x / 255. */
+ert_status ert_calib_input(const ert_graph *g, const ert_preprocess *pp, const ert_frame *f, float *dst,
+                           ert_error *err);
+
+/* Accuracy of one graph output, quantized vs float32, over the held-out frames. */
+typedef struct ert_calib_accuracy {
+    uint32_t graph, output;
+    double cosine_mean, cosine_min, max_rel_err;
+} ert_calib_accuracy;
+
+/* Runs every graph of fp32 and quant (the same graphs, same order, inputs of the same
+ * shape) on the held-out frames and compares each output. acc gets one entry per graph
+ * output (at most cap; *n says how many). Graphs whose first input is not an image
+ * [1,3,H,W] float32 are skipped. */
+ert_status ert_calib_compare(ert_model *fp32, ert_model *quant, const ert_preprocess *const *pps,
+                             const ert_calib_set *frames, ert_calib_accuracy *acc, size_t cap, size_t *n,
+                             ert_error *err);
+
+/* Draws a progress line "label [#####.....] i/n" on stderr (a terminal: redrawn in place;
+ * otherwise only the final line is printed). */
+void ert_calib_progress(const char *label, size_t i, size_t n);
+
+#endif
