@@ -162,6 +162,8 @@ typedef enum {
 static ert_link link;
 static struct {
     app_state state;
+    uint32_t now;          /* the main loop's clock reading, also for the callbacks: a
+                              later reading there would make now - state_since wrap */
     uint32_t state_since;  /* when the current state began (its timeout runs from here) */
     bool ever_up, announced;
     uint32_t down_since;
@@ -248,7 +250,7 @@ static void on_hello(void *ctx, const embedrt_v1_LinkHello *m)
 static void on_link(void *ctx, bool up)
 {
     (void)ctx;
-    uint32_t now = ert_board_millis();
+    uint32_t now = app.now;
     if (up) {
         app.ever_up = true;
         if (app.state == APP_WAIT_LINK)
@@ -421,6 +423,7 @@ int main(void)
     };
     ert_link_init(&link, &cfg, &io);
     uint32_t now = ert_board_millis();
+    app.now = now;
     enter(APP_WAIT_LINK, now);
     ert_link_start(&link, now);
     for (;;) {
@@ -430,6 +433,7 @@ int main(void)
         while (n < sizeof rx && (c = ert_board_getc(ERT_BOARD_LINK)) >= 0)
             rx[n++] = (uint8_t)c;
         now = ert_board_millis();
+        app.now = now;
         if (n)
             ert_link_feed(&link, rx, n, now);
         ert_link_poll(&link, now);

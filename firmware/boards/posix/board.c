@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -228,6 +229,15 @@ uint32_t ert_board_millis(void)
 
 void ert_board_exit(int code)
 {
+    /* Closing a pty master discards what the peer has not read yet (the last ack, say):
+     * give it up to 500 ms to read, as the bytes would still be on a real line. */
+    for (int i = 0; i < 50 && pty_slave_fd >= 0; i++) {
+        int queued = 0;
+        if (ioctl(pty_slave_fd, FIONREAD, &queued) < 0 || queued == 0)
+            break;
+        struct timespec ms10 = {0, 10000000};
+        nanosleep(&ms10, NULL);
+    }
     fflush(stdout);
     exit(code);
 }
