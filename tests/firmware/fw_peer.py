@@ -20,9 +20,13 @@ import link_framing as lf
 GOAL_ID = 7
 FIRST_SEQ = 40000  # the daemon's first reliable seq; not 0, so the firmware cannot assume it
 # (type, value, frame_seq): the values exercise the firmware's own float formatter: a
-# negative with more digits than printed, and an exact tie (0.0078125) that "%.6f" rounds
-# to even.
-REWARDS = [("scene_difference", -12.3456789, 12345678901), ("outcome", 0.0078125, 12345678933)]
+# negative with more digits than printed, the largest float32 (39 integer digits), the
+# smallest negative denormal, a fraction that rounds up into the integer part, and an
+# exact tie (0.0078125) that "%.6f" rounds to even. The "probe_*" types are not grasp2vec
+# rewards; the firmware prints and checks any type and finishes on "outcome".
+REWARDS = [("scene_difference", -12.3456789, 12345678901), ("probe_max", 3.4028234663852886e38, 1),
+           ("probe_denormal", -1.401298464324817e-45, 2), ("probe_carry", 0.9999999, 3),
+           ("outcome", 0.0078125, 12345678933)]
 
 
 class Transport:

@@ -64,7 +64,7 @@ def run(link, **opts):
 def success_checks(name, rc, peer, console):
     lines = fw_peer.check_session(check, peer, console, rc, 0, name)
     want = fw_peer.reward_lines(peer)
-    check(len(want) == 2 and all(w in lines for w in want), f"{name}: reward lines, values to 6 digits: {want}")
+    check(len(want) == len(fw_peer.REWARDS) and all(w in lines for w in want), f"{name}: reward lines, values to 6 digits: {want}")
     check("firmware: done, exit 0" in lines, f"{name}: console says done")
     check(all(s in peer.acked for _, _, _, s in peer.reward_seqs), f"{name}: both rewards acked")
     stats = [ln for ln in lines if ln.startswith("link stats: ")]
