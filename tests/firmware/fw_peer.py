@@ -8,7 +8,9 @@ firmware's grasp reports (CLOSED then LIFTED), answer with the RewardReports
 "scene_difference" then "outcome" for grasp 1, and keep the link alive until the firmware
 exits. Options: `gap` skips one reliable sequence number before the outcome reward (the
 firmware must exit 3); `drop_first_ack` withholds the ack of the first grasp report's
-first transmission (the firmware must retransmit it).
+first transmission (the firmware must retransmit it). `mute` never sends anything (the
+firmware must time out waiting for the link: exit 2); `silent_after_grasp` goes quiet at
+the first grasp report (the link must go down and, not coming back, exit 5).
 """
 import os
 import select
@@ -92,9 +94,11 @@ class Transport:
 
 
 class DaemonPeer:
-    def __init__(self, transport, link_pb2, gap=False, drop_first_ack=False):
+    def __init__(self, transport, link_pb2, gap=False, drop_first_ack=False, mute=False,
+                 silent_after_grasp=False):
         self.t, self.l = transport, link_pb2
         self.gap, self.drop_first_ack = gap, drop_first_ack
+        self.muted, self.silent_after_grasp = mute, silent_after_grasp
         self.deframer = lf.Deframer()
         self.tx_seq = 0
         self.rel_seq = FIRST_SEQ
@@ -111,6 +115,8 @@ class DaemonPeer:
         self.stage = "hello"
 
     def _send(self, typ, seq, msg):
+        if self.muted:
+            return
         self.t.send(lf.frame(typ, seq, msg.SerializeToString()))
 
     def _unreliable(self, typ, msg):
@@ -155,6 +161,8 @@ class DaemonPeer:
                 self.grasp_rx[seq] = [m, 0]
                 self.grasp_order.append(seq)
             self.grasp_rx[seq][1] += 1
+            if self.silent_after_grasp:
+                self.muted = True  # the daemon "dies" with the link still connected
             if self.drop_first_ack and seq == self.grasp_order[0] and self.grasp_rx[seq][1] == 1:
                 self.acks_withheld += 1  # the line "loses" this ack: the firmware must resend
                 return

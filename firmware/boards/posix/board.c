@@ -230,10 +230,12 @@ uint32_t ert_board_millis(void)
 void ert_board_exit(int code)
 {
     /* Closing a pty master discards what the peer has not read yet (the last ack, say):
-     * give it up to 500 ms to read, as the bytes would still be on a real line. */
+     * give it up to 500 ms to read, as the bytes would still be on a real line. The kernel
+     * moves written bytes to the slave's queue asynchronously, so an empty queue counts
+     * only after 20 ms. */
     for (int i = 0; i < 50 && pty_slave_fd >= 0; i++) {
         int queued = 0;
-        if (ioctl(pty_slave_fd, FIONREAD, &queued) < 0 || queued == 0)
+        if (ioctl(pty_slave_fd, FIONREAD, &queued) < 0 || (queued == 0 && i >= 2))
             break;
         struct timespec ms10 = {0, 10000000};
         nanosleep(&ms10, NULL);
