@@ -29,6 +29,10 @@ void ert_board_put_u32(ert_board_port port, uint32_t v);
 /* Returns the next received byte (0..255), or -1 if none is waiting. Never blocks. */
 int ert_board_getc(ert_board_port port);
 
+/* Called by the main loop when no link byte was waiting: may sleep until a byte arrives
+ * or about a millisecond passes (the host port polls; mps2-an386 returns at once). */
+void ert_board_idle(void);
+
 /* Milliseconds since ert_board_init (wraps after 49.7 days). */
 uint32_t ert_board_millis(void);
 

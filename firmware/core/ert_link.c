@@ -184,6 +184,11 @@ size_t ert_link_pending_count(const ert_link *l)
     return n;
 }
 
+uint16_t ert_link_rx_seq(const ert_link *l)
+{
+    return l->rx_seq;
+}
+
 static void set_up(ert_link *l, bool up)
 {
     if (l->up == up)
@@ -281,6 +286,7 @@ static void handle_reliable(ert_link *l, const ert_link_header *h, const void *m
         l->stats.duplicates++;
         return;
     }
+    l->rx_seq = h->seq;
     void *c = l->io.ctx;
     switch (h->type) {
     case ERT_LINK_MSG_GRASP:

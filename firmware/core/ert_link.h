@@ -103,6 +103,7 @@ typedef struct ert_link {
     bool rx_window_valid;
     uint16_t rx_high;         /* highest reliable seq received */
     uint64_t rx_mask;         /* bit i: rx_high - i was received */
+    uint16_t rx_seq;          /* header seq of the last reliable message delivered */
     bool up;
     uint32_t last_rx_ms, last_beat_ms;
     embedrt_v1_LinkStats peer_stats; /* from the peer's last heartbeat */
@@ -126,6 +127,12 @@ bool ert_link_send_reward(ert_link *l, const embedrt_v1_RewardReport *m, uint32_
 bool ert_link_send_goal(ert_link *l, const embedrt_v1_GoalStatus *m, uint32_t now_ms);
 bool ert_link_is_up(const ert_link *l);
 size_t ert_link_pending_count(const ert_link *l);
+/* Header sequence number of the reliable message (grasp, reward, goal) whose callback is
+ * running, so the application can check the peer's numbering (nothing lost or reordered:
+ * each delivered seq is the previous one + 1, mod 2^16). Outside a callback: the seq of the
+ * last reliable message delivered (0 before any). Duplicates are never delivered, so they
+ * never change it. */
+uint16_t ert_link_rx_seq(const ert_link *l);
 /* The counters in the wire form a Heartbeat carries. */
 void ert_link_stats_snapshot(const ert_link *l, embedrt_v1_LinkStats *out);
 

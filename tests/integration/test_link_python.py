@@ -1,18 +1,20 @@
-"""Controller-link frames between C (firmware/core) and Python (zlib's crc32, a COBS
-written here, the official protobuf library), both directions, byte for byte.
+"""Controller-link frames between C (firmware/core) and Python (zlib's crc32, a COBS written
+in tests/firmware/link_framing.py, the official protobuf library), both directions, byte
+for byte.
 usage: test_link_python.py LINK_PEER GENERATED_PYTHON_DIR
 """
-import struct
+import os
 import subprocess
 import sys
-import zlib
 
 peer, gen_dir = sys.argv[1], sys.argv[2]
 sys.path.insert(0, gen_dir)
+# The Python framing is shared with the firmware tests (tests/firmware/link_framing.py).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "firmware"))
+from link_framing import ACK, GOAL, GRASP, HELLO, REWARD, frame, unframe  # noqa: E402
 from embedrt.v1 import daemon_pb2 as d  # noqa: E402  (generated into the build tree)
 from embedrt.v1 import link_pb2 as l  # noqa: E402
 
-HELLO, HEARTBEAT, ACK, GRASP, REWARD, GOAL = 1, 2, 3, 4, 5, 6
 passed = failed = 0
 
 
@@ -24,55 +26,6 @@ def check(name, cond, detail=""):
     else:
         failed += 1
         print(f"  FAIL  {name} {detail}")
-
-
-def cobs_encode(data):
-    res, block = bytearray(), bytearray()
-    for b in data:
-        if b == 0:
-            res += bytes([len(block) + 1]) + block
-            block = bytearray()
-        else:
-            block.append(b)
-            if len(block) == 254:
-                res += b"\xff" + block
-                block = bytearray()
-    return bytes(res + bytes([len(block) + 1]) + block)
-
-
-def cobs_decode(enc):
-    out, i = bytearray(), 0
-    while i < len(enc):
-        code = enc[i]
-        if code == 0 or i + code > len(enc) + (0 if code > 1 else 1):
-            raise ValueError("bad COBS")
-        out += enc[i + 1:i + code]
-        i += code
-        if code != 0xFF and i < len(enc):
-            out.append(0)
-    return bytes(out)
-
-
-def frame(typ, seq, payload):
-    body = struct.pack("<BBH", 1, typ, seq) + payload
-    return b"\x00" + cobs_encode(body + struct.pack("<I", zlib.crc32(body))) + b"\x00"
-
-
-def unframe(stream):
-    """Python's reading of the C bytes: (type, seq, payload) per frame, CRC checked."""
-    frames = []
-    for part in stream.split(b"\x00"):
-        if not part:
-            continue
-        raw = cobs_decode(part)
-        body, crc = raw[:-4], struct.unpack("<I", raw[-4:])[0]
-        if zlib.crc32(body) != crc:
-            raise ValueError(f"CRC mismatch in frame {len(frames)}")
-        ver, typ, seq = struct.unpack("<BBH", body[:4])
-        if ver != 1:
-            raise ValueError("version")
-        frames.append((typ, seq, body[4:]))
-    return frames
 
 
 # --- C -> Python: a scripted MCU session.

@@ -388,7 +388,16 @@ typedef struct side {
     embedrt_v1_GoalStatus goal;
     embedrt_v1_LinkHello hello;
     int type_count[8];   /* frames written, by type */
+    const ert_link *link; /* the link whose callbacks these are */
+    uint16_t cb_seq[32];  /* ert_link_rx_seq() inside each reliable callback, in order */
+    int cb_seqs;
 } side;
+
+static void note_seq(side *s)
+{
+    if (s->link && s->cb_seqs < 32)
+        s->cb_seq[s->cb_seqs++] = ert_link_rx_seq(s->link);
+}
 
 static bool w_write(void *ctx, const uint8_t *p, size_t n)
 {
@@ -418,6 +427,7 @@ static void w_hello(void *ctx, const embedrt_v1_LinkHello *m)
 static void w_grasp(void *ctx, const embedrt_v1_GraspReport *m)
 {
     side *s = ctx;
+    note_seq(s);
     if (s->grasps < 32)
         s->grasp[s->grasps] = *m;
     s->grasps++;
@@ -425,12 +435,14 @@ static void w_grasp(void *ctx, const embedrt_v1_GraspReport *m)
 static void w_reward(void *ctx, const embedrt_v1_RewardReport *m)
 {
     side *s = ctx;
+    note_seq(s);
     s->rewards++;
     s->reward = *m;
 }
 static void w_goal(void *ctx, const embedrt_v1_GoalStatus *m)
 {
     side *s = ctx;
+    note_seq(s);
     s->goals++;
     s->goal = *m;
 }
@@ -458,6 +470,8 @@ static pair *pair_new(const ert_link_config *ca, const ert_link_config *cb)
     ert_link_io ib = {&p->sb, w_write, w_hello, w_grasp, w_reward, w_goal, w_link};
     ert_link_init(&p->a, ca, &ia);
     ert_link_init(&p->b, cb, &ib);
+    p->sa.link = &p->a;
+    p->sb.link = &p->b;
     return p;
 }
 
@@ -885,6 +899,45 @@ static void test_link_reliable_older_than_window_is_not_delivered(void)
     free(p);
 }
 
+/* The application sees the header seq of the message being delivered: consecutive across
+ * the 16-bit wrap, and a duplicate (lost ack, retransmission) neither is delivered nor
+ * moves it. */
+static void test_link_rx_seq_is_the_delivered_frames_seq(void)
+{
+    ert_link_config cb = cfg_b;
+    cb.first_seq = 65534;
+    pair *p = pair_new(&cfg_a, &cb);
+    ert_link_start(&p->a, 0);
+    ert_link_start(&p->b, 0);
+    deliver(p, 0);
+    CU_ASSERT_EQUAL(ert_link_rx_seq(&p->a), 0);
+    embedrt_v1_RewardReport r = {1, 0.5f, "outcome", 3, 7};
+    embedrt_v1_GoalStatus g = {3, true};
+    CU_ASSERT(ert_link_send_goal(&p->b, &g, 1));
+    deliver(p, 1);
+    p->sa.lose = true; /* a's ack of the reward is lost: b retransmits it, a gets it twice */
+    CU_ASSERT(ert_link_send_reward(&p->b, &r, 2));
+    deliver(p, 2);
+    p->sa.lose = false;
+    CU_ASSERT_EQUAL(p->sa.rewards, 1);
+    CU_ASSERT_EQUAL(ert_link_rx_seq(&p->a), 65535);
+    ert_link_poll(&p->b, 60); /* retransmission after 50 ms */
+    deliver(p, 60);
+    CU_ASSERT_EQUAL(p->sa.rewards, 1);
+    CU_ASSERT_EQUAL(p->a.stats.duplicates, 1);
+    CU_ASSERT_EQUAL(p->b.stats.retransmissions, 1);
+    CU_ASSERT_EQUAL(ert_link_rx_seq(&p->a), 65535);
+    CU_ASSERT(ert_link_send_goal(&p->b, &g, 181));
+    deliver(p, 181);
+    CU_ASSERT_EQUAL(ert_link_pending_count(&p->b), 0);
+    CU_ASSERT_EQUAL_FATAL(p->sa.cb_seqs, 3);
+    CU_ASSERT_EQUAL(p->sa.cb_seq[0], 65534);
+    CU_ASSERT_EQUAL(p->sa.cb_seq[1], 65535);
+    CU_ASSERT_EQUAL(p->sa.cb_seq[2], 0);
+    CU_ASSERT_EQUAL(ert_link_rx_seq(&p->a), 0);
+    free(p);
+}
+
 static const ert_test_case cases[] = {
     ERT_TEST(test_link_crc32_matches_zlib),
     ERT_TEST(test_link_frame_known_bytes),
@@ -910,6 +963,7 @@ static const ert_test_case cases[] = {
     ERT_TEST(test_link_peer_restart_resets_duplicate_window),
     ERT_TEST(test_link_survives_noisy_line),
     ERT_TEST(test_link_reliable_older_than_window_is_not_delivered),
+    ERT_TEST(test_link_rx_seq_is_the_delivered_frames_seq),
     ERT_TEST_END,
 };
 const ert_test_suite ert_suite_link = {"link", cases};

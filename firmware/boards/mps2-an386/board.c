@@ -98,6 +98,12 @@ int ert_board_getc(ert_board_port port)
     return (int)(u->data & 0xffu);
 }
 
+/* Busy polling: the UARTs run without RX interrupts, so WFI would add a tick of latency
+ * per received byte. */
+void ert_board_idle(void)
+{
+}
+
 uint32_t ert_board_millis(void)
 {
     return ert_millis_count; /* one aligned 32-bit load: atomic on Cortex-M */
