@@ -1,63 +1,14 @@
-"""A controller-link peer in Python for the tests: the framing of firmware/core/ert_link_frame.h
-written independently (COBS, a 4-byte header, zlib's CRC-32) and the messages of
-proto/embedrt/v1/link.proto through the official protobuf library.
-
-Frame on the wire: 0x00, COBS(version u8 | type u8 | seq u16 LE | payload | crc32 u32 LE), 0x00;
-the CRC covers header and payload."""
+"""A controller-link peer in Python for the daemon's link tests: the framing of
+tests/firmware/link_framing.py (written independently of firmware/core) and the messages of
+proto/embedrt/v1/link.proto through the official protobuf library."""
 import os
 import select
-import struct
+import sys
 import time
-import zlib
 
-HELLO, HEARTBEAT, ACK, GRASP, REWARD, GOAL = 1, 2, 3, 4, 5, 6
-RELIABLE = (GRASP, REWARD, GOAL)
-
-
-def cobs_encode(data):
-    res, block = bytearray(), bytearray()
-    for b in data:
-        if b == 0:
-            res += bytes([len(block) + 1]) + block
-            block = bytearray()
-        else:
-            block.append(b)
-            if len(block) == 254:
-                res += b"\xff" + block
-                block = bytearray()
-    return bytes(res + bytes([len(block) + 1]) + block)
-
-
-def cobs_decode(enc):
-    out, i = bytearray(), 0
-    while i < len(enc):
-        code = enc[i]
-        if code == 0 or i + code > len(enc) + (0 if code > 1 else 1):
-            raise ValueError("bad COBS")
-        out += enc[i + 1:i + code]
-        i += code
-        if code != 0xFF and i < len(enc):
-            out.append(0)
-    return bytes(out)
-
-
-def frame(typ, seq, payload, version=1):
-    body = struct.pack("<BBH", version, typ, seq & 0xFFFF) + payload
-    return b"\x00" + cobs_encode(body + struct.pack("<I", zlib.crc32(body))) + b"\x00"
-
-
-def parse(part):
-    """(type, seq, payload) of one delimited frame body; ValueError when it is not valid."""
-    raw = cobs_decode(part)
-    if len(raw) < 8:
-        raise ValueError("short frame")
-    body, crc = raw[:-4], struct.unpack("<I", raw[-4:])[0]
-    if zlib.crc32(body) != crc:
-        raise ValueError("CRC mismatch")
-    ver, typ, seq = struct.unpack("<BBH", body[:4])
-    if ver != 1:
-        raise ValueError(f"version {ver}")
-    return typ, seq, body[4:]
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "firmware"))
+from link_framing import (ACK, GOAL, GRASP, HEARTBEAT, HELLO, RELIABLE, REWARD, Deframer,  # noqa: E402,F401
+                          frame)
 
 
 class Peer:
@@ -67,13 +18,13 @@ class Peer:
 
     def __init__(self, fd, pb, name="py-mcu", heartbeat_s=0.1):
         self.fd, self.pb, self.name, self.heartbeat_s = fd, pb, name, heartbeat_s
-        self.buf = b""
+        self.rx = Deframer()
         self.tx_seq = 0
         self.rel_seq = 0
         self.last_beat = 0.0
         self.received = []          # (type, seq, message), everything
         self.inbox = []             # not yet looked at by wait_for
-        self.bad = 0                # frames that failed to parse
+        self.bad = 0                # payloads that did not decode (framing errors: self.rx.bad)
         self.auto_ack = True
         self.beating = True
 
@@ -134,13 +85,8 @@ class Peer:
                 chunk = b""
             if not chunk:
                 raise EOFError("the link peer closed the connection")
-            self.buf += chunk
-            *parts, self.buf = self.buf.split(b"\x00")
-            for part in parts:
-                if not part:
-                    continue
+            for typ, seq, payload in self.rx.push(chunk):
                 try:
-                    typ, seq, payload = parse(part)
                     msg = self._decode(typ, payload)
                 except Exception:
                     self.bad += 1
