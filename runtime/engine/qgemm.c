@@ -132,6 +132,8 @@ ert_status ert_qgemm_force(ert_qkernel k, ert_error *err)
 static ert_status active(const ert_qk **kd, ert_qkernel *id, ert_error *err)
 {
     ert_qkernel k = current();
+    *kd = NULL;
+    *id = ERT_QK_REF;
     if (atomic_load(&g_env_bad)) {
         char avail[64];
         list_supported(avail, sizeof avail);
@@ -140,7 +142,6 @@ static ert_status active(const ert_qk **kd, ert_qkernel *id, ert_error *err)
                         avail);
     }
     *id = k;
-    *kd = NULL;
 #if defined(__x86_64__)
     if (k == ERT_QK_AVX2)
         *kd = &ert_qk_avx2;

@@ -19,7 +19,7 @@
 
 #define MR 8
 #define NR 8
-#define DOTPROD __attribute__((target("+dotprod")))
+#define DOTPROD __attribute__((target("arch=armv8.2-a+dotprod")))
 
 /* ---- neon (smlal) ---- */
 

@@ -47,7 +47,7 @@ typedef struct qt_case {
 #define QT_CASE(fn) {#fn, fn}
 #define QT_END {NULL, NULL}
 /* `prog [--expect KERNEL]...`: runs every case; an expected kernel the CPU lacks fails. */
-#define QT_SUITE(sym, name, cases)                                                                                     \
+#define QT_SUITE(sym, sname, cases)                                                                                     \
     int main(int argc, char **argv)                                                                                    \
     {                                                                                                                  \
         unsigned passed = 0, failed = 0;                                                                               \
@@ -58,11 +58,11 @@ typedef struct qt_case {
                     if (strcmp(kname(all_kernels[k]), argv[i + 1]) == 0 && ert_qgemm_supported(all_kernels[k]))        \
                         found = 1;                                                                                     \
                 if (!found) {                                                                                          \
-                    fprintf(stderr, name ": expected kernel %s is not available on this CPU\n", argv[i + 1]);          \
+                    fprintf(stderr, sname ": expected kernel %s is not available on this CPU\n", argv[i + 1]);          \
                     failed++;                                                                                          \
                 }                                                                                                      \
             }                                                                                                          \
-        printf(name ": kernels on this CPU:");                                                                        \
+        printf(sname ": kernels on this CPU:");                                                                        \
         for (size_t k = 0; k < NKERNELS; k++)                                                                          \
             if (ert_qgemm_supported(all_kernels[k]))                                                                   \
                 printf(" %s", kname(all_kernels[k]));                                                                  \
@@ -74,8 +74,8 @@ typedef struct qt_case {
             printf("  %-50s %s\n", c->name, ok ? "passed" : "FAILED");                                                 \
             ok ? passed++ : failed++;                                                                                  \
         }                                                                                                              \
-        printf(name ": %zu outputs compared bit for bit\n", g_compared);                                               \
-        printf(name ": %u passed, %u failed\n", passed, failed);                                                      \
+        printf(sname ": %zu outputs compared bit for bit\n", g_compared);                                               \
+        printf(sname ": %u passed, %u failed\n", passed, failed);                                                      \
         return failed ? 1 : 0;                                                                                         \
     }
 #endif
