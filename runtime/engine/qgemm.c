@@ -22,12 +22,6 @@ typedef float q_f4 __attribute__((vector_size(16)));
 typedef int32_t q_i4 __attribute__((vector_size(16)));
 typedef uint32_t q_u4 __attribute__((vector_size(16)));
 
-/* 1.5 * 2^23: for |v| <= 2^22, (v + M) - M is v rounded to nearest-even in float. */
-#define Q_RNE_MAGIC 12582912.0f
-/* Float results are clamped to +-Q_CLAMP before rounding: anything beyond lands on the
- * same side of [0, 255] after adding a zero point, and the conversion stays defined. */
-#define Q_CLAMP 1024.0f
-
 /* ---- kernel choice ---- */
 
 static const char *const kernel_names[] = {"auto", "ref", "avx2", "neon", "sdot"};
@@ -298,38 +292,6 @@ ert_status ert_qgemm_pack_x(const uint8_t *x, size_t k, size_t p, size_t ldx, vo
 
 /* ---- epilogues ---- */
 
-/* The scalar forms are the specification; the 4-lane forms repeat them step by step
- * (same operations, same order, one rounding each) and are checked against them. */
-static inline float epi_f32_one(int32_t acc, float scale, const float *res, float lo, float hi)
-{
-    float y = (float)acc * scale;
-    ERT_Q_NOFUSE(y);
-    if (res) {
-        y = y + *res;
-        ERT_Q_NOFUSE(y);
-    }
-    y = lo > y ? lo : y;
-    return hi < y ? hi : y;
-}
-
-static inline float rne_clamped(float v)
-{
-    v = v > -Q_CLAMP ? v : -Q_CLAMP; /* NaN -> -Q_CLAMP */
-    v = v < Q_CLAMP ? v : Q_CLAMP;
-    float r = v + Q_RNE_MAGIC;
-    ERT_Q_NOFUSE(r);
-    return r - Q_RNE_MAGIC;
-}
-
-static inline uint8_t epi_u8_one(int32_t acc, float mult, int32_t zy, int32_t qlo, int32_t qhi)
-{
-    float v = (float)acc * mult;
-    ERT_Q_NOFUSE(v);
-    int32_t q = (int32_t)rne_clamped(v) + zy;
-    q = q < qlo ? qlo : q;
-    return (uint8_t)(q > qhi ? qhi : q);
-}
-
 static inline q_f4 f4_load(const float *p)
 {
     q_f4 v;
@@ -365,20 +327,12 @@ static inline q_f4 f4_rne_clamped(q_f4 v)
     return r - m;
 }
 
-typedef struct epi_ctx {
-    const ert_qgemm_call *c;
-    const int32_t *sums;
-    int32_t zoff;
-    bool vec;
-} epi_ctx;
-
 /* Row n, columns [p0, p0 + cols): acc holds the kernel's raw sums; the correction
  * bias[n] + (zoff - z_x) * sum(W[n]) is added here, modulo 2^32 like the SIMD lanes. */
 static void epi_row(const epi_ctx *e, size_t n, size_t p0, size_t cols, const int32_t *acc)
 {
     const ert_qgemm_call *c = e->c;
-    uint32_t off = (c->bias ? (uint32_t)c->bias[n] : 0u) +
-                   (uint32_t)(e->zoff - (int32_t)c->z_x) * (uint32_t)e->sums[n];
+    uint32_t off = ert_q_offset(e, n);
     size_t i = 0;
     if (c->epilogue == ERT_QEPI_F32) {
         float s = c->scale[n], lo = c->lo, hi = c->hi;
@@ -432,6 +386,7 @@ typedef struct qjob {
     const ert_qgemm_call *c;
     const ert_qk *kd;
     epi_ctx e;
+    ert_qk_epi_fn epi;
     const uint8_t *wbody;
     size_t kp, rpanels, cpanels;
     bool split_cols;
@@ -467,14 +422,14 @@ static void one_tile(const qjob *j, size_t rp, size_t cp)
     if (c->p == 1) {
         kd->gemv(wp, c->x, j->kp, acc);
         for (size_t r = 0; r < rows; r++)
-            epi_row(&j->e, n0 + r, 0, 1, acc + r);
+            j->epi(&j->e, n0 + r, 0, 1, acc + r);
         return;
     }
     const uint8_t *xp = (const uint8_t *)c->x + cp * kd->x_size(j->kp, kd->nr);
     size_t p0 = cp * kd->nr, cols = c->p - p0 < kd->nr ? c->p - p0 : kd->nr;
     kd->tile(wp, xp, j->kp, acc);
     for (size_t r = 0; r < rows; r++)
-        epi_row(&j->e, n0 + r, p0, cols, acc + r * kd->nr);
+        j->epi(&j->e, n0 + r, p0, cols, acc + r * kd->nr);
 }
 
 static void qjob_part(void *arg, size_t begin, size_t end, int worker)
@@ -486,10 +441,16 @@ static void qjob_part(void *arg, size_t begin, size_t end, int worker)
         return;
     }
     if (j->split_cols) {
-        /* One X panel stays in cache while the weight panels stream past it. */
-        for (size_t cp = begin; cp < end; cp++)
+        /* A block of X panels (<= ~96 kB, L2) is swept by each weight panel in turn, which
+         * stays in L1 across the block: neither operand streams from memory per tile. */
+        size_t xpanel = j->kd->x_size(j->kp, j->kd->nr), cb = (96u << 10) / (xpanel ? xpanel : 1);
+        cb = cb < 1 ? 1 : cb;
+        for (size_t c0 = begin; c0 < end; c0 += cb) {
+            size_t c1 = end - c0 < cb ? end : c0 + cb;
             for (size_t rp = 0; rp < j->rpanels; rp++)
-                one_tile(j, rp, cp);
+                for (size_t cp = c0; cp < c1; cp++)
+                    one_tile(j, rp, cp);
+        }
     } else {
         for (size_t rp = begin; rp < end; rp++)
             for (size_t cp = 0; cp < j->cpanels; cp++)
@@ -559,6 +520,7 @@ ert_status ert_qgemm(const ert_qgemm_call *c, ert_error *err)
         .c = c,
         .kd = kd,
         .e = {c, (const int32_t *)(wb + ERT_QW_HEADER), kd ? kd->zoff : 0, kd != NULL},
+        .epi = kd && kd->epi_row ? kd->epi_row : epi_row,
         .wbody = wb + ERT_QW_HEADER + sums_bytes(c->n),
         .kp = kp_of(kd, c->k),
     };

@@ -145,6 +145,57 @@ AVX2 static void gemv(const void *wp, const void *xp, size_t kp, int32_t *acc)
         acc[r] = (int32_t)(t[r] + t[r + 6] + t[r + 12] + t[r + 18]);
 }
 
+/* The epilogue of qgemm.c's scalar forms, 8 lanes at a time, step for step: max_ps(a, b) is
+ * exactly `a > b ? a : b` and min_ps(a, b) `a < b ? a : b` (NaN picks b), cvtps2dq rounds
+ * to nearest-even like the magic-number rounding on [-1024, 1024], and the u8 packs cannot
+ * saturate values already clamped to [qlo, qhi]. */
+AVX2 static void epi_row(const epi_ctx *e, size_t n, size_t p0, size_t cols, const int32_t *acc)
+{
+    const ert_qgemm_call *c = e->c;
+    uint32_t off = ert_q_offset(e, n);
+    const __m256i ov = _mm256_set1_epi32((int32_t)off);
+    size_t i = 0;
+    if (c->epilogue == ERT_QEPI_F32) {
+        float s = c->scale[n], lo = c->lo, hi = c->hi;
+        const float *res = c->residual ? c->residual + n * c->ldr + p0 : NULL;
+        float *y = c->y + n * c->ldc + p0;
+        const __m256 sv = _mm256_set1_ps(s), lov = _mm256_set1_ps(lo), hiv = _mm256_set1_ps(hi);
+        for (; i + 8 <= cols; i += 8) {
+            __m256i a = _mm256_add_epi32(_mm256_loadu_si256((const __m256i *)(acc + i)), ov);
+            __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(a), sv);
+            ERT_Q_NOFUSE(v);
+            if (res) {
+                v = _mm256_add_ps(v, _mm256_loadu_ps(res + i));
+                ERT_Q_NOFUSE(v);
+            }
+            v = _mm256_max_ps(lov, v); /* lo > v ? lo : v */
+            v = _mm256_min_ps(hiv, v); /* hi < v ? hi : v */
+            _mm256_storeu_ps(y + i, v);
+        }
+        for (; i < cols; i++)
+            y[i] = epi_f32_one((int32_t)((uint32_t)acc[i] + off), s, res ? res + i : NULL, lo, hi);
+    } else {
+        float m = c->mult[n];
+        int32_t zy = c->z_y, qlo = c->qlo, qhi = c->qhi;
+        uint8_t *q = c->q + n * c->ldc + p0;
+        const __m256 mv = _mm256_set1_ps(m), cl = _mm256_set1_ps(-Q_CLAMP), ch = _mm256_set1_ps(Q_CLAMP);
+        const __m256i zv = _mm256_set1_epi32(zy), lov = _mm256_set1_epi32(qlo), hiv = _mm256_set1_epi32(qhi);
+        for (; i + 8 <= cols; i += 8) {
+            __m256i a = _mm256_add_epi32(_mm256_loadu_si256((const __m256i *)(acc + i)), ov);
+            __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(a), mv);
+            ERT_Q_NOFUSE(v);
+            v = _mm256_max_ps(v, cl); /* v > -1024 ? v : -1024 (NaN -> -1024) */
+            v = _mm256_min_ps(v, ch);
+            __m256i r = _mm256_add_epi32(_mm256_cvtps_epi32(v), zv);
+            r = _mm256_min_epi32(_mm256_max_epi32(r, lov), hiv);
+            __m128i w16 = _mm_packus_epi32(_mm256_castsi256_si128(r), _mm256_extracti128_si256(r, 1));
+            _mm_storel_epi64((__m128i *)(q + i), _mm_packus_epi16(w16, w16));
+        }
+        for (; i < cols; i++)
+            q[i] = epi_u8_one((int32_t)((uint32_t)acc[i] + off), m, zy, qlo, qhi);
+    }
+}
+
 const ert_qk ert_qk_avx2 = {
     .id = ERT_QK_AVX2,
     .name = "avx2",
@@ -158,6 +209,7 @@ const ert_qk ert_qk_avx2 = {
     .pack_x = pack_x,
     .tile = tile,
     .gemv = gemv,
+    .epi_row = epi_row,
 };
 
 #endif

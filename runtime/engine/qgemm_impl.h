@@ -18,6 +18,7 @@
 
 #include "embedrt/qgemm.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,6 +31,17 @@ typedef struct qw_header {
     uint32_t magic, kernel;
     uint64_t n, k, kp;
 } qw_header;
+
+/* What an epilogue needs besides the tile: the call and the packed row sums. */
+typedef struct epi_ctx {
+    const ert_qgemm_call *c;
+    const int32_t *sums;
+    int32_t zoff;
+    bool vec;
+} epi_ctx;
+
+/* Epilogue of row n, columns [p0, p0 + cols), from the kernel's raw sums in acc. */
+typedef void (*ert_qk_epi_fn)(const epi_ctx *e, size_t n, size_t p0, size_t cols, const int32_t *acc);
 
 typedef struct ert_qk {
     ert_qkernel id;
@@ -45,6 +57,7 @@ typedef struct ert_qk {
     void (*tile)(const void *wp, const void *xp, size_t kp, int32_t *acc);
     /* acc[mr] = W panel * x for P = 1 (x in the GEMV layout). */
     void (*gemv)(const void *wp, const void *xp, size_t kp, int32_t *acc);
+    ert_qk_epi_fn epi_row; /* NULL: qgemm.c's 4-lane epilogue */
 } ert_qk;
 
 #if defined(__x86_64__)
@@ -63,5 +76,51 @@ extern const ert_qk ert_qk_sdot;
 #else
 #define ERT_Q_NOFUSE(v) ((void)0) /* build with -ffp-contract=off */
 #endif
+
+/* 1.5 * 2^23: for |v| <= 2^22, (v + M) - M is v rounded to nearest-even in float. */
+#define Q_RNE_MAGIC 12582912.0f
+/* Float results are clamped to +-Q_CLAMP before rounding: anything beyond lands on the
+ * same side of [0, 255] after adding a zero point, and the conversion stays defined. */
+#define Q_CLAMP 1024.0f
+
+/* bias[n] + (zoff - z_x) * sum(W[n]): the correction added to raw sums, modulo 2^32 like
+ * the SIMD lanes (the true total fits in int32; the parts may not). */
+static inline uint32_t ert_q_offset(const epi_ctx *e, size_t n)
+{
+    const ert_qgemm_call *c = e->c;
+    return (c->bias ? (uint32_t)c->bias[n] : 0u) + (uint32_t)(e->zoff - (int32_t)c->z_x) * (uint32_t)e->sums[n];
+}
+
+/* The scalar forms are the specification; the 4-lane forms repeat them step by step
+ * (same operations, same order, one rounding each) and are checked against them. */
+static inline float epi_f32_one(int32_t acc, float scale, const float *res, float lo, float hi)
+{
+    float y = (float)acc * scale;
+    ERT_Q_NOFUSE(y);
+    if (res) {
+        y = y + *res;
+        ERT_Q_NOFUSE(y);
+    }
+    y = lo > y ? lo : y;
+    return hi < y ? hi : y;
+}
+
+static inline float rne_clamped(float v)
+{
+    v = v > -Q_CLAMP ? v : -Q_CLAMP; /* NaN -> -Q_CLAMP */
+    v = v < Q_CLAMP ? v : Q_CLAMP;
+    float r = v + Q_RNE_MAGIC;
+    ERT_Q_NOFUSE(r);
+    return r - Q_RNE_MAGIC;
+}
+
+static inline uint8_t epi_u8_one(int32_t acc, float mult, int32_t zy, int32_t qlo, int32_t qhi)
+{
+    float v = (float)acc * mult;
+    ERT_Q_NOFUSE(v);
+    int32_t q = (int32_t)rne_clamped(v) + zy;
+    q = q < qlo ? qlo : q;
+    return (uint8_t)(q > qhi ? qhi : q);
+}
 
 #endif
