@@ -1,0 +1,215 @@
+/* AVX2 int8 GEMM kernel (x86-64 only; compiled with target attributes so the rest of the
+ * build stays generic, called only when the CPU reports AVX2).
+ *
+ * Exactness: vpmaddubsw multiplies u8 by s8 and adds pairs into int16 with saturation:
+ * 255 * 127 * 2 = 64770 > 32767, so it would clip real data (X = 255, W = 127). We widen both
+ * operands to int16 at packing time instead and use vpmaddwd: each int32 lane gets
+ * x0 * w0 + x1 * w1 with |.| <= 2 * 255 * 127 = 64770, exact, and the lanes add up in int32
+ * (K <= 65535 keeps the total below 2^31). Weights are widened once at load; activations
+ * are widened while packing, which costs one pass over X, and vpmaddwd then does 16
+ * multiply-adds per instruction, as many as vpmaddubsw + vpmaddwd(1) would.
+ *
+ * Tile: 6 rows x 16 columns, 12 ymm accumulators. Per k pair: two loads of 16 columns of
+ * (x[2j][p], x[2j+1][p]) int16 pairs and one vpbroadcastd of (w[r][2j], w[r][2j+1]) per row.
+ * GEMV (P = 1): the weight panel is read 96 bytes (4 k pairs x 6 rows) at a time against
+ * a packed x that repeats each pair for the 6 rows, so the loop is load, load, vpmaddwd. */
+#if defined(__x86_64__)
+
+#include "qgemm_impl.h"
+
+#include <immintrin.h>
+#include <string.h>
+
+#define MR 6
+#define NR 16
+#define KALIGN 8
+#define AVX2 __attribute__((target("avx2")))
+
+static void pack_w_panel(const int8_t *w, size_t k, size_t rows, size_t kp, void *dst)
+{
+    int16_t *d = dst;
+    for (size_t j = 0; j < kp / 2; j++)
+        for (size_t r = 0; r < MR; r++)
+            for (size_t h = 0; h < 2; h++) {
+                size_t kk = 2 * j + h;
+                *d++ = (int16_t)(r < rows && kk < k ? w[r * k + kk] : 0);
+            }
+}
+
+static size_t x_size(size_t kp, size_t p)
+{
+    if (p == 1)
+        return kp / 8 * 96;
+    return (p + NR - 1) / NR * (kp / 2) * 64;
+}
+
+/* P = 1: for each group of 4 k pairs, 24 int32 lanes; lane L holds pair L / 6 (for row L % 6). */
+static void pack_x_gemv(const uint8_t *x, size_t k, size_t ldx, size_t kp, int16_t *d)
+{
+    for (size_t g = 0; g < kp / 8; g++)
+        for (size_t lane = 0; lane < 24; lane++) {
+            size_t kk = g * 8 + lane / 6 * 2;
+            *d++ = (int16_t)(kk < k ? x[kk * ldx] : 0);
+            *d++ = (int16_t)(kk + 1 < k ? x[(kk + 1) * ldx] : 0);
+        }
+}
+
+AVX2 static void pack_x(const uint8_t *x, size_t k, size_t p, size_t ldx, size_t kp, void *dst)
+{
+    int16_t *d = dst;
+    if (p == 1) {
+        pack_x_gemv(x, k, ldx, kp, d);
+        return;
+    }
+    uint8_t tail0[NR], tail1[NR];
+    for (size_t p0 = 0; p0 < p; p0 += NR) {
+        size_t cols = p - p0 < NR ? p - p0 : NR;
+        for (size_t j = 0; j < kp / 2; j++, d += 2 * NR) {
+            const uint8_t *r0 = NULL, *r1 = NULL;
+            if (2 * j < k)
+                r0 = x + 2 * j * ldx + p0;
+            if (2 * j + 1 < k)
+                r1 = x + (2 * j + 1) * ldx + p0;
+            if (cols < NR || !r0 || !r1) { /* edge: copy into zero-padded rows first */
+                memset(tail0, 0, NR), memset(tail1, 0, NR);
+                if (r0)
+                    memcpy(tail0, r0, cols);
+                if (r1)
+                    memcpy(tail1, r1, cols);
+                r0 = tail0, r1 = tail1;
+            }
+            __m128i a = _mm_loadu_si128((const __m128i *)r0), b = _mm_loadu_si128((const __m128i *)r1);
+            /* a0 b0 a1 b1 ... widened: the int16 pairs of columns 0-7, then 8-15 */
+            _mm256_storeu_si256((__m256i *)d, _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(a, b)));
+            _mm256_storeu_si256((__m256i *)(d + NR), _mm256_cvtepu8_epi16(_mm_unpackhi_epi8(a, b)));
+        }
+    }
+}
+
+AVX2 static inline __m256i bcast(const int16_t *p)
+{
+    int32_t v;
+    memcpy(&v, p, sizeof v);
+    return _mm256_set1_epi32(v);
+}
+
+AVX2 static void tile(const void *wp, const void *xp, size_t kp, int32_t *acc)
+{
+    const int16_t *w = wp, *x = xp;
+    __m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+    __m256i c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+    for (size_t j = 0; j < kp / 2; j++, w += 2 * MR, x += 2 * NR) {
+        __m256i x0 = _mm256_loadu_si256((const __m256i *)x), x1 = _mm256_loadu_si256((const __m256i *)(x + 16));
+        __m256i b = bcast(w + 0);
+        c00 = _mm256_add_epi32(c00, _mm256_madd_epi16(x0, b));
+        c01 = _mm256_add_epi32(c01, _mm256_madd_epi16(x1, b));
+        b = bcast(w + 2);
+        c10 = _mm256_add_epi32(c10, _mm256_madd_epi16(x0, b));
+        c11 = _mm256_add_epi32(c11, _mm256_madd_epi16(x1, b));
+        b = bcast(w + 4);
+        c20 = _mm256_add_epi32(c20, _mm256_madd_epi16(x0, b));
+        c21 = _mm256_add_epi32(c21, _mm256_madd_epi16(x1, b));
+        b = bcast(w + 6);
+        c30 = _mm256_add_epi32(c30, _mm256_madd_epi16(x0, b));
+        c31 = _mm256_add_epi32(c31, _mm256_madd_epi16(x1, b));
+        b = bcast(w + 8);
+        c40 = _mm256_add_epi32(c40, _mm256_madd_epi16(x0, b));
+        c41 = _mm256_add_epi32(c41, _mm256_madd_epi16(x1, b));
+        b = bcast(w + 10);
+        c50 = _mm256_add_epi32(c50, _mm256_madd_epi16(x0, b));
+        c51 = _mm256_add_epi32(c51, _mm256_madd_epi16(x1, b));
+    }
+    __m256i *o = (__m256i *)acc;
+    _mm256_storeu_si256(o + 0, c00), _mm256_storeu_si256(o + 1, c01);
+    _mm256_storeu_si256(o + 2, c10), _mm256_storeu_si256(o + 3, c11);
+    _mm256_storeu_si256(o + 4, c20), _mm256_storeu_si256(o + 5, c21);
+    _mm256_storeu_si256(o + 6, c30), _mm256_storeu_si256(o + 7, c31);
+    _mm256_storeu_si256(o + 8, c40), _mm256_storeu_si256(o + 9, c41);
+    _mm256_storeu_si256(o + 10, c50), _mm256_storeu_si256(o + 11, c51);
+}
+
+AVX2 static void gemv(const void *wp, const void *xp, size_t kp, int32_t *acc)
+{
+    const __m256i *w = wp, *x = xp;
+    __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0;
+    for (size_t g = 0; g < kp / 8; g++, w += 3, x += 3) {
+        a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(_mm256_loadu_si256(w), _mm256_loadu_si256(x)));
+        a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(_mm256_loadu_si256(w + 1), _mm256_loadu_si256(x + 1)));
+        a2 = _mm256_add_epi32(a2, _mm256_madd_epi16(_mm256_loadu_si256(w + 2), _mm256_loadu_si256(x + 2)));
+    }
+    uint32_t t[24];
+    _mm256_storeu_si256((__m256i *)t, a0);
+    _mm256_storeu_si256((__m256i *)(t + 8), a1);
+    _mm256_storeu_si256((__m256i *)(t + 16), a2);
+    for (size_t r = 0; r < MR; r++)
+        acc[r] = (int32_t)(t[r] + t[r + 6] + t[r + 12] + t[r + 18]);
+}
+
+/* The epilogue of qgemm.c's scalar forms, 8 lanes at a time, step for step: max_ps(a, b) is
+ * exactly `a > b ? a : b` and min_ps(a, b) `a < b ? a : b` (NaN picks b), cvtps2dq rounds
+ * to nearest-even like the magic-number rounding on [-1024, 1024], and the u8 packs cannot
+ * saturate values already clamped to [qlo, qhi]. */
+AVX2 static void epi_row(const epi_ctx *e, size_t n, size_t p0, size_t cols, const int32_t *acc)
+{
+    const ert_qgemm_call *c = e->c;
+    uint32_t off = ert_q_offset(e, n);
+    const __m256i ov = _mm256_set1_epi32((int32_t)off);
+    size_t i = 0;
+    if (c->epilogue == ERT_QEPI_F32) {
+        float s = c->scale[n], lo = c->lo, hi = c->hi;
+        const float *res = c->residual ? c->residual + n * c->ldr + p0 : NULL;
+        float *y = c->y + n * c->ldc + p0;
+        const __m256 sv = _mm256_set1_ps(s), lov = _mm256_set1_ps(lo), hiv = _mm256_set1_ps(hi);
+        for (; i + 8 <= cols; i += 8) {
+            __m256i a = _mm256_add_epi32(_mm256_loadu_si256((const __m256i *)(acc + i)), ov);
+            __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(a), sv);
+            ERT_Q_NOFUSE(v);
+            if (res) {
+                v = _mm256_add_ps(v, _mm256_loadu_ps(res + i));
+                ERT_Q_NOFUSE(v);
+            }
+            v = _mm256_max_ps(lov, v); /* lo > v ? lo : v */
+            v = _mm256_min_ps(hiv, v); /* hi < v ? hi : v */
+            _mm256_storeu_ps(y + i, v);
+        }
+        for (; i < cols; i++)
+            y[i] = epi_f32_one((int32_t)((uint32_t)acc[i] + off), s, res ? res + i : NULL, lo, hi);
+    } else {
+        float m = c->mult[n];
+        int32_t zy = c->z_y, qlo = c->qlo, qhi = c->qhi;
+        uint8_t *q = c->q + n * c->ldc + p0;
+        const __m256 mv = _mm256_set1_ps(m), cl = _mm256_set1_ps(-Q_CLAMP), ch = _mm256_set1_ps(Q_CLAMP);
+        const __m256i zv = _mm256_set1_epi32(zy), lov = _mm256_set1_epi32(qlo), hiv = _mm256_set1_epi32(qhi);
+        for (; i + 8 <= cols; i += 8) {
+            __m256i a = _mm256_add_epi32(_mm256_loadu_si256((const __m256i *)(acc + i)), ov);
+            __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(a), mv);
+            ERT_Q_NOFUSE(v);
+            v = _mm256_max_ps(v, cl); /* v > -1024 ? v : -1024 (NaN -> -1024) */
+            v = _mm256_min_ps(v, ch);
+            __m256i r = _mm256_add_epi32(_mm256_cvtps_epi32(v), zv);
+            r = _mm256_min_epi32(_mm256_max_epi32(r, lov), hiv);
+            __m128i w16 = _mm_packus_epi32(_mm256_castsi256_si128(r), _mm256_extracti128_si256(r, 1));
+            _mm_storel_epi64((__m128i *)(q + i), _mm_packus_epi16(w16, w16));
+        }
+        for (; i < cols; i++)
+            q[i] = epi_u8_one((int32_t)((uint32_t)acc[i] + off), m, zy, qlo, qhi);
+    }
+}
+
+const ert_qk ert_qk_avx2 = {
+    .id = ERT_QK_AVX2,
+    .name = "avx2",
+    .mr = MR,
+    .nr = NR,
+    .kalign = KALIGN,
+    .wbytes = 2,
+    .zoff = 0,
+    .pack_w_panel = pack_w_panel,
+    .x_size = x_size,
+    .pack_x = pack_x,
+    .tile = tile,
+    .gemv = gemv,
+    .epi_row = epi_row,
+};
+
+#endif
