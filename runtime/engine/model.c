@@ -31,6 +31,8 @@ struct ert_model {
     bool profile;
     ert_pool *pool;
     ert_blob *blob; /* owned when loaded from a file */
+    ert_node_observer observer;
+    void *observer_ctx;
 };
 
 int ert_cpu_count(void)
@@ -262,9 +264,17 @@ ert_status ert_model_run(ert_model *m, uint32_t gi, ert_error *err)
             clock_gettime(CLOCK_MONOTONIC, &t1);
             mg->node_ns[i] += (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000ll + (t1.tv_nsec - t0.tv_nsec));
         }
+        if (st == ERT_OK && m->observer)
+            m->observer(m->observer_ctx, gi, i, g);
     }
     ert_pool_set_active(m->pool, false); /* idle: the workers sleep, nothing spins */
     return st;
+}
+
+void ert_model_set_observer(ert_model *m, ert_node_observer fn, void *ctx)
+{
+    m->observer = fn;
+    m->observer_ctx = ctx;
 }
 
 void ert_model_set_profile(ert_model *m, bool on)

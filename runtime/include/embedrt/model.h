@@ -42,6 +42,11 @@ ert_status ert_model_run(ert_model *m, uint32_t gi, ert_error *err);
 /* Per-node timing: when enabled, each run adds every node's wall time (ns) to a
  * counter; ert_model_node_ns returns the counters of graph gi (n_nodes entries). */
 void ert_model_set_profile(ert_model *m, bool on);
+/* Calibration (the converter's quantization): fn runs after every node of every run with
+ * the node's index; its outputs are in the arena until a later node overwrites them. NULL
+ * switches it off. */
+typedef void (*ert_node_observer)(void *ctx, uint32_t gi, uint32_t node, const ert_graph *g);
+void ert_model_set_observer(ert_model *m, ert_node_observer fn, void *ctx);
 const uint64_t *ert_model_node_ns(const ert_model *m, uint32_t gi);
 void ert_model_reset_profile(ert_model *m);
 
