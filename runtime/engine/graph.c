@@ -45,6 +45,65 @@ void ert_graph_free(ert_graph *g)
     free(g);
 }
 
+static void *dup_bytes(const void *src, size_t n, bool *ok)
+{
+    if (!src || n == 0)
+        return NULL;
+    void *p = malloc(n);
+    if (!p)
+        *ok = false;
+    else
+        memcpy(p, src, n);
+    return p;
+}
+
+ert_graph *ert_graph_clone(const ert_graph *src)
+{
+    ert_graph *g = ert_graph_new(src->name);
+    if (!g)
+        return NULL;
+    bool ok = true;
+    g->opset = src->opset;
+    g->arena_bytes = src->arena_bytes;
+    g->scratch_offset = src->scratch_offset;
+    g->scratch_bytes = src->scratch_bytes;
+    g->tensors = calloc(src->n_tensors ? src->n_tensors : 1, sizeof *g->tensors);
+    g->nodes = calloc(src->n_nodes ? src->n_nodes : 1, sizeof *g->nodes);
+    ok = g->tensors && g->nodes;
+    for (uint32_t i = 0; ok && i < src->n_tensors; i++) {
+        const ert_tensor *t = &src->tensors[i];
+        ert_tensor *d = &g->tensors[i];
+        *d = *t;
+        d->name = t->name ? strdup(t->name) : NULL;
+        d->data = t->is_const ? dup_bytes(t->data, (size_t)t->nbytes, &ok) : NULL;
+        ok = ok && (!t->name || d->name);
+        g->n_tensors = i + 1; /* freed on failure */
+    }
+    g->cap_tensors = g->n_tensors;
+    for (uint32_t i = 0; ok && i < src->n_nodes; i++) {
+        const ert_node *n = &src->nodes[i];
+        ert_node *d = &g->nodes[i];
+        *d = *n;
+        d->name = n->name ? strdup(n->name) : NULL;
+        d->in = dup_bytes(n->in, n->n_in * sizeof *n->in, &ok);
+        d->out = dup_bytes(n->out, n->n_out * sizeof *n->out, &ok);
+        d->ints = dup_bytes(n->ints, n->n_ints * sizeof *n->ints, &ok);
+        d->floats = dup_bytes(n->floats, n->n_floats * sizeof *n->floats, &ok);
+        ok = ok && (!n->name || d->name);
+        g->n_nodes = i + 1;
+    }
+    g->cap_nodes = g->n_nodes;
+    g->inputs = dup_bytes(src->inputs, src->n_inputs * sizeof *src->inputs, &ok);
+    g->outputs = dup_bytes(src->outputs, src->n_outputs * sizeof *src->outputs, &ok);
+    g->n_inputs = src->n_inputs;
+    g->n_outputs = src->n_outputs;
+    if (!ok) {
+        ert_graph_free(g);
+        return NULL;
+    }
+    return g;
+}
+
 static bool grow(void **arr, uint32_t *cap, uint32_t need, size_t elem)
 {
     if (need <= *cap)

@@ -172,6 +172,130 @@ static void normal_fill(float *v, size_t n, uint64_t seed)
     }
 }
 
+/* Graph gi's inputs for frame fi: the image through the recipe, other inputs N(0, 1). */
+static ert_status set_inputs(ert_model *m, uint32_t gi, const ert_preprocess *pp, const ert_calib_set *frames,
+                             size_t fi, ert_error *err)
+{
+    ert_graph *g = ert_model_graph(m, gi);
+    uint32_t h, w;
+    bool image = image_input(g, &h, &w);
+    for (uint32_t i = 0; i < g->n_inputs; i++) {
+        ert_tensor *t = ert_model_input(m, gi, i);
+        if (t->dtype != ERT_DT_F32)
+            return ert_fail(err, ERT_EINVAL, "graph '%s': input %u is not float32", g->name, i);
+        ert_status st = ERT_OK;
+        if (i == 0 && image)
+            st = ert_calib_input(g, pp, &frames->frames[fi].frame, t->data, err);
+        else
+            normal_fill(t->data, t->nbytes / 4, fi * 131 + i);
+        if (st != ERT_OK)
+            return st;
+    }
+    return ERT_OK;
+}
+
+ert_status ert_calib_run(ert_model *m, const ert_preprocess *const *pps, const ert_calib_set *frames,
+                         const char *label, ert_error *err)
+{
+    size_t total = frames->n - ert_calib_heldout_count(frames), done = 0;
+    for (size_t fi = 0; fi < frames->n; fi++) {
+        if (ert_calib_heldout(frames, fi))
+            continue;
+        for (uint32_t gi = 0; gi < ert_model_graph_count(m); gi++) {
+            ert_status st = set_inputs(m, gi, pps ? pps[gi] : NULL, frames, fi, err);
+            if (st == ERT_OK)
+                st = ert_model_run(m, gi, err);
+            if (st != ERT_OK)
+                return st;
+        }
+        ert_calib_progress(label, ++done, total);
+    }
+    return ERT_OK;
+}
+
+/* Ranks (average ranks for ties) of v[0..n). */
+static void ranks(const double *v, size_t n, double *r, size_t *idx)
+{
+    for (size_t i = 0; i < n; i++)
+        idx[i] = i;
+    for (size_t i = 1; i < n; i++) /* insertion sort: n is a few hundred pairs at most */
+        for (size_t j = i; j > 0 && v[idx[j - 1]] > v[idx[j]]; j--) {
+            size_t t = idx[j];
+            idx[j] = idx[j - 1];
+            idx[j - 1] = t;
+        }
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        while (j + 1 < n && v[idx[j + 1]] == v[idx[i]])
+            j++;
+        for (size_t k = i; k <= j; k++)
+            r[idx[k]] = (double)(i + j) / 2.0;
+        i = j + 1;
+    }
+}
+
+static double pearson(const double *a, const double *b, size_t n)
+{
+    double ma = 0, mb = 0, sab = 0, saa = 0, sbb = 0;
+    for (size_t i = 0; i < n; i++)
+        ma += a[i], mb += b[i];
+    ma /= (double)n;
+    mb /= (double)n;
+    for (size_t i = 0; i < n; i++) {
+        sab += (a[i] - ma) * (b[i] - mb);
+        saa += (a[i] - ma) * (a[i] - ma);
+        sbb += (b[i] - mb) * (b[i] - mb);
+    }
+    return saa > 0 && sbb > 0 ? sab / sqrt(saa * sbb) : (saa == sbb ? 1.0 : 0.0);
+}
+
+/* What a family reward sees of an embedding: the Spearman correlation of all pairwise
+ * distances between the held-out frames (RIG's latent distances, TCN's imitation
+ * distances), and how often each frame's nearest other frame is the same (grasp2vec's best
+ * match). f and q hold nf vectors of m floats. */
+static void agreement(const float *f, const float *q, size_t nf, size_t m, double *spearman, double *nn)
+{
+    *spearman = *nn = NAN;
+    if (nf < 3 || nf > 512)
+        return;
+    size_t np = nf * (nf - 1) / 2;
+    double *df = malloc(np * sizeof *df), *dq = malloc(np * sizeof *dq);
+    double *rf = malloc(np * sizeof *rf), *rq = malloc(np * sizeof *rq);
+    size_t *idx = malloc(np * sizeof *idx);
+    if (!df || !dq || !rf || !rq || !idx)
+        goto out;
+    size_t p = 0, same = 0;
+    for (size_t i = 0; i < nf; i++) {
+        size_t bf = SIZE_MAX, bq = SIZE_MAX;
+        double best_f = INFINITY, best_q = INFINITY;
+        for (size_t j = 0; j < nf; j++) {
+            if (j == i)
+                continue;
+            double sf = 0, sq = 0;
+            for (size_t k = 0; k < m; k++) {
+                double a = (double)f[i * m + k] - f[j * m + k], b = (double)q[i * m + k] - q[j * m + k];
+                sf += a * a;
+                sq += b * b;
+            }
+            if (j > i) {
+                df[p] = sf;
+                dq[p++] = sq;
+            }
+            if (sf < best_f)
+                best_f = sf, bf = j;
+            if (sq < best_q)
+                best_q = sq, bq = j;
+        }
+        same += bf == bq;
+    }
+    ranks(df, np, rf, idx);
+    ranks(dq, np, rq, idx);
+    *spearman = pearson(rf, rq, np);
+    *nn = (double)same / (double)nf;
+out:
+    free(df), free(dq), free(rf), free(rq), free(idx);
+}
+
 ert_status ert_calib_compare(ert_model *fp32, ert_model *quant, const ert_preprocess *const *pps,
                              const ert_calib_set *frames, ert_calib_accuracy *acc, size_t cap, size_t *n,
                              ert_error *err)
@@ -181,26 +305,26 @@ ert_status ert_calib_compare(ert_model *fp32, ert_model *quant, const ert_prepro
     if (ng != ert_model_graph_count(quant))
         return ert_fail(err, ERT_EINTERNAL, "compare: %u vs %u graphs", ng, ert_model_graph_count(quant));
     ert_status st = ERT_OK;
+    size_t nh = ert_calib_heldout_count(frames);
     for (uint32_t gi = 0; gi < ng && st == ERT_OK; gi++) {
         ert_graph *gf = ert_model_graph(fp32, gi);
-        uint32_t h, w;
-        bool image = image_input(gf, &h, &w);
         size_t first = *n;
         for (uint32_t o = 0; o < gf->n_outputs && *n < cap; o++)
-            acc[(*n)++] = (ert_calib_accuracy){.graph = gi, .output = o, .cosine_mean = 0, .cosine_min = 1};
+            acc[(*n)++] = (ert_calib_accuracy){.graph = gi, .output = o, .cosine_mean = 0, .cosine_min = 1,
+                                               .rank_corr = NAN, .nn_agree = NAN};
+        /* Output 0 of every held-out frame, for the agreement of what rewards see. */
+        const ert_tensor *y0 = gf->n_outputs ? ert_model_output(fp32, gi, 0) : NULL;
+        size_t m0 = y0 && y0->dtype == ERT_DT_F32 ? y0->nbytes / 4 : 0;
+        float *vf = m0 ? malloc(nh * m0 * sizeof *vf) : NULL, *vq = m0 ? malloc(nh * m0 * sizeof *vq) : NULL;
         size_t count = 0;
         for (size_t fi = 0; fi < frames->n && st == ERT_OK; fi++) {
             if (!ert_calib_heldout(frames, fi))
                 continue;
+            st = set_inputs(fp32, gi, pps ? pps[gi] : NULL, frames, fi, err);
             for (uint32_t i = 0; i < gf->n_inputs && st == ERT_OK; i++) {
                 ert_tensor *tf = ert_model_input(fp32, gi, i), *tq = ert_model_input(quant, gi, i);
-                if (tf->nbytes != tq->nbytes || tf->dtype != ERT_DT_F32)
-                    return ert_fail(err, ERT_EINVAL, "graph '%s': input %u is not float32 of the same size in both "
-                                    "models", gf->name, i);
-                if (i == 0 && image)
-                    st = ert_calib_input(gf, pps ? pps[gi] : NULL, &frames->frames[fi].frame, tf->data, err);
-                else
-                    normal_fill(tf->data, tf->nbytes / 4, fi * 131 + i);
+                if (tf->nbytes != tq->nbytes || tf->dtype != tq->dtype)
+                    return ert_fail(err, ERT_EINVAL, "graph '%s': input %u differs between the models", gf->name, i);
                 memcpy(tq->data, tf->data, tf->nbytes);
             }
             if (st == ERT_OK)
@@ -227,10 +351,18 @@ ert_status ert_calib_compare(ert_model *fp32, ert_model *quant, const ert_prepro
                 acc[k].cosine_min = fmin(acc[k].cosine_min, cos);
                 acc[k].max_rel_err = fmax(acc[k].max_rel_err, maxa > 0 ? maxd / maxa : maxd);
             }
+            if (st == ERT_OK && vf && vq && count < nh) {
+                memcpy(vf + count * m0, ert_model_output(fp32, gi, 0)->data, m0 * sizeof *vf);
+                memcpy(vq + count * m0, ert_model_output(quant, gi, 0)->data, m0 * sizeof *vq);
+            }
             count++;
         }
         for (size_t k = first; k < *n; k++)
             acc[k].cosine_mean = count ? acc[k].cosine_mean / (double)count : 0;
+        if (st == ERT_OK && vf && vq && first < *n)
+            agreement(vf, vq, count, m0, &acc[first].rank_corr, &acc[first].nn_agree);
+        free(vf);
+        free(vq);
     }
     return st;
 }

@@ -33,10 +33,19 @@ size_t ert_calib_heldout_count(const ert_calib_set *s);
 ert_status ert_calib_input(const ert_graph *g, const ert_preprocess *pp, const ert_frame *f, float *dst,
                            ert_error *err);
 
+/* Runs every graph of m on every calibration (not held-out) frame, for an observer
+ * (ert_model_set_observer) collecting statistics. Progress as ert_calib_progress(label). */
+ert_status ert_calib_run(ert_model *m, const ert_preprocess *const *pps, const ert_calib_set *frames,
+                         const char *label, ert_error *err);
+
 /* Accuracy of one graph output, quantized vs float32, over the held-out frames. */
 typedef struct ert_calib_accuracy {
     uint32_t graph, output;
     double cosine_mean, cosine_min, max_rel_err;
+    /* Output 0 of each graph (NaN for the others, and with fewer than 3 held-out frames):
+     * Spearman correlation of the pairwise distances between held-out frames, quantized vs
+     * float32, and the share of frames whose nearest other frame is the same in both. */
+    double rank_corr, nn_agree;
 } ert_calib_accuracy;
 
 /* Runs every graph of fp32 and quant (the same graphs, same order, inputs of the same

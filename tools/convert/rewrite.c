@@ -392,6 +392,9 @@ static ert_status compact(ert_graph *g, const bool *dead, ert_error *err)
         ref[g->inputs[k]] = true;
     for (uint32_t k = 0; k < g->n_outputs; k++)
         ref[g->outputs[k]] = true;
+    for (uint32_t t = 0; t < g->n_tensors; t++)
+        if (ref[t] && g->tensors[t].store_int8)
+            ref[g->tensors[t].store_scales] = true;
     uint32_t nt = 0;
     for (uint32_t t = 0; t < g->n_tensors; t++) {
         if (!ref[t]) {
@@ -413,12 +416,25 @@ static ert_status compact(ert_graph *g, const bool *dead, ert_error *err)
         for (uint32_t k = 0; k < n->n_out; k++)
             n->out[k] = remap[n->out[k]];
     }
+    for (uint32_t t = 0; t < g->n_tensors; t++)
+        if (g->tensors[t].store_int8)
+            g->tensors[t].store_scales = remap[g->tensors[t].store_scales];
     for (uint32_t k = 0; k < g->n_inputs; k++)
         g->inputs[k] = remap[g->inputs[k]];
     for (uint32_t k = 0; k < g->n_outputs; k++)
         g->outputs[k] = remap[g->outputs[k]];
     free(remap), free(ref);
     return ERT_OK;
+}
+
+ert_status ert_graph_prune(ert_graph *g, ert_error *err)
+{
+    bool *dead = calloc(g->n_nodes + 1, sizeof *dead);
+    if (!dead)
+        return ert_fail(err, ERT_ENOMEM, "converter: out of memory");
+    ert_status st = compact(g, dead, err);
+    free(dead);
+    return st;
 }
 
 ert_status ert_graph_infer(ert_graph *g, ert_error *err)

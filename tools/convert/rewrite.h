@@ -19,6 +19,10 @@ typedef struct ert_rewrite_stats {
  * tensor has a static shape, every node is live, and unused tensors are gone. */
 ert_status ert_graph_optimize(ert_graph *g, ert_rewrite_stats *stats, ert_error *err);
 
+/* Drops the tensors no node, input or output references (constants a rewrite replaced)
+ * and renumbers the rest. */
+ert_status ert_graph_prune(ert_graph *g, ert_error *err);
+
 /* Infers shapes only (no rewriting): used by tests and tools that keep the graph as is. */
 ert_status ert_graph_infer(ert_graph *g, ert_error *err);
 

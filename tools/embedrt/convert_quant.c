@@ -104,6 +104,15 @@ static ert_status measure(const char *out, ert_graph *const *gs, uint32_t n, con
         snprintf(o.graph, sizeof o.graph, "%s", g->name);
         snprintf(o.output, sizeof o.output, "%s", g->tensors[g->outputs[acc[i].output]].name);
         st = ert_qreport_add_output(r, &o, err);
+        char name[64];
+        if (st == ERT_OK && !isnan(acc[i].rank_corr)) {
+            snprintf(name, sizeof name, "%.24s.distance_spearman", g->name);
+            st = ert_qreport_add_reward(r, name, acc[i].rank_corr, err);
+        }
+        if (st == ERT_OK && !isnan(acc[i].nn_agree)) {
+            snprintf(name, sizeof name, "%.24s.same_nearest", g->name);
+            st = ert_qreport_add_reward(r, name, acc[i].nn_agree, err);
+        }
     }
     ert_model_free(fm);
     ert_model_free(qm);

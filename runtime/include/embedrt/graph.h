@@ -72,6 +72,9 @@ typedef struct ert_graph {
 /* ---- building (host side; all pieces malloc'd, freed by ert_graph_free) ---- */
 ert_graph *ert_graph_new(const char *name);
 void ert_graph_free(ert_graph *g);
+/* A deep copy (heap-owned; constants copied, activation data pointers cleared), NULL when
+ * out of memory. The converter's quantization tries variants of one graph with it. */
+ert_graph *ert_graph_clone(const ert_graph *src);
 /* Adds a tensor and returns its id in *id. data (may be NULL) is copied when
  * copy_data, else owned by the graph from now on (must come from malloc). */
 ert_status ert_graph_add_tensor(ert_graph *g, const char *name, ert_dtype dt, const ert_shape *shape, void *data,
