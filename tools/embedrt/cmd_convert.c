@@ -39,6 +39,9 @@ static void usage(FILE *f)
           "                             (default: the model's; a symbolic batch dim becomes 1)\n"
           "  --compress                 zlib-compress the blob's sections (smaller, loads slower)\n"
           "quantization:\n"
+          "  --quantize int8            run Conv/Gemm/MatMul on int8 kernels (ErtQConv/ErtQGemm):\n"
+          "                             weights int8 per output channel, inputs uint8 with ranges\n"
+          "                             calibrated on --calibration frames (required)\n"
           "  --quantize int8-weights    store Conv/Gemm/MatMul weights as int8, symmetric per output\n"
           "                             channel (about 4x smaller); float32 again when loaded\n"
           "  --calibration PATH         folder of .ppm/.pgm/.png or a .y4m video, preprocessed with the\n"
@@ -46,7 +49,11 @@ static void usage(FILE *f)
           "                             every 4th frame is held out to measure the quantized outputs\n"
           "                             against float32 (cosine, max relative error, in the report)\n"
           "  --calibration-frames N     use the first N frames (default: all)\n"
-          "  --keep-fp32 NODE,...       leave these nodes' weights in float32\n"
+          "  --calibration-method M     int8 input ranges: minmax, percentile (99.99%, default) or\n"
+          "                             entropy (the clipping that minimises KL divergence)\n"
+          "  --keep-fp32 NODE,...       leave these nodes in float32; with int8, layers are also put\n"
+          "                             back to float32 automatically (lowest output SQNR first)\n"
+          "                             until every output's mean cosine reaches 0.99\n"
           "  --force                    write the blob even when an output's mean cosine is below 0.99\n"
           "family blobs:\n"
           "  --family FAMILY            grasp2vec, tcn, mftcn, rig or ccvae\n"
@@ -231,7 +238,8 @@ int ert_cmd_convert(int argc, char **argv)
         } else if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) {
             out = val;
         } else if (strcmp(a, "--quantize") == 0 || strcmp(a, "--calibration") == 0 ||
-                   strcmp(a, "--calibration-frames") == 0 || strcmp(a, "--keep-fp32") == 0) {
+                   strcmp(a, "--calibration-frames") == 0 || strcmp(a, "--keep-fp32") == 0 ||
+                   strcmp(a, "--calibration-method") == 0) {
             if (ert_convert_quant_parse(&quant, a, val, &err) != ERT_OK) {
                 fprintf(stderr, "embedrt convert: %s\n", err.msg);
                 goto done;
@@ -478,6 +486,8 @@ int ert_cmd_convert(int argc, char **argv)
             .n_extra = 1,
         };
         st = ert_convert_write(out, graphs, (uint32_t)n_graphs, &wo, &quant, stdout, &err);
+        for (size_t i = 0; i < n_graphs; i++)
+            ga[i].g = graphs[i]; /* --quantize int8 replaces the graphs */
     }
     if (st != ERT_OK) {
         fprintf(stderr, "embedrt convert: %s\n", err.msg);

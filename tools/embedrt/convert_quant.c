@@ -5,8 +5,13 @@
 #include "convert_quant.h"
 
 #include "calib.h"
+#include "qcompute.h"
+#include "qrange.h"
 #include "qreport.h"
 #include "quantize.h"
+#include "rewrite.h"
+
+#include "embedrt/plan.h"
 
 #include "embedrt/model.h"
 
@@ -22,9 +27,15 @@
 ert_status ert_convert_quant_parse(ert_convert_quant *q, const char *opt, const char *val, ert_error *err)
 {
     if (strcmp(opt, "--quantize") == 0) {
-        if (strcmp(val, "int8-weights") != 0)
-            return ert_fail(err, ERT_EINVAL, "--quantize '%s': expected int8-weights", val);
+        if (strcmp(val, "int8-weights") != 0 && strcmp(val, "int8") != 0)
+            return ert_fail(err, ERT_EINVAL, "--quantize '%s': expected int8 or int8-weights", val);
         q->mode = val;
+    } else if (strcmp(opt, "--calibration-method") == 0) {
+        ert_calib_method m;
+        if (!ert_calib_method_parse(val, &m))
+            return ert_fail(err, ERT_EINVAL, "--calibration-method '%s': expected minmax, percentile or entropy", val);
+        q->method = (int)m;
+        q->method_set = true;
     } else if (strcmp(opt, "--calibration") == 0) {
         q->calibration = val;
     } else if (strcmp(opt, "--calibration-frames") == 0) {
@@ -53,10 +64,17 @@ ert_status ert_convert_quant_parse(ert_convert_quant *q, const char *opt, const 
 
 ert_status ert_convert_quant_check(const ert_convert_quant *q, ert_error *err)
 {
-    if (!q->mode && (q->calibration || q->frames || q->n_keep || q->force))
-        return ert_fail(err, ERT_EINVAL, "--calibration, --calibration-frames, --keep-fp32 and --force need --quantize");
-    if (q->frames && !q->calibration)
-        return ert_fail(err, ERT_EINVAL, "--calibration-frames needs --calibration PATH");
+    if (!q->mode && (q->calibration || q->frames || q->n_keep || q->force || q->method_set))
+        return ert_fail(err, ERT_EINVAL, "--calibration, --calibration-frames, --calibration-method, --keep-fp32 and "
+                        "--force need --quantize");
+    if ((q->frames || q->method_set) && !q->calibration)
+        return ert_fail(err, ERT_EINVAL, "--calibration-frames and --calibration-method need --calibration PATH");
+    if (q->mode && strcmp(q->mode, "int8") == 0 && !q->calibration)
+        return ert_fail(err, ERT_EINVAL, "--quantize int8 needs --calibration PATH (frames to measure activation "
+                        "ranges on)");
+    if (q->method_set && q->mode && strcmp(q->mode, "int8-weights") == 0)
+        return ert_fail(err, ERT_EINVAL, "--calibration-method is for --quantize int8 (int8-weights has no "
+                        "activation ranges)");
     return ERT_OK;
 }
 
@@ -77,19 +95,107 @@ static ert_status check_keep(const ert_convert_quant *q, ert_graph *const *gs, u
 
 /* Writes the quantized graphs to a temporary blob, loads it as the runtime will, and
  * compares every output with the float32 graphs on the held-out frames. */
+/* Writes graphs to a temporary blob next to out and loads it as the runtime will. */
+static ert_status load_as_blob(const char *out, const char *tag, ert_graph *const *gs, uint32_t n,
+                               const ert_blob_write_opts *wo, ert_model **m, ert_error *err)
+{
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.%s-%ld", out, tag, (long)getpid());
+    ert_blob_write_opts plain = *wo;
+    plain.quant_report = NULL;
+    plain.quant_report_len = 0;
+    ert_model_options mo = {.threads = 1};
+    ert_status st = ert_blob_write(tmp, gs, n, &plain, err);
+    if (st == ERT_OK)
+        st = ert_model_load(tmp, &mo, m, err);
+    unlink(tmp);
+    return st;
+}
+
+/* Per-layer SQNR of int8 node outputs: the float32 run stores each quantized node's output,
+ * the int8 run (which follows it on the same frame) measures against it. */
+typedef struct sqnr_ctx {
+    uint32_t n_graphs;
+    uint32_t *n_nodes;
+    bool **is_q;       /* [graph][node] */
+    float ***ref;      /* [graph][node] -> copy of the float32 output 0 */
+    double **sig, **noise;
+    bool failed;
+} sqnr_ctx;
+
+static void sqnr_free(sqnr_ctx *c)
+{
+    for (uint32_t g = 0; g < c->n_graphs; g++) {
+        for (uint32_t i = 0; c->ref && c->ref[g] && i < c->n_nodes[g]; i++)
+            free(c->ref[g][i]);
+        if (c->ref)
+            free(c->ref[g]);
+        if (c->is_q)
+            free(c->is_q[g]);
+        if (c->sig)
+            free(c->sig[g]);
+        if (c->noise)
+            free(c->noise[g]);
+    }
+    free(c->ref), free(c->is_q), free(c->sig), free(c->noise), free(c->n_nodes);
+    memset(c, 0, sizeof *c);
+}
+
+static void obs_fp32(void *ctx, uint32_t gi, uint32_t node, const ert_graph *g)
+{
+    sqnr_ctx *c = ctx;
+    if (gi >= c->n_graphs || node >= c->n_nodes[gi] || !c->is_q[gi][node])
+        return;
+    const ert_tensor *y = ert_node_output(g, &g->nodes[node], 0);
+    if (!c->ref[gi][node] && !(c->ref[gi][node] = malloc(y->nbytes ? y->nbytes : 1))) {
+        c->failed = true;
+        return;
+    }
+    memcpy(c->ref[gi][node], y->data, y->nbytes);
+}
+
+static void obs_int8(void *ctx, uint32_t gi, uint32_t node, const ert_graph *g)
+{
+    sqnr_ctx *c = ctx;
+    if (gi >= c->n_graphs || node >= c->n_nodes[gi] || !c->is_q[gi][node] || !c->ref[gi][node])
+        return;
+    const ert_tensor *y = ert_node_output(g, &g->nodes[node], 0);
+    const float *a = c->ref[gi][node], *b = y->data;
+    for (size_t k = 0; k < y->nbytes / 4; k++) {
+        double d = (double)a[k] - b[k];
+        c->sig[gi][node] += (double)a[k] * a[k];
+        c->noise[gi][node] += d * d;
+    }
+}
+
+static ert_status measure_models(ert_model *fm, ert_model *qm, ert_graph *const *gs, uint32_t n,
+                                 const ert_blob_write_opts *wo, const ert_calib_set *frames, ert_qreport *r,
+                                 sqnr_ctx *sq, ert_error *err);
+
 static ert_status measure(const char *out, ert_graph *const *gs, uint32_t n, const ert_blob_write_opts *wo,
                           const ert_calib_set *frames, ert_qreport *r, ert_error *err)
 {
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.measure-%ld", out, (long)getpid());
     ert_model *fm = NULL, *qm = NULL;
     ert_model_options mo = {.threads = 1};
-    ert_status st = ert_blob_write(tmp, gs, n, wo, err);
-    if (st == ERT_OK)
-        st = ert_model_load(tmp, &mo, &qm, err);
-    unlink(tmp);
+    ert_status st = load_as_blob(out, "measure", gs, n, wo, &qm, err);
     if (st == ERT_OK)
         st = ert_model_from_graphs(gs, n, false, &mo, &fm, err);
+    if (st == ERT_OK)
+        st = measure_models(fm, qm, gs, n, wo, frames, r, NULL, err);
+    ert_model_free(fm);
+    ert_model_free(qm);
+    return st;
+}
+
+static ert_status measure_models(ert_model *fm, ert_model *qm, ert_graph *const *gs, uint32_t n,
+                                 const ert_blob_write_opts *wo, const ert_calib_set *frames, ert_qreport *r,
+                                 sqnr_ctx *sq, ert_error *err)
+{
+    ert_status st = ERT_OK;
+    if (sq) {
+        ert_model_set_observer(fm, obs_fp32, sq);
+        ert_model_set_observer(qm, obs_int8, sq);
+    }
     const ert_preprocess *pps[8] = {0};
     for (uint32_t i = 0; i < n && i < 8 && wo->preprocess; i++)
         pps[i] = wo->preprocess[i];
@@ -114,12 +220,209 @@ static ert_status measure(const char *out, ert_graph *const *gs, uint32_t n, con
             st = ert_qreport_add_reward(r, name, acc[i].nn_agree, err);
         }
     }
-    ert_model_free(fm);
-    ert_model_free(qm);
+    if (sq) {
+        ert_model_set_observer(fm, NULL, NULL);
+        ert_model_set_observer(qm, NULL, NULL);
+        if (sq->failed && st == ERT_OK)
+            st = ert_fail(err, ERT_ENOMEM, "quantize: out of memory measuring layer SQNR");
+    }
     return st;
 }
 
-ert_status ert_convert_write(const char *out, ert_graph *const *gs, uint32_t n, ert_blob_write_opts *wo,
+/* ---- int8 compute ---- */
+
+typedef struct node_stats {
+    bool count_ok; /* a candidate for int8 */
+    ert_qstats s;
+} node_stats;
+
+typedef struct calib_ctx {
+    uint32_t n_graphs;
+    uint32_t *n_nodes;
+    node_stats **st; /* [graph][node] */
+    int pass;        /* 1: min/max, 2: histogram */
+} calib_ctx;
+
+static void obs_calib(void *ctx, uint32_t gi, uint32_t node, const ert_graph *g)
+{
+    calib_ctx *c = ctx;
+    if (gi >= c->n_graphs || node >= c->n_nodes[gi] || !c->st[gi] || !c->st[gi][node].count_ok)
+        return;
+    /* The node's input is intact after it ran: the plan never shares an input's bytes
+     * with an output of the same node. */
+    const ert_tensor *x = ert_node_input(g, &g->nodes[node], 0);
+    if (c->pass == 1)
+        ert_qstats_minmax(&c->st[gi][node].s, x->data, x->nbytes / 4);
+    else
+        ert_qstats_hist(&c->st[gi][node].s, x->data, x->nbytes / 4);
+}
+
+static bool kept_by_user(const ert_convert_quant *q, const char *name)
+{
+    for (size_t k = 0; k < q->n_keep; k++)
+        if (strcmp(q->keep[k], name) == 0)
+            return true;
+    return false;
+}
+
+#define MAX_FALLBACKS 16
+
+static ert_status quantize_int8(const char *out, ert_graph **gs, uint32_t n, ert_blob_write_opts *wo,
+                                const ert_convert_quant *q, const ert_calib_set *frames, ert_qreport *r,
+                                ert_error *err)
+{
+    ert_status st = ERT_OK;
+    ert_graph *orig[8] = {0}, *work[8] = {0};
+    ert_model *fm = NULL, *qm = NULL;
+    calib_ctx cc = {.n_graphs = n};
+    sqnr_ctx sq = {.n_graphs = n};
+    bool *keep[8] = {0};
+    ert_calib_method method = q->method_set ? (ert_calib_method)q->method : ERT_CALIB_PERCENTILE;
+    snprintf(r->method, sizeof r->method, "%s", ert_calib_method_name(method));
+    if (n > 8)
+        return ert_fail(err, ERT_EINVAL, "quantize: at most 8 graphs");
+    cc.n_nodes = calloc(n, sizeof *cc.n_nodes);
+    cc.st = calloc(n, sizeof *cc.st);
+    sq.n_nodes = calloc(n, sizeof *sq.n_nodes);
+    sq.is_q = calloc(n, sizeof *sq.is_q);
+    sq.ref = calloc(n, sizeof *sq.ref);
+    sq.sig = calloc(n, sizeof *sq.sig);
+    sq.noise = calloc(n, sizeof *sq.noise);
+    if (!cc.n_nodes || !cc.st || !sq.n_nodes || !sq.is_q || !sq.ref || !sq.sig || !sq.noise)
+        st = ert_fail(err, ERT_ENOMEM, "quantize: out of memory");
+    for (uint32_t i = 0; i < n && st == ERT_OK; i++) {
+        uint32_t nn = gs[i]->n_nodes;
+        orig[i] = ert_graph_clone(gs[i]);
+        cc.n_nodes[i] = sq.n_nodes[i] = nn;
+        cc.st[i] = calloc(nn ? nn : 1, sizeof *cc.st[i]);
+        keep[i] = calloc(nn ? nn : 1, sizeof *keep[i]);
+        sq.is_q[i] = calloc(nn ? nn : 1, sizeof *sq.is_q[i]);
+        sq.ref[i] = calloc(nn ? nn : 1, sizeof *sq.ref[i]);
+        sq.sig[i] = calloc(nn ? nn : 1, sizeof *sq.sig[i]);
+        sq.noise[i] = calloc(nn ? nn : 1, sizeof *sq.noise[i]);
+        if (!orig[i] || !cc.st[i] || !keep[i] || !sq.is_q[i] || !sq.ref[i] || !sq.sig[i] || !sq.noise[i]) {
+            st = ert_fail(err, ERT_ENOMEM, "quantize: out of memory");
+            break;
+        }
+        for (uint32_t k = 0; k < nn; k++) {
+            const ert_node *nd = &gs[i]->nodes[k];
+            const char *why = ert_qc_why_not(gs[i], nd);
+            keep[i][k] = kept_by_user(q, nd->name);
+            if (!why && !keep[i][k]) {
+                ert_qstats_init(&cc.st[i][k].s);
+                cc.st[i][k].count_ok = true;
+            }
+        }
+    }
+    /* Activation statistics of every candidate's input, on the float32 blob. */
+    if (st == ERT_OK)
+        st = load_as_blob(out, "fp32", orig, n, wo, &fm, err);
+    const ert_preprocess *pps[8] = {0};
+    for (uint32_t i = 0; i < n && wo->preprocess; i++)
+        pps[i] = wo->preprocess[i];
+    if (st == ERT_OK) {
+        ert_model_set_observer(fm, obs_calib, &cc);
+        cc.pass = 1;
+        st = ert_calib_run(fm, pps, frames, "calibration pass 1/2 (ranges)", err);
+        cc.pass = 2;
+        if (st == ERT_OK)
+            st = ert_calib_run(fm, pps, frames, "calibration pass 2/2 (histograms)", err);
+        ert_model_set_observer(fm, NULL, NULL);
+    }
+    /* Quantize, measure, and while the gate fails put the layer with the worst output SQNR
+     * back to float32. */
+    for (int iter = 0; st == ERT_OK; iter++) {
+        size_t quantized = 0;
+        for (uint32_t i = 0; i < n && st == ERT_OK; i++) {
+            if (!(work[i] = ert_graph_clone(orig[i]))) {
+                st = ert_fail(err, ERT_ENOMEM, "quantize: out of memory");
+                break;
+            }
+            for (uint32_t k = 0; k < work[i]->n_nodes && st == ERT_OK; k++) {
+                sq.is_q[i][k] = false;
+                if (!cc.st[i][k].count_ok || keep[i][k])
+                    continue;
+                ert_qparams xp = ert_qstats_params(&cc.st[i][k].s, method);
+                ert_error e;
+                ert_status s2 = ert_qc_rewrite(work[i], k, &xp, &e);
+                if (s2 == ERT_EINVAL) { /* this node cannot (bias range...): it stays float32 */
+                    keep[i][k] = true;
+                    if (iter == 0)
+                        fprintf(stderr, "embedrt convert: %s\n", e.msg);
+                    continue;
+                }
+                if (s2 != ERT_OK) {
+                    *err = e;
+                    st = s2;
+                    break;
+                }
+                sq.is_q[i][k] = true;
+                quantized++;
+            }
+            if (st == ERT_OK)
+                st = ert_graph_prune(work[i], err);
+            if (st == ERT_OK)
+                st = ert_plan_graph(work[i], err);
+        }
+        if (st == ERT_OK)
+            st = load_as_blob(out, "int8", work, n, wo, &qm, err);
+        r->n_outputs = r->n_rewards = r->n_layers = 0;
+        for (uint32_t i = 0; i < n && st == ERT_OK; i++)
+            for (uint32_t k = 0; k < sq.n_nodes[i]; k++)
+                sq.sig[i][k] = sq.noise[i][k] = 0;
+        if (st == ERT_OK)
+            st = measure_models(fm, qm, work, n, wo, frames, r, &sq, err);
+        ert_model_free(qm);
+        qm = NULL;
+        double worst_db = INFINITY;
+        uint32_t wg = 0, wk = 0;
+        for (uint32_t i = 0; i < n && st == ERT_OK; i++)
+            for (uint32_t k = 0; k < sq.n_nodes[i] && st == ERT_OK; k++) {
+                if (!sq.is_q[i][k])
+                    continue;
+                double db = sq.noise[i][k] > 0 ? 10.0 * log10(sq.sig[i][k] / sq.noise[i][k]) : INFINITY;
+                ert_qr_layer l = {.sqnr_db = db};
+                snprintf(l.graph, sizeof l.graph, "%s", work[i]->name);
+                snprintf(l.node, sizeof l.node, "%s", work[i]->nodes[k].name);
+                snprintf(l.what, sizeof l.what, "output");
+                st = ert_qreport_add_layer(r, &l, err);
+                if (db < worst_db)
+                    worst_db = db, wg = i, wk = k;
+            }
+        if (st != ERT_OK)
+            break;
+        fprintf(stderr, "embedrt convert: int8 try %d: %zu layers int8, lowest output cosine %.5f\n", iter + 1,
+                quantized, ert_qreport_min_cosine(r));
+        if (ert_qreport_min_cosine(r) >= ERT_CONVERT_GATE_COSINE || quantized == 0 || iter + 1 >= MAX_FALLBACKS)
+            break;
+        keep[wg][wk] = true; /* the most sensitive layer goes back to float32 */
+        st = ert_qreport_add_kept(r, orig[wg]->nodes[wk].name, err);
+        for (uint32_t i = 0; i < n; i++) {
+            ert_graph_free(work[i]);
+            work[i] = NULL;
+        }
+    }
+    if (st == ERT_OK)
+        for (uint32_t i = 0; i < n; i++) {
+            ert_graph_free(gs[i]);
+            gs[i] = work[i];
+            work[i] = NULL;
+        }
+    for (uint32_t i = 0; i < n; i++) {
+        ert_graph_free(orig[i]);
+        ert_graph_free(work[i]);
+        if (cc.st)
+            free(cc.st[i]);
+        free(keep[i]);
+    }
+    free(cc.st);
+    free(cc.n_nodes);
+    sqnr_free(&sq);
+    ert_model_free(fm);
+    return st;
+}
+
+ert_status ert_convert_write(const char *out, ert_graph **gs, uint32_t n, ert_blob_write_opts *wo,
                              const ert_convert_quant *q, FILE *report_to, ert_error *err)
 {
     if (!q || !q->mode)
@@ -134,8 +437,9 @@ ert_status ert_convert_write(const char *out, ert_graph *const *gs, uint32_t n, 
     const char *keep[ERT_CONVERT_MAX_KEEP];
     for (size_t k = 0; k < q->n_keep; k++)
         keep[k] = q->keep[k];
+    bool int8 = strcmp(q->mode, "int8") == 0;
     ert_status st = check_keep(q, gs, n, err);
-    for (uint32_t i = 0; i < n && st == ERT_OK; i++) {
+    for (uint32_t i = 0; i < n && st == ERT_OK && !int8; i++) {
         ert_quant_weights_report wr;
         st = ert_quant_mark_weights(gs[i], keep, q->n_keep, MIN_QUANT_ELEMS, &wr, err);
         for (size_t k = 0; k < wr.n && st == ERT_OK; k++) {
@@ -155,7 +459,7 @@ ert_status ert_convert_write(const char *out, ert_graph *const *gs, uint32_t n, 
         if (st == ERT_OK) {
             r.heldout_frames = (uint32_t)ert_calib_heldout_count(&frames);
             r.calibration_frames = (uint32_t)(frames.n - r.heldout_frames);
-            st = measure(out, gs, n, wo, &frames, &r, err);
+            st = int8 ? quantize_int8(out, gs, n, wo, q, &frames, &r, err) : measure(out, gs, n, wo, &frames, &r, err);
         }
     }
     if (st == ERT_OK) {
