@@ -4,7 +4,10 @@ Exports the full-size graphs once (cached), converts them, times all three, prin
 
 usage: /usr/bin/python3 tools/bench/bench.py [--threads 1,2] [--iterations 20] [--warmup 3] [--rounds R]
            [--models a,b] [--size full|small] [--embedrt PATH] [--ort-bench PATH] [--cache DIR]
-           [--no-ort] [--no-torch] [--no-embedrt] [--reexport] [--json FILE]
+           [--no-ort] [--no-torch] [--no-embedrt] [--reexport] [--json FILE] [--int8]
+With --int8 each model is also converted with --quantize int8 (calibrated on 32 synthetic
+frames) and timed in the same rounds: a second table compares embedrt int8, embedrt fp32
+and ONNX Runtime fp32.
 See tools/bench/README.md for what each column means.
 """
 
@@ -129,6 +132,36 @@ def embedrt_convert(exe, onnx_path, erb):
     run_quiet([exe, "convert", onnx_path, "-o", erb], "embedrt convert", 1800)
 
 
+def calibration_frames(cache, size):
+    """32 smooth random RGB frames of size x size (PPM), made once: int8 calibration input."""
+    d = os.path.join(cache, "calib", str(size))
+    if len(glob.glob(os.path.join(d, "*.ppm"))) == 32:
+        return d
+    os.makedirs(d, exist_ok=True)
+    rng = np.random.RandomState(size)
+    for i in range(32):
+        small = rng.rand(size // 16 + 1, size // 16 + 1, 3) * 255
+        img = np.repeat(np.repeat(small, 16, 0), 16, 1)[:size, :size]
+        img = np.clip(img + rng.randn(size, size, 3) * 10, 0, 255).astype(np.uint8)
+        with open(os.path.join(d, f"f{i:03d}.ppm"), "wb") as f:
+            f.write(b"P6\n%d %d\n255\n" % (size, size) + img.tobytes())
+    return d
+
+
+def embedrt_convert_int8(exe, onnx_path, erb, frames):
+    if os.path.exists(erb) and os.path.getmtime(erb) > max(os.path.getmtime(onnx_path), os.path.getmtime(exe)):
+        return
+    run_quiet([exe, "convert", onnx_path, "-o", erb, "--quantize", "int8", "--calibration", frames],
+              "embedrt convert --quantize int8", 3600)
+
+
+def image_size(meta):
+    for i in meta["inputs"]:
+        if len(i["shape"]) == 4 and i["shape"][1] == 3:
+            return i["shape"][3]
+    return 64
+
+
 def embedrt_check(exe, erb, inputs, outputs, out_dir):
     os.makedirs(out_dir, exist_ok=True)
     for stale in glob.glob(os.path.join(out_dir, "*.npy")):
@@ -230,6 +263,7 @@ def main():
     ap.add_argument("--no-torch", action="store_true")
     ap.add_argument("--reexport", action="store_true", help="export the ONNX models again")
     ap.add_argument("--json", help="also write every measurement to this file")
+    ap.add_argument("--int8", action="store_true", help="also time embedrt with --quantize int8 blobs")
     args = ap.parse_args()
 
     try:
@@ -276,6 +310,8 @@ def main():
         inputs, outputs = case_files(case_dir, meta, "input"), case_files(case_dir, meta, "output")
         erb = os.path.join(args.cache, "erb", m + ".erb")
         ert_ok, ert_err = not args.no_embedrt, None
+        erb8 = os.path.join(args.cache, "erb", m + ".int8.erb")
+        q_ok, q_err = ert_ok and args.int8, None
         if ert_ok:
             os.makedirs(os.path.dirname(erb), exist_ok=True)
             try:
@@ -283,14 +319,22 @@ def main():
                 ert_err = embedrt_check(exe, erb, inputs, outputs, os.path.join(args.cache, "run", m))
             except BenchError as e:
                 problems.append(f"{m}: {e}")
-                ert_ok = False
+                ert_ok = q_ok = False
+        if q_ok:
+            try:
+                embedrt_convert_int8(exe, onnx_path, erb8, calibration_frames(args.cache, image_size(meta)))
+                q_err = embedrt_check(exe, erb8, inputs, outputs, os.path.join(args.cache, "run8", m))
+            except BenchError as e:
+                problems.append(f"{m} int8: {e}")
+                q_ok = False
         for t in threads:
             row = {"model": m, "threads": t, "macs": meta["macs"], "embedrt": None, "ort": None, "torch": None,
-                   "embedrt_err": ert_err, "peak_gflops": peak.get(t)}
+                   "embedrt_err": ert_err, "peak_gflops": peak.get(t), "int8": None, "int8_err": q_err,
+                   "int8_size": os.path.getsize(erb8) / os.path.getsize(erb) if q_ok else None}
             print(f"bench: {m} at {t} thread(s) ...", file=sys.stderr, flush=True)
             # Rounds alternate embedrt and ONNX Runtime so that a neighbour's load on a shared
             # machine hits both alike; the ratio is the median of the per-round ratios.
-            e_runs, o_runs = [], []
+            e_runs, o_runs, q_runs = [], [], []
             for _ in range(args.rounds):
                 if ert_ok:
                     try:
@@ -298,6 +342,12 @@ def main():
                     except BenchError as e:
                         problems.append(f"{m} ({t} threads): {e}")
                         ert_ok = False
+                if q_ok:
+                    try:
+                        q_runs.append(embedrt_bench(exe, erb8, t, args.iterations, args.warmup))
+                    except BenchError as e:
+                        problems.append(f"{m} int8 ({t} threads): {e}")
+                        q_ok = False
                 if not args.no_ort:
                     try:
                         o_runs.append(ort_bench(args.ort_bench, onnx_path, t, args.iterations, inputs, outputs))
@@ -306,8 +356,13 @@ def main():
                         break
             row["embedrt"] = median_run(e_runs)
             row["ort"] = median_run(o_runs)
+            row["int8"] = median_run(q_runs)
             if e_runs and len(e_runs) == len(o_runs):
                 row["ratios"] = [a["median_ms"] / b["median_ms"] for a, b in zip(e_runs, o_runs)]
+            if q_runs and len(q_runs) == len(e_runs):
+                row["int8_ratios"] = [a["median_ms"] / b["median_ms"] for a, b in zip(q_runs, e_runs)]
+            if q_runs and len(q_runs) == len(o_runs):
+                row["int8_ort_ratios"] = [a["median_ms"] / b["median_ms"] for a, b in zip(q_runs, o_runs)]
             if m in tms:
                 row["torch"] = torch_bench(tms[m], inputs, outputs, t, args.iterations, args.warmup)
             rows.append(row)
@@ -334,6 +389,19 @@ def main():
               f"{fmt(p and p['median_ms'], '.2f')} | {fmt(ratio, '.2f')} | "
               f"{fmt(gflops, '.1f')} | {fmt(pct, '.0f')} | {fmt(r['embedrt_err'], '.1e')} | "
               f"{fmt(o and o.get('max_rel_err'), '.1e')} | {fmt(p and p['max_rel_err'], '.1e')} |")
+    if args.int8:
+        print("\nint8 (--quantize int8, percentile calibration on 32 synthetic frames): ratios are medians of "
+              "per-round ratios; err = max relative error vs PyTorch float32; size = int8 blob / fp32 blob")
+        print()
+        print("| model | threads | int8 ms | fp32 ms | ORT fp32 ms | int8/fp32 | int8/ORT | int8 err | size |")
+        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        for r in rows:
+            q, e, o = r["int8"], r["embedrt"], r["ort"]
+            med = lambda k: statistics.median(r[k]) if r.get(k) else None  # noqa: E731
+            print(f"| {r['model']} | {r['threads']} | {fmt(q and q['median_ms'], '.2f')} | "
+                  f"{fmt(e and e['median_ms'], '.2f')} | {fmt(o and o.get('median_ms'), '.2f')} | "
+                  f"{fmt(med('int8_ratios'), '.2f')} | {fmt(med('int8_ort_ratios'), '.2f')} | "
+                  f"{fmt(r['int8_err'], '.1e')} | {fmt(r['int8_size'], '.2f')} |")
     if problems:
         print("\nproblems:")
         for msg in problems:
