@@ -187,6 +187,9 @@ static double entropy_side(const ert_qstats *s, bool positive, size_t levels)
         return positive ? s->max : s->min;
     for (size_t k = 0; k < n; k++)
         h[k] = positive ? s->bins[z + (long)k] : s->bins[z - 1 - (long)k];
+    /* The bin at zero holds what ReLU clamped (often most values): it says nothing about
+     * where to clip and would make any clipping look cheap. */
+    h[0] = 0;
     size_t t = kl_threshold(h, n, levels);
     free(h);
     return (positive ? 1.0 : -1.0) * (double)t * w;

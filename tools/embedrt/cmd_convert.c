@@ -38,6 +38,8 @@ static void usage(FILE *f)
           "  --input-shape NAME=DIMS    static shape of graph input NAME, e.g. image=1x3x224x224\n"
           "                             (default: the model's; a symbolic batch dim becomes 1)\n"
           "  --compress                 zlib-compress the blob's sections (smaller, loads slower)\n"
+          "  --preprocess RECIPE        (plain model) how frames become its first input; stored in\n"
+          "                             the blob, used by --calibration (keys as for families below)\n"
           "quantization:\n"
           "  --quantize int8            run Conv/Gemm/MatMul on int8 kernels (ErtQConv/ErtQGemm):\n"
           "                             weights int8 per output channel, inputs uint8 with ranges\n"
@@ -297,9 +299,9 @@ int ert_cmd_convert(int argc, char **argv)
                         "OUT.erb (see embedrt convert --help)\n");
         goto done;
     }
-    if (!family && (n_graphs || n_pp || n_params || stats || window > 0 || stride > 0)) {
-        fprintf(stderr, "embedrt convert: --graph, --preprocess, --param, --latent-stats, --window and --stride "
-                        "need --family\n");
+    if (!family && (n_graphs || n_pp > 1 || n_params || stats || window > 0 || stride > 0)) {
+        fprintf(stderr, "embedrt convert: --graph, --param, --latent-stats, --window, --stride and more than one "
+                        "--preprocess need --family\n");
         goto done;
     }
     if (ert_convert_quant_check(&quant, &err) != ERT_OK) {
@@ -314,9 +316,24 @@ int ert_cmd_convert(int argc, char **argv)
     if (!family) {
         ga[0].path = in;
         st = convert_one(in, shapes, n_shapes, false, &ga[0].g, &info, &ga[0].rs, &err);
+        /* A plain model may carry a recipe too (--preprocess RECIPE, no role): embedrt
+         * embed and the calibration frames of --quantize use it. */
+        const ert_preprocess *pp1[1] = {NULL};
+        if (st == ERT_OK && n_pp == 1) {
+            ga[0].role = strdup("model");
+            ert_preprocess_default(&ga[0].pp);
+            st = ert_preprocess_parse(pp_args[0], &ga[0].pp, &err);
+            if (st != ERT_OK)
+                ert_error_prefix(&err, "--preprocess");
+            ga[0].has_pp = st == ERT_OK;
+            if (st == ERT_OK)
+                st = check_preprocess(&ga[0], &err);
+            pp1[0] = &ga[0].pp;
+        }
         if (st == ERT_OK) {
             const char *base = strrchr(in, '/');
             ert_blob_write_opts wo = {
+                .preprocess = n_pp == 1 ? pp1 : NULL,
                 .compress = compress,
                 .source_name = base ? base + 1 : in,
                 .source_size = info.file_size,
@@ -501,8 +518,10 @@ done:
         free(ga[i].role);
         ert_graph_free(ga[i].g);
     }
-    if (!n_graphs)
+    if (!n_graphs) {
         ert_graph_free(ga[0].g);
+        free(ga[0].role);
+    }
     for (size_t i = 0; i < n_shapes; i++)
         free(shape_names[i]);
     ert_family_params_free(&ps);
