@@ -204,7 +204,8 @@ def test_push(tmp):
 
 
 def test_demo(tmp):
-    test_gt_matches_pixels(tmp, "demo", ["--frames", "16", "--attempts", "2"])
+    test_gt_matches_pixels(tmp, "demo", ["--frames", "16", "--attempts", "2", "--aa", "--views", "3",
+                                         "--camera", "2=180,30,0.7,60"])
     errs = {}
     faithful = {}
     for dev in ("0.25", "0.5", "1"):
@@ -255,6 +256,8 @@ def test_bad_options(tmp):
         (["grasp", "--bogus"], "--bogus"),
         (["throw"], "throw"),
         (["grasp", "--seed"], "--seed"),
+        (["push", "--camera", "3=0,50,0.6"], "--camera 3=0,50,0.6"),
+        (["push", "--camera", "0=0,95,0.6"], "--camera 0=0,95,0.6"),
     ]
     for args, name in cases:
         p = subprocess.run([SIM, *args, "--out", out] if args[-1] != "--seed" else [SIM, "--out", out, *args],
@@ -266,7 +269,7 @@ def test_bad_options(tmp):
     check(p.returncode == 2 and "--out" in p.stderr, f"missing --out: {p.stderr.strip()!r}")
     p = subprocess.run([SIM, "--help"], capture_output=True, text=True)
     opts = ["--out", "--seed", "--episodes", "--first-episode", "--size", "--views", "--frames", "--objects",
-            "--attempts", "--deviation", "--noise", "--colour-jitter", "--camera-jitter", "--aa", "--masks",
+            "--attempts", "--deviation", "--noise", "--colour-jitter", "--camera", "--camera-jitter", "--aa", "--masks",
             "--threads", "--preview"]
     check(p.returncode == 0 and all(o in p.stdout for o in opts), "--help documents every option")
     p = subprocess.run([SIM, "push", "--out", "/proc/nonexistent/x"], capture_output=True, text=True)
@@ -280,8 +283,8 @@ def test_preview(tmp):
     data = open(png, "rb").read()
     check(data[:8] == b"\x89PNG\r\n\x1a\n", "preview is a PNG")
     w, h = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
-    # scene (view 0), outcome, first goal.
-    check((w, h) == (32 * 3, 24), f"preview sheet size {w}x{h}")
+    # view 0: scene pre and post, outcome, 4 of the 6 goals.
+    check((w, h) == (32 * 7, 24), f"preview sheet size {w}x{h}")
 
 
 def main():

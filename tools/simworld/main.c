@@ -45,12 +45,15 @@ static const char usage[] =
     "                       moves D*12 cm and the goal D*10 cm off the demonstrated path\n"
     "  --noise S            sensor noise sigma in 8-bit levels, 0..50 (default 2)\n"
     "  --colour-jitter J    per-episode per-channel gain spread, 0..0.5 (default 0.04)\n"
+    "  --camera K=AZ,EL,DIST[,FOV]  pose of view K (0..2) around the table centre: azimuth and\n"
+    "                       elevation in degrees, distance in m, horizontal field of view in degrees\n"
+    "                       (defaults 0=-90,55,0.58,50  1=-35,40,0.58,50  2=-145,45,0.58,50)\n"
     "  --camera-jitter J    per-episode camera pose jitter scale, 0..5 (default 1 = +-3 deg, +-3 cm)\n"
     "  --aa                 2x2 supersampling (ids stay per pixel centre)\n"
     "  --masks              also write <video>.ids next to each video: uint8 mask values, width*height\n"
     "                       bytes per frame (0 = table or background)\n"
     "  --threads N          episodes rendered in parallel, 1..64 (default 1; output identical)\n"
-    "  --preview FILE.png   contact sheet of episode 0: first frame of every stream, view 0\n"
+    "  --preview FILE.png   contact sheet of episode 0, view 0: up to 4 frames of every stream\n"
     "  --help               this text\n"
     "\n"
     "Prints one JSON line: scenario, episodes, frames (one per view), seconds, frames_per_s.\n"
@@ -99,6 +102,7 @@ typedef struct job {
     char **gt;          /* per episode ground-truth text */
     ert_error err;
     uint8_t *preview;
+    uint16_t *preview_stream;
     uint32_t preview_count;
     unsigned long long frames;
 } job;
@@ -138,13 +142,46 @@ static void *worker(void *arg)
             j->frames += ep.images;
             if (ep.preview) {
                 j->preview = ep.preview;
+                j->preview_stream = ep.preview_stream;
                 j->preview_count = ep.preview_count;
                 ep.preview = NULL;
+                ep.preview_stream = NULL;
             }
         }
         pthread_mutex_unlock(&j->lock);
         sw_episode_close(&ep);
     }
+}
+
+/* The contact sheet: per stream (in opening order) up to 4 of its frames, evenly spaced
+ * from first to last, side by side. */
+static int write_preview(const sw_opts *o, const job *j)
+{
+    uint32_t w = o->width, h = o->height, pick[256], n = 0;
+    for (uint32_t i = 0; i < j->preview_count;) {
+        uint32_t e = i;
+        while (e < j->preview_count && j->preview_stream[e] == j->preview_stream[i])
+            e++;
+        uint32_t m = e - i, q = m < 4 ? m : 4;
+        for (uint32_t k = 0; k < q; k++)
+            pick[n++] = i + (q > 1 ? (k * (m - 1) + (q - 1) / 2) / (q - 1) : 0);
+        i = e;
+    }
+    uint8_t *sheet = malloc((size_t)w * n * h * 3);
+    if (!sheet) {
+        fprintf(stderr, "simworld: out of memory for the preview\n");
+        return -1;
+    }
+    for (uint32_t k = 0; k < n; k++)
+        for (uint32_t y = 0; y < h; y++)
+            memcpy(sheet + ((size_t)y * w * n + (size_t)k * w) * 3, j->preview + ((size_t)pick[k] * h + y) * w * 3,
+                   (size_t)w * 3);
+    ert_error err;
+    int rc = sw_write_png(o->preview, sheet, w * n, h, &err);
+    if (rc != 0)
+        fprintf(stderr, "simworld: %s\n", err.msg);
+    free(sheet);
+    return rc;
 }
 
 int main(int argc, char **argv)
@@ -159,6 +196,7 @@ int main(int argc, char **argv)
     o.jitter = 1.0f;
     o.threads = 1;
     o.deviation = 0.5f;
+    sw_rig_defaults(&o);
     long views = -1, frames = -1, objects = -1, attempts = -1;
     bool have_dev = false;
     const char *scenario = NULL;
@@ -184,7 +222,7 @@ int main(int argc, char **argv)
         }
         static const char *const with_value[] = {"--out", "--seed", "--episodes", "--first-episode", "--size", "--views",
                                                  "--frames", "--objects", "--attempts", "--deviation", "--noise",
-                                                 "--colour-jitter", "--camera-jitter", "--threads", "--preview"};
+                                                 "--colour-jitter", "--camera-jitter", "--threads", "--preview", "--camera"};
         bool known = false;
         for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++)
             known |= !strcmp(a, with_value[k]);
@@ -198,6 +236,21 @@ int main(int argc, char **argv)
             if (!*v)
                 return bad(a, "''", "empty directory name");
             o.out = v;
+        } else if (!strcmp(a, "--camera")) {
+            unsigned k;
+            float az, el, dist, fov = -1;
+            char tail;
+            int got = sscanf(v, "%u=%f,%f,%f,%f%c", &k, &az, &el, &dist, &fov, &tail);
+            if ((got != 4 && got != 5) || k >= SW_MAX_VIEWS)
+                return bad(a, v, "must be K=AZ,EL,DIST[,FOV] with view K 0..2");
+            if (!(az >= -360 && az <= 360) || !(el >= 5 && el <= 90) || !(dist >= 0.2f && dist <= 3.0f) ||
+                (got == 5 && !(fov >= 10 && fov <= 120)))
+                return bad(a, v, "azimuth -360..360, elevation 5..90 deg, distance 0.2..3 m, fov 10..120 deg");
+            o.cam_az[k] = az;
+            o.cam_el[k] = el;
+            o.cam_dist[k] = dist;
+            if (got == 5)
+                o.cam_fov[k] = fov;
         } else if (!strcmp(a, "--preview")) {
             o.preview = v;
         } else if (!strcmp(a, "--seed")) {
@@ -328,25 +381,8 @@ int main(int argc, char **argv)
             }
         }
     }
-    if (rc == 0 && o.preview && j.preview && j.preview_count > 0) {
-        uint32_t n = j.preview_count, w = o.width, h = o.height;
-        uint8_t *sheet = malloc((size_t)w * n * h * 3);
-        if (!sheet) {
-            fprintf(stderr, "simworld: out of memory for the preview\n");
-            rc = 1;
-        } else {
-            for (uint32_t k = 0; k < n; k++)
-                for (uint32_t y = 0; y < h; y++)
-                    memcpy(sheet + ((size_t)y * w * n + (size_t)k * w) * 3, j.preview + ((size_t)k * h + y) * w * 3,
-                           (size_t)w * 3);
-            ert_error err;
-            if (sw_write_png(o.preview, sheet, w * n, h, &err) != 0) {
-                fprintf(stderr, "simworld: %s\n", err.msg);
-                rc = 1;
-            }
-            free(sheet);
-        }
-    }
+    if (rc == 0 && o.preview && j.preview && j.preview_count > 0 && write_preview(&o, &j) != 0)
+        rc = 1;
     double secs = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
     if (rc == 0)
         printf("{\"scenario\":\"%s\",\"episodes\":%u,\"frames\":%llu,\"size\":\"%ux%u\",\"threads\":%u,\"seconds\":%.3f,"
@@ -356,6 +392,7 @@ int main(int argc, char **argv)
         free(j.gt[i]);
     free(j.gt);
     free(j.preview);
+    free(j.preview_stream);
     pthread_mutex_destroy(&j.lock);
     return rc;
 }

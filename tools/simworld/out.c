@@ -23,9 +23,10 @@ int sw_episode_open(sw_episode *ep, const sw_opts *o, uint32_t index)
         ok = ep->ids[k] && ep->pix[k];
     }
     if (ok && o->preview && index == 0) {
-        ep->preview_cap = 16;
+        ep->preview_cap = 256;
         ep->preview = malloc(npix * 3 * ep->preview_cap);
-        ok = ep->preview != NULL;
+        ep->preview_stream = malloc(ep->preview_cap * sizeof *ep->preview_stream);
+        ok = ep->preview && ep->preview_stream;
     }
     if (!ok) {
         ert_fail(&ep->err, ERT_ENOMEM, "episode %u: out of memory for %ux%u buffers", index, o->width, o->height);
@@ -56,14 +57,17 @@ void sw_episode_close(sw_episode *ep)
         free(ep->pix[k]);
     }
     free(ep->preview);
+    free(ep->preview_stream);
     ep->rgb = NULL;
     ep->preview = NULL;
+    ep->preview_stream = NULL;
 }
 
 int sw_stream_open(sw_episode *ep, sw_stream *st, const char *name, const sw_camera *cams, uint32_t nviews)
 {
     memset(st, 0, sizeof *st);
     snprintf(st->stream, sizeof st->stream, "%s", name);
+    st->index = ep->streams_opened++;
     st->nviews = nviews;
     for (uint32_t k = 0; k < nviews; k++) {
         snprintf(st->name[k], sizeof st->name[k], "ep%04u_%s_v%u.y4m", ep->index, name, k);
@@ -103,8 +107,10 @@ int sw_stream_frame(sw_episode *ep, sw_stream *st, const sw_scene *s, const char
         ep->images++;
         if (st->ids[k] && fwrite(ep->ids[k], 1, npix, st->ids[k]) != npix)
             return ert_fail(&ep->err, ERT_EIO, "%s/%s: writing the id buffer failed", o->out, st->name[k]), -1;
-        if (k == 0 && st->frames == 0 && ep->preview && ep->preview_count < ep->preview_cap)
+        if (k == 0 && ep->preview && ep->preview_count < ep->preview_cap) {
+            ep->preview_stream[ep->preview_count] = (uint16_t)st->index;
             memcpy(ep->preview + (size_t)npix * 3 * ep->preview_count++, ep->pix[k], (size_t)npix * 3);
+        }
     }
     ep->frame_counter++;
     FILE *g = ep->gt;

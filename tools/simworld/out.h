@@ -12,6 +12,7 @@
 typedef struct sw_stream {
     char name[SW_MAX_VIEWS][96];
     char stream[32];
+    uint32_t index;         /* order of opening within the episode */
     ert_y4m_writer *y4m[SW_MAX_VIEWS];
     FILE *ids[SW_MAX_VIEWS];
     uint32_t nviews, frames;
@@ -35,9 +36,10 @@ typedef struct sw_episode {
     uint32_t frame_counter; /* frames rendered so far: keys each frame's noise */
     uint64_t images;        /* images written (frames x views) */
     ert_error err;
-    /* Preview (episode 0 only): first frame of each stream, view 0. */
+    /* Preview (episode 0 only): view 0 of every frame, and the stream each came from. */
     uint8_t *preview;
-    uint32_t preview_count, preview_cap;
+    uint16_t *preview_stream;
+    uint32_t preview_count, preview_cap, streams_opened;
 } sw_episode;
 
 int sw_episode_open(sw_episode *ep, const sw_opts *o, uint32_t index);

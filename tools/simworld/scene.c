@@ -48,18 +48,28 @@ void sw_scene_begin(sw_scene *s, const sw_env *env, float t, bool table)
     s->backdrop = env->backdrop;
 }
 
-void sw_rig_cameras(sw_camera *cams, uint32_t nviews, sw_rng *rng, const sw_opts *o)
+void sw_rig_defaults(sw_opts *o)
 {
     static const float az[SW_MAX_VIEWS] = {-90.0f, -35.0f, -145.0f};
     static const float el[SW_MAX_VIEWS] = {55.0f, 40.0f, 45.0f};
+    for (int k = 0; k < SW_MAX_VIEWS; k++) {
+        o->cam_az[k] = az[k];
+        o->cam_el[k] = el[k];
+        o->cam_dist[k] = 0.58f;
+        o->cam_fov[k] = 50.0f;
+    }
+}
+
+void sw_rig_cameras(sw_camera *cams, uint32_t nviews, sw_rng *rng, const sw_opts *o)
+{
     float j = o->jitter;
     for (uint32_t k = 0; k < nviews && k < SW_MAX_VIEWS; k++) {
-        float a = (az[k] + j * sw_rng_range(rng, -3, 3)) * DEG;
-        float e = (el[k] + j * sw_rng_range(rng, -3, 3)) * DEG;
-        float dist = 0.58f + j * sw_rng_range(rng, -0.03f, 0.03f);
+        float a = (o->cam_az[k] + j * sw_rng_range(rng, -3, 3)) * DEG;
+        float e = (o->cam_el[k] + j * sw_rng_range(rng, -3, 3)) * DEG;
+        float dist = o->cam_dist[k] + j * sw_rng_range(rng, -0.03f, 0.03f);
         sw_vec3 target = sw_v3(j * sw_rng_range(rng, -0.02f, 0.02f), j * sw_rng_range(rng, -0.02f, 0.02f), 0.02f);
         sw_vec3 eye = sw_add(target, sw_v3(dist * cosf(e) * cosf(a), dist * cosf(e) * sinf(a), dist * sinf(e)));
-        sw_camera_look(&cams[k], eye, target, 50.0f + j * sw_rng_range(rng, -1.5f, 1.5f), o->width, o->height);
+        sw_camera_look(&cams[k], eye, target, o->cam_fov[k] + j * sw_rng_range(rng, -1.5f, 1.5f), o->width, o->height);
     }
 }
 

@@ -27,7 +27,13 @@ typedef struct sw_opts {
     float jitter;      /* camera pose jitter scale (1 = +-3 deg, +-3 cm) */
     bool aa, masks;
     const char *preview; /* PNG contact sheet of episode 0, or NULL */
+    /* Main rig, per view: azimuth and elevation (degrees) around the table centre,
+     * distance (m) and horizontal field of view (degrees); jitter is added per episode. */
+    float cam_az[SW_MAX_VIEWS], cam_el[SW_MAX_VIEWS], cam_dist[SW_MAX_VIEWS], cam_fov[SW_MAX_VIEWS];
 } sw_opts;
+
+/* Fills the rig's default poses (view 0 in front, 1 and 2 to the sides). */
+void sw_rig_defaults(sw_opts *o);
 
 /* Per-episode environment: the light at t = 0 and how it drifts, table look, backdrop. */
 typedef struct sw_env {
