@@ -476,15 +476,14 @@ void sw_view_free(sw_view *v)
 typedef struct prim_cache {
     int x0, y0, x1, y1;       /* pixel range whose rays may hit (inclusive) */
     sw_vec3 o;                /* camera eye in the prim's local frame */
-    float fx, fy, fr2;        /* shadow footprint on the table: centre and radius^2 */
+    float sx0, sy0, sx1, sy1; /* shadow footprint on the table (box of the projected hull) */
 } prim_cache;
 
 static bool in_shadow(const sw_scene *s, const prim_cache *pc, sw_vec3 p)
 {
     sw_vec3 L = s->light.dir;
     for (int i = 0; i < s->nprims; i++) {
-        float dx = p.x - pc[i].fx, dy = p.y - pc[i].fy;
-        if (dx * dx + dy * dy > pc[i].fr2)
+        if (p.x < pc[i].sx0 || p.x > pc[i].sx1 || p.y < pc[i].sy0 || p.y > pc[i].sy1)
             continue;
         const sw_prim *pr = &s->prims[i];
         sw_vec3 o = sw_mat_apply_t(&pr->rot, sw_sub(p, pr->pos));
@@ -582,13 +581,24 @@ void sw_render(const sw_scene *s, const sw_view *v, float *rgb, uint8_t *ids, sw
             pc[i].x1 = pc[i].y1 = 0;
         }
         pc[i].o = sw_mat_apply_t(&pr->rot, sw_sub(c->eye, pr->pos));
-        /* The bounding sphere's shadow on z = 0 lies within bound / L.z of the projected centre. */
+        /* The shadow on z = 0 lies inside the projection, along the light, of the prim's
+         * oriented bounding box. */
         float lz = L.z > 0.05f ? L.z : 0.05f;
-        float k = pr->pos.z / lz;
-        pc[i].fx = pr->pos.x - k * L.x;
-        pc[i].fy = pr->pos.y - k * L.y;
-        float fr = pr->bound / lz;
-        pc[i].fr2 = fr * fr;
+        sw_vec3 h = pr->a;
+        if (pr->shape == SW_CAPSULE)
+            h.z += h.x;
+        else if (pr->shape != SW_BOX)
+            h.y = h.x;
+        pc[i].sx0 = pc[i].sy0 = FLT_MAX;
+        pc[i].sx1 = pc[i].sy1 = -FLT_MAX;
+        for (int q = 0; q < 8; q++) {
+            sw_vec3 w = sw_add(pr->pos, sw_mat_apply(&pr->rot, sw_v3(q & 1 ? h.x : -h.x, q & 2 ? h.y : -h.y, q & 4 ? h.z : -h.z)));
+            float k = w.z / lz, x = w.x - k * L.x, y = w.y - k * L.y;
+            if (x < pc[i].sx0) pc[i].sx0 = x;
+            if (x > pc[i].sx1) pc[i].sx1 = x;
+            if (y < pc[i].sy0) pc[i].sy0 = y;
+            if (y > pc[i].sy1) pc[i].sy1 = y;
+        }
     }
     int ns = v->aa ? 5 : 1;
     const sw_vec3 *ray = v->rays;
@@ -627,14 +637,17 @@ void sw_world_init(void)
 void sw_post(const float *rgb, uint32_t npix, sw_vec3 gain, float sigma, sw_rng *rng, uint8_t *out)
 {
     const float g[3] = {gain.x, gain.y, gain.z};
-    for (uint32_t i = 0; i < 3 * npix; i++) {
-        float v = rgb[i] * g[i % 3];
-        int q = v <= 0 ? 0 : v >= 1.0f ? 4096 : (int)(v * 4096.0f + 0.5f);
-        float o = (float)gamma_lut[q];
-        if (sigma > 0)
-            o += sigma * sw_rng_gauss(rng);
-        /* Round half up without libm: o + 1024.5 is positive for any sane sigma. */
-        int oi = (int)(o + 1024.5f) - 1024;
-        out[i] = (uint8_t)(oi < 0 ? 0 : oi > 255 ? 255 : oi);
+    for (uint32_t p = 0; p < npix; p++) {
+        for (int c = 0; c < 3; c++) {
+            size_t i = 3 * (size_t)p + (size_t)c;
+            float v = rgb[i] * g[c];
+            int q = v <= 0 ? 0 : v >= 1.0f ? 4096 : (int)(v * 4096.0f + 0.5f);
+            float o = (float)gamma_lut[q];
+            if (sigma > 0)
+                o += sigma * sw_rng_gauss(rng);
+            /* Round half up without libm: o + 1024.5 is positive for any sane sigma. */
+            int oi = (int)(o + 1024.5f) - 1024;
+            out[i] = (uint8_t)(oi < 0 ? 0 : oi > 255 ? 255 : oi);
+        }
     }
 }
