@@ -284,9 +284,9 @@ def test_bad_options(tmp):
 #   (cd A; sha256sum $(ls | sort)) | sha256sum    (same for B)
 GOLDEN = {
     "grasp": (["grasp", "--seed", "3", "--size", "48x40", "--episodes", "2", "--views", "2", "--aa", "--masks"],
-              "b19512891574810b3c2d806ab8cd61bbd2cb3c92597a88411c01dbc9137c516e"),
+              "20c2b5a3d97c3a72f8687372cb87b3ea97332b01dd878f9431fa94019c57ed66"),
     "demo": (["demo", "--seed", "3", "--size", "40x32", "--frames", "8", "--attempts", "1", "--masks"],
-             "3b4e796f70443c8a81b4134caf0884f666d6f36726d18671b31747a3577ef994"),
+             "a8c5c9420bc2718d521f606787cf5cdf63bf0937c496ce1d0db3b0b7aa785825"),
 }
 
 

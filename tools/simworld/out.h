@@ -51,7 +51,8 @@ void sw_episode_close(sw_episode *ep);
 int sw_stream_open(sw_episode *ep, sw_stream *st, const char *name, const sw_camera *cams, uint32_t nviews);
 /* Renders every view of the scene, writes the frames and the ground-truth line:
  * {"type":"frame",...common..., <extra>, "entities":[...]}. extra is a JSON fragment
- * without braces (may be empty). noise_key selects the frame's sensor noise. */
+ * without braces (may be empty). Each frame's sensor noise has its own PRNG stream,
+ * keyed by seed, episode and the episode's frame counter. */
 int sw_stream_frame(sw_episode *ep, sw_stream *st, const sw_scene *s, const char *kind, float t, const char *extra);
 int sw_stream_close(sw_episode *ep, sw_stream *st);
 

@@ -61,12 +61,6 @@ int sw_scene_prim(sw_scene *s, sw_shape shape, sw_vec3 a, sw_vec3 pos, sw_mat3 r
     p->rot = rot;
     p->albedo = albedo;
     p->entity = entity;
-    switch (shape) {
-    case SW_BOX: p->bound = sw_len(a); break;
-    case SW_SPHERE: p->bound = a.x; break;
-    case SW_CAPSULE: p->bound = a.x + a.z; break;
-    default: p->bound = sqrtf(a.x * a.x + a.z * a.z); break;
-    }
     return s->nprims++;
 }
 
@@ -626,10 +620,17 @@ void sw_render(const sw_scene *s, const sw_view *v, float *rgb, uint8_t *ids, sw
 }
 
 static uint8_t gamma_lut[4097];
+/* 4096 fixed draws of sw_rng_gauss: a pixel's noise indexes it with 12 random bits per
+ * channel, one PRNG draw per pixel instead of three. */
+static float gauss_table[4096];
 
 void sw_world_init(void)
 {
     wood_tile_init();
+    sw_rng r;
+    sw_rng_seed(&r, 0x6a055ULL);
+    for (int i = 0; i < 4096; i++)
+        gauss_table[i] = sw_rng_gauss(&r);
     for (int i = 0; i <= 4096; i++)
         gamma_lut[i] = (uint8_t)lrintf(255.0f * powf((float)i / 4096.0f, 1.0f / 2.2f));
 }
@@ -638,13 +639,14 @@ void sw_post(const float *rgb, uint32_t npix, sw_vec3 gain, float sigma, sw_rng 
 {
     const float g[3] = {gain.x, gain.y, gain.z};
     for (uint32_t p = 0; p < npix; p++) {
+        uint64_t bits = sigma > 0 ? sw_rng_next(rng) : 0;
         for (int c = 0; c < 3; c++) {
             size_t i = 3 * (size_t)p + (size_t)c;
             float v = rgb[i] * g[c];
             int q = v <= 0 ? 0 : v >= 1.0f ? 4096 : (int)(v * 4096.0f + 0.5f);
             float o = (float)gamma_lut[q];
             if (sigma > 0)
-                o += sigma * sw_rng_gauss(rng);
+                o += sigma * gauss_table[(bits >> (12 * c)) & 4095];
             /* Round half up without libm: o + 1024.5 is positive for any sane sigma. */
             int oi = (int)(o + 1024.5f) - 1024;
             out[i] = (uint8_t)(oi < 0 ? 0 : oi > 255 ? 255 : oi);

@@ -37,7 +37,6 @@ typedef struct sw_prim {
     sw_mat3 rot;      /* local -> world */
     sw_vec3 albedo;   /* linear RGB in [0, 1] */
     int entity;       /* index into the scene's entities (id buffer value is entity + 1) */
-    float bound;      /* bounding-sphere radius about pos */
 } sw_prim;
 
 /* A thing ground truth talks about: an object instance, the gripper (several prims), the puck. */
@@ -79,7 +78,7 @@ void sw_camera_look(sw_camera *c, sw_vec3 eye, sw_vec3 target, float fov_deg, ui
 
 /* Adds an entity; returns its index or -1 when full. */
 int sw_scene_entity(sw_scene *s, const char *name, int catalogue);
-/* Adds a primitive (bound computed from the shape); returns its index or -1 when full. */
+/* Adds a primitive; returns its index or -1 when full. */
 int sw_scene_prim(sw_scene *s, sw_shape shape, sw_vec3 a, sw_vec3 pos, sw_mat3 rot, sw_vec3 albedo, int entity);
 
 /* 2D box of something in pixel coordinates, [x0, x1) x [y0, y1), clipped to the image;
