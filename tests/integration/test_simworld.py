@@ -216,6 +216,8 @@ def test_demo(tmp):
         for ep in range(2):
             fr = [l for l in lines if l["episode"] == ep and l["type"] == "frame"]
             demo = np.array([l["puck"] for l in fr if l["attempt"] == -1])
+            dv = np.array([l["velocity"] for l in fr if l["attempt"] == -1])
+            check(np.allclose(dv[1:], np.diff(demo, axis=0) * 30, atol=4e-3), "demo: velocity = finite difference")
             check(len(fr[0]["files"]) == 2, "demo: two synchronised views")
             for att in (0, 1):
                 a = [l for l in fr if l["attempt"] == att]
@@ -286,7 +288,7 @@ GOLDEN = {
     "grasp": (["grasp", "--seed", "3", "--size", "48x40", "--episodes", "2", "--views", "2", "--aa", "--masks"],
               "20c2b5a3d97c3a72f8687372cb87b3ea97332b01dd878f9431fa94019c57ed66"),
     "demo": (["demo", "--seed", "3", "--size", "40x32", "--frames", "8", "--attempts", "1", "--masks"],
-             "a8c5c9420bc2718d521f606787cf5cdf63bf0937c496ce1d0db3b0b7aa785825"),
+             "5b4c8c732bf5a50b4fed5d63f0ed337644cc38cc704b3f36f904ddd3df8082a5"),
 }
 
 

@@ -149,6 +149,7 @@ static int demo_video(sw_episode *ep, sw_stream *st, const sw_env *env, const sw
     sw_rng r_jit;
     sw_episode_rng(ep, jitter_key, &r_jit);
     float sigma = attempt < 0 ? 0.0005f : 0.0012f;
+    float prev[2] = {p->pts[0][0], p->pts[0][1]};
     for (uint32_t i = 0; i < o->frames; i++) {
         float x = o->frames > 1 ? (float)i / (float)(o->frames - 1) : 1.0f;
         /* Monotone time warp (|warp| * pi < 1), fixed ends. */
@@ -159,12 +160,16 @@ static int demo_video(sw_episode *ep, sw_stream *st, const sw_env *env, const sw
         sw_vec3 grip = sw_add(ps.grip, sw_v3(sigma * sw_rng_gauss(&r_jit), sigma * sw_rng_gauss(&r_jit), 0));
         sw_scene sc;
         build(&sc, env, t, obs, n, ps.puck, grip, ps.yaw);
-        char ex[512];
+        float vx = i ? (ps.puck[0] - prev[0]) * SW_FPS : 0.0f, vy = i ? (ps.puck[1] - prev[1]) * SW_FPS : 0.0f;
+        prev[0] = ps.puck[0];
+        prev[1] = ps.puck[1];
+        char ex[600];
         snprintf(ex, sizeof ex,
                  "\"attempt\":%d,\"deviation\":%.4f,\"warp\":%.4f,\"progress\":%.4f,\"phase\":\"%s\",\"segment\":%d,"
-                 "\"phase_progress\":%.4f,\"puck\":[%.4f,%.4f],\"gripper\":[%.4f,%.4f,%.4f],\"yaw\":%.4f",
+                 "\"phase_progress\":%.4f,\"puck\":[%.4f,%.4f],\"velocity\":[%.4f,%.4f],\"gripper\":[%.4f,%.4f,%.4f],"
+                 "\"yaw\":%.4f",
                  attempt, deviation, warp, s, sw_phase_name(ps.phase), ps.segment, ps.phase_progress, ps.puck[0], ps.puck[1],
-                 grip.x, grip.y, grip.z, ps.yaw);
+                 vx, vy, grip.x, grip.y, grip.z, ps.yaw);
         if (sw_stream_frame(ep, st, &sc, attempt < 0 ? "demo" : "attempt", t, ex))
             return -1;
     }

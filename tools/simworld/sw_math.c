@@ -45,22 +45,6 @@ void sw_rng_seed(sw_rng *r, uint64_t key)
         r->s[i] = sw_splitmix64(&s);
 }
 
-static inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
-uint64_t sw_rng_next(sw_rng *r)
-{
-    uint64_t *s = r->s;
-    uint64_t result = rotl(s[1] * 5, 7) * 9;
-    uint64_t t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return result;
-}
-
 float sw_rng_unit(sw_rng *r) { return (float)(sw_rng_next(r) >> 40) * (1.0f / 16777216.0f); }
 
 float sw_rng_range(sw_rng *r, float lo, float hi) { return lo + (hi - lo) * sw_rng_unit(r); }

@@ -53,7 +53,21 @@ uint64_t sw_splitmix64(uint64_t *state);
 /* Mixes up to four words into one 64-bit key (order matters). */
 uint64_t sw_hash(uint64_t a, uint64_t b, uint64_t c, uint64_t d);
 void sw_rng_seed(sw_rng *r, uint64_t key);
-uint64_t sw_rng_next(sw_rng *r);
+/* xoshiro256**; inline because the noise pass draws once per pixel. */
+static inline uint64_t sw_rng_next(sw_rng *r)
+{
+    uint64_t *s = r->s;
+    uint64_t x = s[1] * 5;
+    uint64_t result = ((x << 7) | (x >> 57)) * 9;
+    uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = (s[3] << 45) | (s[3] >> 19);
+    return result;
+}
 /* Uniform in [0, 1) with 24 bits, then [lo, hi). */
 float sw_rng_unit(sw_rng *r);
 float sw_rng_range(sw_rng *r, float lo, float hi);

@@ -642,14 +642,13 @@ void sw_post(const float *rgb, uint32_t npix, sw_vec3 gain, float sigma, sw_rng 
         uint64_t bits = sigma > 0 ? sw_rng_next(rng) : 0;
         for (int c = 0; c < 3; c++) {
             size_t i = 3 * (size_t)p + (size_t)c;
-            float v = rgb[i] * g[c];
-            int q = v <= 0 ? 0 : v >= 1.0f ? 4096 : (int)(v * 4096.0f + 0.5f);
-            float o = (float)gamma_lut[q];
-            if (sigma > 0)
-                o += sigma * gauss_table[(bits >> (12 * c)) & 4095];
+            /* Branch-free clamps (maxss/minss): the branches mispredicted on textures. */
+            float v = fminf(fmaxf(rgb[i] * g[c], 0.0f), 1.0f);
+            float o = (float)gamma_lut[(int)(v * 4096.0f + 0.5f)] + sigma * gauss_table[(bits >> (12 * c)) & 4095];
             /* Round half up without libm: o + 1024.5 is positive for any sane sigma. */
             int oi = (int)(o + 1024.5f) - 1024;
-            out[i] = (uint8_t)(oi < 0 ? 0 : oi > 255 ? 255 : oi);
+            oi = oi < 0 ? 0 : oi;
+            out[i] = (uint8_t)(oi > 255 ? 255 : oi);
         }
     }
 }
