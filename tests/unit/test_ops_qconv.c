@@ -353,6 +353,34 @@ static void test_qconv_wide_maps_split_in_tiles_match_reference(void)
         check_qconv(&cs[i], 200 + (unsigned)i);
 }
 
+static void test_qconv_quantizes_ties_nan_inf_like_ert_qquantize(void)
+{
+    /* The op's own (vectorized) quantizer against ert_qquantize in the reference: exact
+     * ties at inv_s_x = 4 (x = k / 8), NaN, +-inf, huge values, for every zero point. */
+    const int zs[3] = {0, 128, 255};
+    for (int zi = 0; zi < 3; zi++) {
+        qcfg c = {.nsp = 2, .N = 1, .C = 8, .M = 6, .group = 1, .in = {13, 11}, .k = {1, 1}, .s = {1, 1},
+                  .d = {1, 1}, .bias = true, .zx = zs[zi], .inv = 4.0f};
+        qdata d;
+        qdata_make(&c, 350 + (unsigned)zi, &d);
+        unsigned seed = 351;
+        for (size_t i = 0; i < d.nx; i++) {
+            unsigned r = next(&seed) % 16;
+            d.x[i] = r == 0 ? NAN : r == 1 ? INFINITY : r == 2 ? -INFINITY : r == 3 ? 1e30f : r == 4 ? -3e38f
+                   : (float)((int)(next(&seed) % 2049) - 1024) / 8.0f;
+        }
+        float *want = malloc(d.ny * sizeof *want);
+        ref_qconv(&c, d.x, d.w, d.b, d.s, NULL, want);
+        for (int t = 1; t <= 2; t++) {
+            float *got = run_qconv_model(&c, &d, t);
+            CU_ASSERT(same_bits(got, want, d.ny, "special values"));
+            free(got);
+        }
+        free(want);
+        qdata_free(&d);
+    }
+}
+
 static void test_qconv_reference_kernel_and_simd_kernel_same_bits(void)
 {
     qcfg c = {.nsp = 2, .N = 1, .C = 32, .M = 27, .group = 1, .in = {20, 19}, .k = {3, 3}, .s = {1, 1}, .d = {1, 1},
@@ -685,6 +713,7 @@ static void test_qconv_blob_round_trip_runs(void)
 static const ert_test_case cases[] = {
     ERT_TEST(test_qconv_geometries_match_reference),
     ERT_TEST(test_qconv_wide_maps_split_in_tiles_match_reference),
+    ERT_TEST(test_qconv_quantizes_ties_nan_inf_like_ert_qquantize),
     ERT_TEST(test_qconv_reference_kernel_and_simd_kernel_same_bits),
     ERT_TEST(test_qconv_close_to_fp32_conv_on_dequantized_weights),
     ERT_TEST(test_qgemm_op_matches_reference_and_fp32_gemm),

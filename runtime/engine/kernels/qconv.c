@@ -20,6 +20,10 @@
 
 #include <string.h>
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
 /* ErtQConv ints: the window block of spatial.h, [17] group, [18] z_x. floats: [inv_s_x]. */
 #define QC_GROUP ERT_SP_INTS
 #define QC_ZX (ERT_SP_INTS + 1)
@@ -97,8 +101,9 @@ static ert_status check_q_params(const ert_node *n, uint32_t n_ints, size_t zx_s
     return ERT_OK;
 }
 
-/* Wq: a constant int8 tensor with values in [-127, 127]; Bq (optional) int32 [m]; S float32 [m]. */
-static ert_status check_q_weights(const ert_graph *gr, const ert_node *n, size_t m, ert_error *err)
+/* Wq: a constant int8 tensor with values in [-127, 127] (scanned by infer only: it runs
+ * on every load, before any run); Bq (optional) int32 [m]; S float32 [m]. */
+static ert_status check_q_weights(const ert_graph *gr, const ert_node *n, size_t m, bool scan, ert_error *err)
 {
     const ert_tensor *w = ert_node_input(gr, n, 1), *b = ert_node_input(gr, n, 2), *s = ert_node_input(gr, n, 3);
     if (w->dtype != ERT_DT_I8)
@@ -109,7 +114,7 @@ static ert_status check_q_weights(const ert_graph *gr, const ert_node *n, size_t
     if (!ert_shape_numel(&w->shape, &count))
         return ert_node_fail(err, n, ERT_EFORMAT, "weight '%s' has an invalid shape", w->name);
     const int8_t *wd = w->data;
-    for (size_t i = 0; i < count; i++)
+    for (size_t i = 0; scan && i < count; i++)
         if (wd[i] == INT8_MIN)
             return ert_node_fail(err, n, ERT_EFORMAT, "weight '%s' element %zu is -128; int8 weights must be in "
                                  "[-127, 127]", w->name, i);
@@ -151,7 +156,7 @@ typedef struct qc_plan {
     ert_shape out;
 } qc_plan;
 
-static ert_status qc_plan_make(const ert_graph *gr, const ert_node *n, qc_plan *p, ert_error *err)
+static ert_status qc_plan_make(const ert_graph *gr, const ert_node *n, qc_plan *p, bool scan, ert_error *err)
 {
     memset(p, 0, sizeof *p);
     if (n->n_in < 4 || n->n_in > 5 || n->n_out != 1)
@@ -186,7 +191,7 @@ static ert_status qc_plan_make(const ert_graph *gr, const ert_node *n, qc_plan *
         return ert_node_fail(err, n, ERT_EINVAL, "X has %lld channels, Wq is [%lld, %lld, ...] and group is %lld: "
                              "expected C = group * W dim 1 and group dividing W dim 0", (long long)C, (long long)M,
                              (long long)Cg, (long long)group);
-    st = check_q_weights(gr, n, (size_t)M, err);
+    st = check_q_weights(gr, n, (size_t)M, scan, err);
     if (st == ERT_OK)
         st = ert_sp_resolve(n, n->ints, &x->shape, &w->shape.dims[2], false, &p->g, err);
     if (st != ERT_OK)
@@ -249,7 +254,7 @@ static ert_status qc_plan_make(const ert_graph *gr, const ert_node *n, qc_plan *
 static ert_status qc_infer(ert_graph *gr, ert_node *n, ert_error *err)
 {
     qc_plan p;
-    ert_status st = qc_plan_make(gr, n, &p, err);
+    ert_status st = qc_plan_make(gr, n, &p, true, err);
     if (st != ERT_OK)
         return st;
     ert_tensor *y = ert_node_output(gr, n, 0);
@@ -261,13 +266,13 @@ static ert_status qc_infer(ert_graph *gr, ert_node *n, ert_error *err)
 static size_t qc_scratch(const ert_graph *gr, const ert_node *n)
 {
     qc_plan p;
-    return qc_plan_make(gr, n, &p, NULL) == ERT_OK ? p.scratch : 0;
+    return qc_plan_make(gr, n, &p, false, NULL) == ERT_OK ? p.scratch : 0;
 }
 
 static size_t qc_workspace(const ert_graph *gr, const ert_node *n)
 {
     qc_plan p;
-    return qc_plan_make(gr, n, &p, NULL) == ERT_OK ? p.xq_bytes : 0;
+    return qc_plan_make(gr, n, &p, false, NULL) == ERT_OK ? p.xq_bytes : 0;
 }
 
 static size_t qc_wpack(const qc_plan *p)
@@ -280,7 +285,7 @@ static size_t qc_prepare_bytes(const ert_graph *gr, const ert_node *n)
 {
     qc_plan p;
     size_t per, total;
-    if (qc_plan_make(gr, n, &p, NULL) != ERT_OK || !(per = qc_wpack(&p)) || !ert_mul_size(per, p.group, &total))
+    if (qc_plan_make(gr, n, &p, false, NULL) != ERT_OK || !(per = qc_wpack(&p)) || !ert_mul_size(per, p.group, &total))
         return 0;
     return total;
 }
@@ -288,7 +293,7 @@ static size_t qc_prepare_bytes(const ert_graph *gr, const ert_node *n)
 static void qc_prepare(const ert_graph *gr, const ert_node *n, void *out)
 {
     qc_plan p;
-    if (qc_plan_make(gr, n, &p, NULL) != ERT_OK)
+    if (qc_plan_make(gr, n, &p, false, NULL) != ERT_OK)
         return;
     size_t per = qc_wpack(&p);
     const int8_t *w = ert_node_input(gr, n, 1)->data;
@@ -354,6 +359,53 @@ static void qc_im2col(const uint8_t *restrict x, const qc_plan *p, size_t p0, si
     }
 }
 
+/* ert_qquantize, step for step (same operations, same order, one rounding each), 32
+ * values per iteration with AVX2: max_ps(v, -1024) is `v > -1024 ? v : -1024` (NaN gives
+ * -1024), min_ps(v, 1024) is `v < 1024 ? v : 1024`, cvtps2dq rounds to nearest-even like
+ * the magic-number rounding on [-1024, 1024], NaN lanes take z. ert_qquantize itself
+ * stays the portable form (and does the tail). */
+#if defined(__x86_64__)
+__attribute__((target("avx2"))) static void quantize_avx2(const float *x, size_t count, float inv, uint8_t z,
+                                                        uint8_t *q)
+{
+    const __m256 iv = _mm256_set1_ps(inv), lo = _mm256_set1_ps(-Q_CLAMP), hi = _mm256_set1_ps(Q_CLAMP);
+    const __m256i zv = _mm256_set1_epi32(z), zero = _mm256_setzero_si256(), top = _mm256_set1_epi32(255);
+    const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    size_t i = 0;
+    for (; i + 32 <= count; i += 32) {
+        __m256i r[4];
+        for (int j = 0; j < 4; j++) {
+            __m256 v = _mm256_mul_ps(_mm256_loadu_ps(x + i + 8 * (size_t)j), iv);
+            __m256 nan = _mm256_cmp_ps(v, v, _CMP_UNORD_Q);
+            v = _mm256_min_ps(_mm256_max_ps(v, lo), hi);
+            __m256i t = _mm256_add_epi32(_mm256_cvtps_epi32(v), zv);
+            t = _mm256_min_epi32(_mm256_max_epi32(t, zero), top);
+            r[j] = _mm256_blendv_epi8(t, zv, _mm256_castps_si256(nan));
+        }
+        __m256i b = _mm256_packus_epi16(_mm256_packus_epi32(r[0], r[1]), _mm256_packus_epi32(r[2], r[3]));
+        _mm256_storeu_si256((__m256i *)(q + i), _mm256_permutevar8x32_epi32(b, order));
+    }
+    ert_qquantize(x + i, count - i, inv, z, q + i);
+}
+#endif
+
+/* X -> uint8 (ert_qquantize's bits, faster where the CPU allows). */
+static void quantize(const float *x, size_t count, float inv, uint8_t z, uint8_t *q)
+{
+#if defined(__x86_64__)
+    static int avx2 = -1;
+    if (avx2 < 0) {
+        __builtin_cpu_init();
+        avx2 = __builtin_cpu_supports("avx2") ? 1 : 0;
+    }
+    if (avx2) {
+        quantize_avx2(x, count, inv, z, q);
+        return;
+    }
+#endif
+    ert_qquantize(x, count, inv, z, q);
+}
+
 typedef struct qc_job {
     const qc_plan *p;
     const ert_ctx *ctx;
@@ -374,7 +426,7 @@ static void qc_quant_part(void *arg, size_t begin, size_t end, int worker)
     qc_job *j = arg;
     const size_t chunk = 16384;
     size_t lo = begin * chunk, hi = end * chunk < j->p->xq_bytes ? end * chunk : j->p->xq_bytes;
-    ert_qquantize(j->x + lo, hi - lo, j->p->inv, j->p->zx, (uint8_t *)j->xq + lo);
+    quantize(j->x + lo, hi - lo, j->p->inv, j->p->zx, (uint8_t *)j->xq + lo);
 }
 
 /* Packs columns [p0, p0 + t) of (image bn, group gi) into pk and runs their product. */
@@ -466,7 +518,7 @@ static void qc_naive(const qc_plan *p, const float *x, const int8_t *w, const in
 static ert_status qc_run(const ert_ctx *ctx, const ert_graph *gr, const ert_node *n, ert_error *err)
 {
     qc_plan p;
-    ert_status st = qc_plan_make(gr, n, &p, err);
+    ert_status st = qc_plan_make(gr, n, &p, false, err);
     if (st != ERT_OK)
         return st;
     const float *x = ert_node_input(gr, n, 0)->data;
@@ -537,7 +589,7 @@ typedef struct qg_plan {
     size_t xq_off, xt_off, pk_off, c_off, scratch;
 } qg_plan;
 
-static ert_status qg_plan_make(const ert_graph *gr, const ert_node *n, qg_plan *p, ert_error *err)
+static ert_status qg_plan_make(const ert_graph *gr, const ert_node *n, qg_plan *p, bool scan, ert_error *err)
 {
     memset(p, 0, sizeof *p);
     if (n->n_in != 4 || n->n_out != 1)
@@ -558,7 +610,7 @@ static ert_status qg_plan_make(const ert_graph *gr, const ert_node *n, qg_plan *
     if (p->K > ERT_QGEMM_K_MAX)
         return ert_node_fail(err, n, ERT_EUNSUPPORTED, "reduction K = %zu exceeds %u: the int32 accumulator could "
                              "overflow", p->K, ERT_QGEMM_K_MAX);
-    if ((st = check_q_weights(gr, n, p->N, err)) != ERT_OK)
+    if ((st = check_q_weights(gr, n, p->N, scan, err)) != ERT_OK)
         return st;
     p->zx = (uint8_t)n->ints[0];
     p->inv = n->floats[0];
@@ -584,7 +636,7 @@ static ert_status qg_plan_make(const ert_graph *gr, const ert_node *n, qg_plan *
 static ert_status qg_infer(ert_graph *gr, ert_node *n, ert_error *err)
 {
     qg_plan p;
-    ert_status st = qg_plan_make(gr, n, &p, err);
+    ert_status st = qg_plan_make(gr, n, &p, true, err);
     if (st != ERT_OK)
         return st;
     ert_tensor *y = ert_node_output(gr, n, 0);
@@ -596,19 +648,19 @@ static ert_status qg_infer(ert_graph *gr, ert_node *n, ert_error *err)
 static size_t qg_scratch(const ert_graph *gr, const ert_node *n)
 {
     qg_plan p;
-    return qg_plan_make(gr, n, &p, NULL) == ERT_OK ? p.scratch : 0;
+    return qg_plan_make(gr, n, &p, false, NULL) == ERT_OK ? p.scratch : 0;
 }
 
 static size_t qg_prepare_bytes(const ert_graph *gr, const ert_node *n)
 {
     qg_plan p;
-    return qg_plan_make(gr, n, &p, NULL) == ERT_OK ? ert_qgemm_packed_size(p.N, p.K) : 0;
+    return qg_plan_make(gr, n, &p, false, NULL) == ERT_OK ? ert_qgemm_packed_size(p.N, p.K) : 0;
 }
 
 static void qg_prepare(const ert_graph *gr, const ert_node *n, void *out)
 {
     qg_plan p;
-    if (qg_plan_make(gr, n, &p, NULL) != ERT_OK)
+    if (qg_plan_make(gr, n, &p, false, NULL) != ERT_OK)
         return;
     size_t bytes = ert_qgemm_packed_size(p.N, p.K);
     if (ert_qgemm_pack(ert_node_input(gr, n, 1)->data, p.N, p.K, out, bytes, NULL) != ERT_OK)
@@ -618,7 +670,7 @@ static void qg_prepare(const ert_graph *gr, const ert_node *n, void *out)
 static ert_status qg_run(const ert_ctx *ctx, const ert_graph *gr, const ert_node *n, ert_error *err)
 {
     qg_plan p;
-    ert_status st = qg_plan_make(gr, n, &p, err);
+    ert_status st = qg_plan_make(gr, n, &p, false, err);
     if (st != ERT_OK)
         return st;
     if (p.R == 0)
@@ -647,7 +699,7 @@ static ert_status qg_run(const ert_ctx *ctx, const ert_graph *gr, const ert_node
         return ert_node_fail(err, n, ERT_EINTERNAL, "scratch of %zu bytes given, %zu needed", ctx->scratch_bytes,
                              p.scratch);
     uint8_t *scr = ctx->scratch, *xq = scr + p.xq_off, *xt = scr + p.xt_off, *pk = scr + p.pk_off;
-    ert_qquantize(x, p.R * p.K, p.inv, p.zx, xq);
+    quantize(x, p.R * p.K, p.inv, p.zx, xq);
     if (p.R > 1) {
         for (size_t r = 0; r < p.R; r++)
             for (size_t k = 0; k < p.K; k++)
