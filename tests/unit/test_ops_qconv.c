@@ -700,6 +700,7 @@ static void test_qconv_blob_round_trip_runs(void)
             fprintf(stderr, "\n  load: %s\n", err.msg);
         CU_ASSERT_EQUAL_FATAL(st, ERT_OK);
         CU_ASSERT_STRING_EQUAL(ert_model_graph(m, 0)->nodes[0].def->name, "ErtQConv");
+        CU_ASSERT_EQUAL(ert_graph_macs(ert_model_graph(m, 0)), 24u * (10 * 18) * (16 * 9)); /* M x out x K */
         memcpy(ert_model_input(m, 0, 0)->data, d.x, d.nx * sizeof(float));
         CU_ASSERT_EQUAL_FATAL(ert_model_run(m, 0, &err), ERT_OK);
         CU_ASSERT(same_bits(ert_model_output(m, 0, 0)->data, want, d.ny, "blob round trip"));

@@ -109,28 +109,31 @@ static ert_model *make_model(const shape *sh, bool quantized, int threads, const
     return mdl;
 }
 
-static double time_model(ert_model *m)
+/* Seconds per run over a batch of about `seconds`. */
+static double time_batch(ert_model *m, double seconds)
 {
     ert_error err;
-    if (ert_model_run(m, 0, &err) != ERT_OK) {
-        fprintf(stderr, "qconv_bench: %s\n", err.msg);
-        exit(1);
-    }
-    double best = INFINITY;
-    for (int b = 0; b < 3; b++) {
-        uint64_t t0 = ert_monotonic_ns();
-        size_t it = 0;
-        double el;
-        do {
-            ert_model_run(m, 0, &err);
-            it++;
-            el = (double)(ert_monotonic_ns() - t0) * 1e-9;
-        } while (el < min_seconds / 3);
-        if (el / (double)it < best)
-            best = el / (double)it;
-    }
-    return best;
+    uint64_t t0 = ert_monotonic_ns();
+    size_t it = 0;
+    double el;
+    do {
+        if (ert_model_run(m, 0, &err) != ERT_OK) {
+            fprintf(stderr, "qconv_bench: %s\n", err.msg);
+            exit(1);
+        }
+        it++;
+        el = (double)(ert_monotonic_ns() - t0) * 1e-9;
+    } while (el < seconds);
+    return el / (double)it;
 }
+
+static int cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+#define ROUNDS 5
 
 int main(int argc, char **argv)
 {
@@ -151,8 +154,10 @@ int main(int argc, char **argv)
             printf("usage: qconv_bench [--threads N]... [--seconds S] [--only TEXT]\n"
                    "  Times one Conv node (fp32: OpenBLAS, Winograd on 3x3 stride-1 maps >= 14x14) against\n"
                    "  ErtQConv (int8, input quantized every run) through ert_model on the grasp2vec_224\n"
-                   "  convolution shapes, with ReLU fused. Default threads 1 and 2, ~S seconds per cell\n"
-                   "  (default 0.3); --only runs the shapes whose name contains TEXT. The int8 kernel is the best this CPU runs, or ERT_QGEMM_KERNEL.\n");
+                   "  convolution shapes, with ReLU fused. Default threads 1 and 2, ~S seconds per side and\n"
+                   "  cell in 5 alternating rounds (default 0.3; medians, ratio = median round's int8/fp32).\n"
+                   "  --only runs the shapes whose name contains TEXT. The int8 kernel is the best this CPU\n"
+                   "  runs, or the one named by ERT_QGEMM_KERNEL.\n");
             return 0;
         } else {
             fprintf(stderr, "qconv_bench: unknown argument '%s' (see --help)\n", argv[i]);
@@ -174,8 +179,19 @@ int main(int argc, char **argv)
             b[j] = (float)(next(&seed) % 201) / 1000.0f - 0.1f;
         for (int t = 0; t < nthreads; t++) {
             ert_model *f = make_model(sh, false, threads[t], w, b), *q = make_model(sh, true, threads[t], w, b);
-            double tf = time_model(f), tq = time_model(q);
-            printf("%-26s %7d %10.3f %10.3f %7.2f\n", sh->what, threads[t], tf * 1e3, tq * 1e3, tq / tf);
+            /* fp32 and int8 alternate ROUNDS times, so a neighbour's burst of load lands on
+             * both; the table shows medians and the median of the per-round ratios. */
+            double tf[ROUNDS], tq[ROUNDS], ratio[ROUNDS];
+            time_batch(f, 0.02), time_batch(q, 0.02); /* warm-up */
+            for (int r = 0; r < ROUNDS; r++) {
+                tf[r] = time_batch(f, min_seconds / ROUNDS);
+                tq[r] = time_batch(q, min_seconds / ROUNDS);
+                ratio[r] = tq[r] / tf[r];
+            }
+            qsort(tf, ROUNDS, sizeof tf[0], cmp_d), qsort(tq, ROUNDS, sizeof tq[0], cmp_d);
+            qsort(ratio, ROUNDS, sizeof ratio[0], cmp_d);
+            printf("%-26s %7d %10.3f %10.3f %7.2f\n", sh->what, threads[t], tf[ROUNDS / 2] * 1e3, tq[ROUNDS / 2] * 1e3,
+                   ratio[ROUNDS / 2]);
             fflush(stdout);
             ert_model_free(f);
             ert_model_free(q);

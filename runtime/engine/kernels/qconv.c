@@ -30,7 +30,7 @@
 #define QC_INTS (ERT_SP_INTS + 2)
 
 /* Bytes of a wide-mode tile (uint8 columns + packed columns): about L2. */
-#define QC_TILE_BYTES ((size_t)384 << 10)
+#define QC_TILE_BYTES ((size_t)512 << 10)
 /* Maps with at most this many output positions per image go the narrow way when the whole
  * (image, group) column matrix and its packing fit QC_NARROW_BYTES. */
 #define QC_NARROW_COLS 256
