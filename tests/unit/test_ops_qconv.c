@@ -348,6 +348,15 @@ static void test_qconv_wide_maps_split_in_tiles_match_reference(void)
          .bias = true, .zx = 17, .inv = 100.0f},
         {.nsp = 2, .N = 1, .C = 128, .M = 70, .group = 1, .in = {14, 14}, .k = {3, 3}, .s = {1, 1}, .d = {1, 1},
          .pads = {1, 1, 1, 1}, .bias = true, .resid = true, .zx = 128, .inv = 100.0f},
+        /* narrow, 7x7: 49 columns = 3 panels of 16 and one column, packed with the third */
+        {.nsp = 2, .N = 2, .C = 128, .M = 64, .group = 1, .in = {7, 7}, .k = {3, 3}, .s = {1, 1}, .d = {1, 1},
+         .pads = {1, 1, 1, 1}, .bias = true, .act = ERT_ACT_RELU, .zx = 128, .inv = 100.0f},
+        /* narrow 1x1, packed straight from the quantized input by column panels */
+        {.nsp = 2, .N = 1, .C = 256, .M = 64, .group = 1, .in = {14, 14}, .k = {1, 1}, .s = {1, 1}, .d = {1, 1},
+         .bias = true, .resid = true, .zx = 128, .inv = 100.0f},
+        /* narrow grouped */
+        {.nsp = 2, .N = 1, .C = 128, .M = 96, .group = 2, .in = {9, 9}, .k = {3, 3}, .s = {1, 1}, .d = {1, 1},
+         .pads = {1, 1, 1, 1}, .bias = true, .zx = 128, .inv = 100.0f},
     };
     for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++)
         check_qconv(&cs[i], 200 + (unsigned)i);

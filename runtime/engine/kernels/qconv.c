@@ -302,16 +302,17 @@ static void qc_prepare(const ert_graph *gr, const ert_node *n, void *out)
             memset((char *)out + gi * per, 0, per); /* bad magic: ert_qgemm reports it at run */
 }
 
-/* uint8 im2col of output positions [p0, p1) of one (image, group): col is K x (p1 - p0),
- * padding positions hold z. */
-static void qc_im2col(const uint8_t *restrict x, const qc_plan *p, size_t p0, size_t p1, uint8_t *restrict col)
+/* uint8 im2col of output positions [p0, p1) of one (image, group), channels [c0, c1): col
+ * is K x (p1 - p0) (rows of other channels untouched), padding positions hold z. */
+static void qc_im2col(const uint8_t *restrict x, const qc_plan *p, size_t c0, size_t c1, size_t p0, size_t p1,
+                      uint8_t *restrict col)
 {
     const ert_sp_geom *g = &p->g;
     const int64_t D = g->in[0], H = g->in[1], W = g->in[2];
     const int64_t OH = g->out[1], OW = g->out[2];
     const size_t t = p1 - p0;
-    uint8_t *dst = col;
-    for (size_t c = 0; c < p->Cg; c++) {
+    uint8_t *dst = col + c0 * g->k_size * t;
+    for (size_t c = c0; c < c1; c++) {
         const uint8_t *xc = x + c * p->IS;
         for (int64_t kd = 0; kd < g->k[0]; kd++)
             for (int64_t kh = 0; kh < g->k[1]; kh++)
@@ -416,6 +417,7 @@ typedef struct qc_job {
     const uint8_t *wp; /* prepared: group blocks of p->wpack bytes */
     float *y;
     size_t tiles, span;
+    size_t bn, gi, chunks; /* narrow path with threads: the (image, group) in progress */
     volatile int failed;
     ert_error err;
 } qc_job;
@@ -429,22 +431,11 @@ static void qc_quant_part(void *arg, size_t begin, size_t end, int worker)
     quantize(j->x + lo, hi - lo, j->p->inv, j->p->zx, (uint8_t *)j->xq + lo);
 }
 
-/* Packs columns [p0, p0 + t) of (image bn, group gi) into pk and runs their product. */
-static ert_status qc_block(qc_job *j, size_t bn, size_t gi, size_t p0, size_t t, uint8_t *col, uint8_t *pk,
-                           ert_pool *pool, ert_error *err)
+/* The product of columns [p0, p0 + t) of (image bn, group gi), packed in pk. */
+static ert_status qc_product(qc_job *j, size_t bn, size_t gi, size_t p0, size_t t, const uint8_t *pk, ert_pool *pool,
+                             ert_error *err)
 {
     const qc_plan *p = j->p;
-    const uint8_t *xg = j->xq + (bn * p->C + gi * p->Cg) * p->IS;
-    size_t xcap = p->pk_bytes;
-    ert_status st;
-    if (p->direct) {
-        st = ert_qgemm_pack_x(xg + p0, p->K, t, p->IS, pk, xcap, err);
-    } else {
-        qc_im2col(xg, p, p0, p0 + t, col);
-        st = ert_qgemm_pack_x(col, p->K, t, t, pk, xcap, err);
-    }
-    if (st != ERT_OK)
-        return st;
     size_t yo = (bn * p->M + gi * p->Mg) * p->S + p0;
     ert_qgemm_call c = {
         .n = p->Mg, .k = p->K, .p = t,
@@ -462,6 +453,54 @@ static ert_status qc_block(qc_job *j, size_t bn, size_t gi, size_t p0, size_t t,
         .pool = pool,
     };
     return ert_qgemm(&c, err);
+}
+
+/* Gathers and packs columns [p0, p0 + t) of (image bn, group gi) into pk, then runs their
+ * product. */
+static ert_status qc_block(qc_job *j, size_t bn, size_t gi, size_t p0, size_t t, uint8_t *col, uint8_t *pk,
+                           ert_pool *pool, ert_error *err)
+{
+    const qc_plan *p = j->p;
+    const uint8_t *xg = j->xq + (bn * p->C + gi * p->Cg) * p->IS;
+    ert_status st;
+    if (p->direct) {
+        st = ert_qgemm_pack_x(xg + p0, p->K, t, p->IS, pk, p->pk_bytes, err);
+    } else {
+        qc_im2col(xg, p, 0, p->Cg, p0, p0 + t, col);
+        st = ert_qgemm_pack_x(col, p->K, t, t, pk, p->pk_bytes, err);
+    }
+    return st != ERT_OK ? st : qc_product(j, bn, gi, p0, t, pk, pool, err);
+}
+
+/* Narrow path with threads: channels [begin, end) of (j->bn, j->gi) into the columns. */
+static void qc_gather_part(void *arg, size_t begin, size_t end, int worker)
+{
+    (void)worker;
+    qc_job *j = arg;
+    const qc_plan *p = j->p;
+    qc_im2col(j->xq + (j->bn * p->C + j->gi * p->Cg) * p->IS, p, begin, end, 0, p->S, j->ctx->scratch);
+}
+
+/* ... and column panels [begin, end) (16 columns each, the last one to S) packed. */
+static void qc_pack_part(void *arg, size_t begin, size_t end, int worker)
+{
+    (void)worker;
+    qc_job *j = arg;
+    const qc_plan *p = j->p;
+    uint8_t *col = j->ctx->scratch, *pk = col + p->col_bytes;
+    size_t c0 = begin * 16, c1 = end == j->chunks ? p->S : end * 16;
+    size_t off = ert_qgemm_x_size(p->K, c0); /* 0 for c0 = 0 */
+    const uint8_t *src = p->direct ? j->xq + (j->bn * p->C + j->gi * p->Cg) * p->IS + c0 : col + c0;
+    ert_error e;
+    ert_status st;
+    if ((c0 && !off) || off > p->pk_bytes)
+        st = ert_fail(&e, ERT_EINTERNAL, "packed columns from %zu do not fit the %zu-byte scratch", c0, p->pk_bytes);
+    else
+        st = ert_qgemm_pack_x(src, p->K, c1 - c0, p->direct ? p->IS : p->S, pk + off, p->pk_bytes - off, &e);
+    if (st != ERT_OK && !j->failed) {
+        j->err = e;
+        j->failed = 1;
+    }
 }
 
 static void qc_units(void *arg, size_t begin, size_t end, int worker)
@@ -550,12 +589,35 @@ static ert_status qc_run(const ert_ctx *ctx, const ert_graph *gr, const ert_node
     /* 1. Quantize X once, in chunks of 16 kB over the threads. */
     ert_pool_run(pool, (p.xq_bytes + 16383) / 16384, 1, qc_quant_part, &j);
     if (p.narrow) {
-        /* 2a. Few columns: gather and pack each (image, group) once, split the product. */
+        /* 2a. Few columns: gather and pack each (image, group) once, split the product.
+         * With threads, the gather splits over channels and the packing over whole
+         * kernel panels (16 columns; the layouts of qgemm_impl.h are column panels
+         * placed one after another, except the reference kernel's plain copy). */
         uint8_t *col = ctx->scratch;
+        bool split = threads > 1 && ert_qgemm_kernel() != ERT_QK_REF && p.S >= 32;
         for (size_t bn = 0; bn < p.N; bn++)
-            for (size_t gi = 0; gi < p.group; gi++)
-                if ((st = qc_block(&j, bn, gi, 0, p.S, col, col + p.col_bytes, pool, err)) != ERT_OK)
+            for (size_t gi = 0; gi < p.group; gi++) {
+                if (!split) {
+                    if ((st = qc_block(&j, bn, gi, 0, p.S, col, col + p.col_bytes, pool, err)) != ERT_OK)
+                        return ert_error_prefix(err, "node '%s' (ErtQConv)", n->name);
+                    continue;
+                }
+                j.bn = bn, j.gi = gi;
+                if (!p.direct)
+                    ert_pool_run(pool, p.Cg, 1, qc_gather_part, &j);
+                size_t chunks = (p.S + 15) / 16;
+                if (p.S % 16 == 1)
+                    chunks--; /* no 1-column chunk: its packing would be the GEMV layout */
+                j.chunks = chunks;
+                ert_pool_run(pool, chunks, 1, qc_pack_part, &j);
+                if (j.failed) {
+                    if (err)
+                        *err = j.err;
                     return ert_error_prefix(err, "node '%s' (ErtQConv)", n->name);
+                }
+                if ((st = qc_product(&j, bn, gi, 0, p.S, col + p.col_bytes, pool, err)) != ERT_OK)
+                    return ert_error_prefix(err, "node '%s' (ErtQConv)", n->name);
+            }
         return ERT_OK;
     }
     /* 2b. (image, group, column tile) units, each gathered, packed and multiplied by one
