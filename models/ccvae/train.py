@@ -112,6 +112,8 @@ def main():
     ap.add_argument("--work", default=os.path.join(ROOT, "build", "vae-data"))
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--out", default=os.path.join(HERE, "demo"))
+    ap.add_argument("--weights", default=None, help="skip training: export and convert the weights an earlier "
+                    "run of this script saved (WORK/<family>_weights.pt)")
     ap.add_argument("--no-convert", action="store_true")
     args = ap.parse_args()
 
@@ -133,8 +135,12 @@ def main():
     model = Trainer(args.width)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     gen = torch.Generator().manual_seed(args.seed)
+    if args.weights:
+        ck = torch.load(args.weights)
+        model.load_state_dict(ck["model"])
+        print(f"weights from {args.weights} (trained with {ck['args']})", flush=True)
     t0 = time.time()
-    for epoch in range(args.epochs):
+    for epoch in range(0 if args.weights else args.epochs):
         model.train()
         perm = torch.randperm(len(xt), generator=gen)
         tot = rt = r0 = klt = 0.0
@@ -174,7 +180,8 @@ def main():
                       training=torch.onnx.TrainingMode.EVAL)
     torch.onnx.export(ccvae.CCVAEContext(enc), (img,), ctx_path, opset_version=13, do_constant_folding=True,
                       input_names=["x_0"], output_names=["c"], training=torch.onnx.TrainingMode.EVAL)
-    torch.save({"model": model.state_dict(), "args": vars(args)}, os.path.join(args.work, "ccvae_weights.pt"))
+    if not args.weights:
+        torch.save({"model": model.state_dict(), "args": vars(args)}, os.path.join(args.work, "ccvae_weights.pt"))
     if args.no_convert:
         return
     calib = os.path.join(args.work, "ccvae_calibration")

@@ -86,6 +86,8 @@ def main():
     ap.add_argument("--work", default=os.path.join(ROOT, "build", "vae-data"))
     ap.add_argument("--build", default=os.path.join(ROOT, "build"), help="build folder with simworld and embedrt")
     ap.add_argument("--out", default=os.path.join(HERE, "demo"))
+    ap.add_argument("--weights", default=None, help="skip training: export and convert the weights an earlier "
+                    "run of this script saved (WORK/<family>_weights.pt)")
     ap.add_argument("--no-convert", action="store_true", help="stop after ONNX and the latent statistics")
     args = ap.parse_args()
 
@@ -103,8 +105,13 @@ def main():
     enc, dec = rig.RIGEncoder(args.latent), rig.RIGDecoder(args.latent)
     opt = torch.optim.Adam(list(enc.parameters()) + list(dec.parameters()), lr=args.lr)
     gen = torch.Generator().manual_seed(args.seed)
+    if args.weights:
+        ck = torch.load(args.weights)
+        enc.load_state_dict(ck["encoder"])
+        dec.load_state_dict(ck["decoder"])
+        print(f"weights from {args.weights} (trained with {ck['args']})", flush=True)
     t0 = time.time()
-    for epoch in range(args.epochs):
+    for epoch in range(0 if args.weights else args.epochs):
         enc.train()
         dec.train()
         perm = torch.randperm(len(xt), generator=gen)
@@ -144,7 +151,8 @@ def main():
     stats = encode(enc, x).astype(np.float32)
     stats_path = os.path.join(args.out, "latent_stats.npy")
     np.save(stats_path, stats)
-    torch.save({"encoder": enc.state_dict(), "decoder": dec.state_dict(), "args": vars(args)},
+    if not args.weights:
+        torch.save({"encoder": enc.state_dict(), "decoder": dec.state_dict(), "args": vars(args)},
                os.path.join(args.work, "rig_weights.pt"))
     rhos = validate(enc, sets["val"][1])
     print(f"trained in {train_s:.0f} s; validation spearman mean {np.mean(rhos):.3f} min {np.min(rhos):.3f}")

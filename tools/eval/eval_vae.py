@@ -7,8 +7,8 @@ usage: /usr/bin/python3 tools/eval/eval_vae.py [--family rig,ccvae] [--seed 1001
            [--blob FAMILY=PATH]... [--build build] [--work DIR] [--min 0.9] [--max-gap 0.02] [--json]
 
 How: simworld renders `push --seed SEED --episodes N --size 48x48` (the demo models were
-trained on --seed 1 only, so these episodes are never seen). For each blob one embedrtd serves
-every episode at once: camera eK = replay of episode K's video (looping, --fps), model mK =
+trained on --seed 1 only, so these episodes are never seen). For each blob an embedrtd serves
+8 episodes at once (its camera limit; then the next 8): camera eK = replay of episode K's video (looping, --fps), model mK =
 the blob on eK. The client subscribes to rewards, sets each model's goal with SetGoal from the
 episode's goal image (a PPM upload: puck at the goal, gripper parked), then keeps, for each
 model, the reward of every frame index (frame_seq mod T; the replay is deterministic, so any
@@ -32,6 +32,8 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(ROOT, "tools", "python"))
 import simdata  # noqa: E402
+
+MAX_CAMERAS = 8
 
 
 def ppm_bytes(img):
@@ -146,7 +148,10 @@ def main(argv=None):
         results = []
         for fam, path in blobs:
             t0 = time.monotonic()
-            rewards = daemon_rewards(embedrtd, path, data, episodes, args.fps, tmp, args.timeout)
+            rewards = {}
+            for i in range(0, len(episodes), MAX_CAMERAS):  # embedrtd serves up to 8 cameras
+                rewards.update(daemon_rewards(embedrtd, path, data, episodes[i:i + MAX_CAMERAS], args.fps, tmp,
+                                              args.timeout))
             rho = np.array([simdata.spearman(rewards[ep.index], -ep.distance) for ep in episodes])
             results.append({"family": fam, "blob": os.path.relpath(path, ROOT) if path.startswith(ROOT) else path,
                             "int8": ".int8." in os.path.basename(path), "mean": float(rho.mean()),
