@@ -3,7 +3,8 @@
 trunk on x_0) on simworld push episodes, exports its state and context graphs to ONNX and
 converts fp32 and int8 family blobs into models/ccvae/demo/.
 
-usage: /usr/bin/python3 models/ccvae/train.py [--epochs 12] [--beta 1] [--out models/ccvae/demo]
+usage: /usr/bin/python3 models/ccvae/train.py [--epochs 10] [--width 1] [--beta 0.1] [--puck-weight 20]
+           [--out models/ccvae/demo] [--weights WORK/ccvae_weights.pt]
 
 Data: as models/rig/train.py (push --seed 1 48x48: episodes 0..199 train, 200..209 int8
 calibration, 210..219 validation; rendered into --work, default build/vae-data/). A sample is
@@ -11,8 +12,10 @@ calibration, 210..219 validation; rendered into --work, default build/vae-data/)
 Training-only parts (not exported, not in the blob): the variance head logvar = log(1e-3) +
 |FC 6 (concat(s, c))| (RIG's parameterisation; the reference has the mean only) and two
 reference RIG decoders (models/rig/reference/rig.py): x_t from concat(z 6, c 4) and x_0
-from c. Loss per sample: BCE(x_t) + BCE(x_0) summed over pixels + beta x KL(q(z|x_t, x_0) ||
-N(0, I_6)); Adam, batch 64, BatchNorm in training mode, seeded, one PyTorch thread.
+from c. Loss per sample: BCE(x_t) + BCE(x_0) summed over pixels, each pixel weighted from simworld's
+id buffers (the puck x --puck-weight, the gripper x --gripper-weight = 0, the rest x 1;
+training only) + beta x KL(q(z|x_t, x_0) || N(0, I_6)); Adam lr 1e-3, batch 64, BatchNorm
+in training mode, seeded, one PyTorch thread.
 """
 
 import argparse
@@ -100,9 +103,9 @@ def write_ppms(episodes, folder):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--epochs", type=int, default=12)
+    ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--width", type=float, default=1.0)
-    ap.add_argument("--beta", type=float, default=1.0)
+    ap.add_argument("--beta", type=float, default=0.1)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--puck-weight", type=float, default=20.0, help="loss weight of the puck's pixels")
     ap.add_argument("--gripper-weight", type=float, default=0.0, help="loss weight of the gripper's pixels")
