@@ -173,7 +173,7 @@ def main():
     train_s = time.time() - t0
     enc = model.enc.eval()
     rhos = validate(enc, sets["val"][1])
-    print(f"trained in {train_s:.0f} s; validation spearman mean {np.mean(rhos):.3f} min {np.min(rhos):.3f}")
+    print(f"{'loaded' if args.weights else f'trained in {train_s:.0f} s'}; validation spearman mean {np.mean(rhos):.3f} min {np.min(rhos):.3f}")
 
     os.makedirs(args.out, exist_ok=True)
     state_path, ctx_path = os.path.join(args.out, "ccvae_state.onnx"), os.path.join(args.out, "ccvae_context.onnx")

@@ -160,7 +160,7 @@ def main():
         torch.save({"encoder": enc.state_dict(), "decoder": dec.state_dict(), "args": vars(args)},
                os.path.join(args.work, "rig_weights.pt"))
     rhos = validate(enc, sets["val"][1])
-    print(f"trained in {train_s:.0f} s; validation spearman mean {np.mean(rhos):.3f} min {np.min(rhos):.3f}")
+    print(f"{'loaded' if args.weights else f'trained in {train_s:.0f} s'}; validation spearman mean {np.mean(rhos):.3f} min {np.min(rhos):.3f}")
     if args.no_convert:
         return
     calib = os.path.join(args.work, "rig_calibration")
