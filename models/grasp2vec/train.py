@@ -77,12 +77,37 @@ def to_tensor(u8):
     return torch.from_numpy(u8).permute(0, 3, 1, 2).float().mul_(1 / 255.0)
 
 
-def npairs_loss(anchor, positive):
-    logits = anchor @ positive.t()
+def npairs_loss(anchor, positive, tau=0.0):
+    """n-pairs softmax over the batch, both directions; logits are raw dot products, or with
+    tau > 0 cosines / tau (a variant that learns faster from small scene differences)."""
+    if tau > 0:
+        logits = F.normalize(anchor, dim=1) @ F.normalize(positive, dim=1).t() / tau
+    else:
+        logits = anchor @ positive.t()
     target = torch.arange(anchor.shape[0])
     ce = 0.5 * (F.cross_entropy(logits, target) + F.cross_entropy(logits.t(), target))
-    reg = L2 * 0.5 * (anchor.pow(2).sum(1).mean() + positive.pow(2).sum(1).mean())
+    # The L2 penalty keeps raw-dot logits bounded; cosine logits need none.
+    reg = (L2 if tau <= 0 else 0.0) * 0.5 * (anchor.pow(2).sum(1).mean() + positive.pow(2).sum(1).mean())
     return ce, reg, (logits.argmax(1) == target).float().mean()
+
+
+def change_target(x_pre, x_post, h, w):
+    """Self-supervised 'where did the scene change' distribution over the h x w cells, from the
+    two images only: squared pixel difference pooled over the 16x16 block centred on each
+    cell's receptive-field centre (cell k of the stride-16 map sits on input pixel 16 k)."""
+    stride = x_pre.shape[-1] // w
+    d = (x_pre - x_post).abs().mean(1, keepdim=True).pow(2)
+    half = stride // 2
+    pooled = F.avg_pool2d(F.pad(d, (half, half, half, half)), stride, stride)[:, 0, :h, :w]
+    flat = pooled.flatten(1)
+    return flat / flat.sum(1, keepdim=True).clamp_min(1e-12)
+
+
+def localisation_loss(spatial_pre, positive, target):
+    """Cross-entropy between the change distribution and the softmax of the heatmap
+    heat[i, j] = spatial_pre[:, i, j] . phi_o(outcome) (the runtime's heatmap, temperature 1)."""
+    heat = torch.einsum("bchw,bc->bhw", spatial_pre, positive).flatten(1)
+    return -(target * F.log_softmax(heat, 1)).sum(1).mean()
 
 
 class SceneExport(torch.nn.Module):
@@ -125,6 +150,11 @@ def main():
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--loc-weight", type=float, default=1.0,
+                    help="weight of the self-supervised localisation term (0: the paper's loss only)")
+    ap.add_argument("--checkpoint", help="also save the PyTorch state dicts here (not shipped)")
+    ap.add_argument("--tau", type=float, default=0.0,
+                    help="0: raw dot-product logits (the paper); > 0: cosine / tau logits")
     args = ap.parse_args()
     if not args.simworld and not args.data:
         ap.error("give --simworld BINARY (to render the data) or --data DIR")
@@ -163,30 +193,38 @@ def main():
         cursor += b
         scene.train()
         obj.train()
-        v, _ = scene(torch.cat([to_tensor(pre[idx]), to_tensor(post[idx])]))
+        x_pre, x_post = to_tensor(pre[idx]), to_tensor(post[idx])
+        v, sp = scene(torch.cat([x_pre, x_post]))
         anchor = v[:b] - v[b:]
         positive, _ = obj(torch.from_numpy(outcome[idx]))
-        ce, reg, acc = npairs_loss(anchor, positive)
+        ce, reg, acc = npairs_loss(anchor, positive, args.tau)
         loss = ce + reg
+        if args.loc_weight > 0:
+            target = change_target(x_pre, x_post, sp.shape[2], sp.shape[3])
+            loc = localisation_loss(sp[:b], positive, target)
+            loss = loss + args.loc_weight * loc
         opt.zero_grad()
         loss.backward()
         opt.step()
         sched.step()
+        loc_v = loc.item() if args.loc_weight > 0 else 0.0
         run_loss = loss.item() if run_loss is None else 0.95 * run_loss + 0.05 * loss.item()
         run_acc = acc.item() if run_acc is None else 0.95 * run_acc + 0.05 * acc.item()
         if step % 25 == 0 or step == args.steps - 1:
             el = time.time() - t_train
-            log.append({"step": step, "loss": round(loss.item(), 4), "ce": round(ce.item(), 4),
+            log.append({"step": step, "loss": round(loss.item(), 4), "ce": round(ce.item(), 4), "loc": round(loc_v, 4),
                         "smoothed_loss": round(run_loss, 4), "batch_top1": round(run_acc, 3),
                         "seconds": round(el, 1)})
-            print(f"step {step:5d}  loss {loss.item():.4f} (ce {ce.item():.4f}, smoothed {run_loss:.4f})  "
+            print(f"step {step:5d}  loss {loss.item():.4f} (ce {ce.item():.4f}, loc {loc_v:.4f}, smoothed {run_loss:.4f})  "
                   f"in-batch top-1 {run_acc:.2f}  {el:.0f} s", flush=True)
     train_s = time.time() - t_train
+    if args.checkpoint:
+        torch.save({"scene": scene.state_dict(), "object": obj.state_dict()}, args.checkpoint)
     export(scene, obj, args.out)
     info = {"command": " ".join([os.path.relpath(sys.argv[0])] + sys.argv[1:]),
             "data_command": " ".join(data_cmd) if data_cmd else f"(given) {args.data}",
             "torch": torch.__version__, "threads": 1, "seed": args.seed, "width": WIDTH,
-            "episodes": n, "steps": args.steps, "batch": b, "lr": args.lr,
+            "episodes": n, "steps": args.steps, "tau": args.tau, "loc_weight": args.loc_weight, "batch": b, "lr": args.lr,
             "train_seconds": round(train_s, 1), "total_seconds": round(time.time() - t0, 1),
             "final_loss": log[-1]["loss"], "final_smoothed_loss": round(run_loss, 4), "log": log}
     with open(os.path.join(args.out, "train_log.json"), "w") as f:

@@ -86,6 +86,19 @@ def start_daemon(embedrtd, tmp, scene_dir, blobs):
     raise SystemExit(f"embedrtd did not listen on {sock}: {open(log.name).read()}")
 
 
+def loadable(embedrtd, tmp, name, blob):
+    """None when embedrtd opens the blob (--check-config), else its one-line reason."""
+    conf = os.path.join(tmp, f"check_{name}.conf")
+    with open(conf, "w") as f:
+        f.write(f"[camera scene]\nsource = synthetic:bars:128x128\n\n[model {name}]\n"
+                f"blob = {os.path.abspath(blob)}\ncameras = scene\n")
+    r = subprocess.run([embedrtd, "--check-config", conf], capture_output=True, text=True, timeout=60)
+    if r.returncode == 0:
+        return None
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip()] or [ln for ln in r.stdout.splitlines() if ln.strip()]
+    return lines[-1] if lines else f"embedrtd --check-config exit {r.returncode}"
+
+
 def cosine(a, b):
     na, nb = np.linalg.norm(a), np.linalg.norm(b)
     return 0.0 if na == 0 or nb == 0 else float(a @ b / (na * nb))
@@ -110,7 +123,15 @@ def evaluate(args):
     blobs = {k: v for k, v in blobs.items() if v}
     tmp = tempfile.mkdtemp(prefix="g2v-eval-")
     proc = None
+    skipped = {}
     try:
+        for name in list(blobs):
+            why = loadable(embedrtd, tmp, name, blobs[name])
+            if why is not None:
+                if name == "fp32":
+                    raise SystemExit(f"embedrtd cannot load {blobs[name]}: {why}")
+                skipped[name] = why
+                del blobs[name]
         t0 = time.time()
         data = os.path.join(tmp, "world")
         render(simworld, data, args.seed, args.episodes)
@@ -181,7 +202,7 @@ def evaluate(args):
     summary = {m: {"top1": float(np.mean(r["top1"])), "keypoint_in_box": float(np.mean(r["kp_in"])),
                    "keypoint_in_box_kpW": float(np.mean(r["kp_in_naive"])),
                    "mean_margin": float(np.mean(r["margin"]))} for m, r in res.items()}
-    return summary, elapsed
+    return summary, elapsed, skipped
 
 
 def main():
@@ -203,17 +224,19 @@ def main():
     args = ap.parse_args()
     if args.seed == 1:
         ap.error("--seed 1 is the training seed; pick another for held-out episodes")
-    summary, elapsed = evaluate(args)
+    summary, elapsed, skipped = evaluate(args)
     print(f"grasp2vec demo, {args.episodes} held-out episodes (simworld grasp --seed {args.seed}), "
           f"through embedrtd, {elapsed:.0f} s")
-    print(f"{'metric':34s} " + " ".join(f"{m:>8s}" for m in summary) + "   target")
+    print(f"{'metric':40s} " + " ".join(f"{m:>8s}" for m in summary) + "   target")
     rows = [("outcome->goal top-1 (6 candidates)", "top1", f">= {args.min_top1:.2f}"),
             ("heatmap keypoint in true box", "keypoint_in_box", f">= {args.min_kp:.2f}"),
             ("  (keypoint read as kp*W)", "keypoint_in_box_kpW", ""),
             ("mean cosine margin (true - best other)", "mean_margin", "")]
     for label, key, target in rows:
-        print(f"{label:34s} " + " ".join(f"{summary[m][key]:8.3f}" for m in summary) + f"   {target}")
+        print(f"{label:40s} " + " ".join(f"{summary[m][key]:8.3f}" for m in summary) + f"   {target}")
     failures = []
+    for name, why in skipped.items():
+        print(f"SKIPPED {name}: this build cannot load the blob ({why})")
     if "fp32" in summary:
         if summary["fp32"]["top1"] < args.min_top1:
             failures.append(f"fp32 top-1 {summary['fp32']['top1']:.3f} < {args.min_top1}")
