@@ -40,6 +40,10 @@ def main():
     ap.add_argument("--embedrt", help="the embedrt binary (default BUILD/tools/embedrt/embedrt)")
     ap.add_argument("--simworld", help="the simworld binary (default BUILD/tools/simworld/simworld)")
     ap.add_argument("--calibration-episodes", type=int, default=40)
+    ap.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                    help="family parameter stored in both blobs (e.g. heatmap_temperature=0.25)")
+    ap.add_argument("--fp32-only", action="store_true", help="write grasp2vec.erb only")
+    ap.add_argument("--out-fp32", help="the float32 blob's path (default DEMO/grasp2vec.erb)")
     args = ap.parse_args()
     embedrt = args.embedrt or os.path.join(args.build, "tools", "embedrt", "embedrt")
     simworld = args.simworld or os.path.join(args.build, "tools", "simworld", "simworld")
@@ -47,7 +51,11 @@ def main():
     base = [embedrt, "convert", "--family", "grasp2vec",
             "--graph", "scene=" + os.path.join(d, "scene.onnx"), "--graph", "object=" + os.path.join(d, "object.onnx"),
             "--preprocess", RECIPES[0], "--preprocess", RECIPES[1]]
-    run(base + ["-o", os.path.join(d, "grasp2vec.erb")])
+    for kv in args.param:
+        base += ["--param", kv]
+    run(base + ["-o", args.out_fp32 or os.path.join(d, "grasp2vec.erb")])
+    if args.fp32_only:
+        return
     tmp = tempfile.mkdtemp(prefix="g2v-calib-")
     try:
         world = os.path.join(tmp, "world")

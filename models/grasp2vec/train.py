@@ -150,8 +150,8 @@ def main():
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--loc-weight", type=float, default=1.0,
-                    help="weight of the self-supervised localisation term (0: the paper's loss only)")
+    ap.add_argument("--loc-weight", type=float, default=0.0,
+                    help="weight of the self-supervised localisation term (0, the default and the shipped model: the paper's loss only; 1 made it worse)")
     ap.add_argument("--checkpoint", help="also save the PyTorch state dicts here (not shipped)")
     ap.add_argument("--tau", type=float, default=0.0,
                     help="0: raw dot-product logits (the paper); > 0: cosine / tau logits")
