@@ -303,14 +303,15 @@ uint64_t ert_graph_macs(const ert_graph *g)
         size_t ny;
         if (!y || !ert_shape_numel(&y->shape, &ny))
             continue;
-        if (strcmp(op, "Conv") == 0 || strcmp(op, "ConvTranspose") == 0) {
+        bool conv = strcmp(op, "Conv") == 0 || strcmp(op, "ErtQConv") == 0;
+        if (conv || strcmp(op, "ConvTranspose") == 0) {
             /* Each output (conv) or input (transpose) element takes one MAC per weight
              * element of its group's filter: W is [M, C/g, k...] (conv) or [C, M/g, k...]. */
             const ert_tensor *x = ert_node_input(g, n, 0), *w = ert_node_input(g, n, 1);
             size_t nw;
             if (!x || !w || w->shape.rank < 2 || !ert_shape_numel(&w->shape, &nw))
                 continue;
-            if (strcmp(op, "Conv") == 0) {
+            if (conv) {
                 uint64_t per_out = w->shape.dims[0] ? nw / (uint64_t)w->shape.dims[0] : 0;
                 total += (uint64_t)ny * per_out;
             } else {
@@ -319,7 +320,7 @@ uint64_t ert_graph_macs(const ert_graph *g)
                 if (ert_shape_numel(&x->shape, &nx))
                     total += (uint64_t)nx * per_in;
             }
-        } else if (strcmp(op, "MatMul") == 0 || strcmp(op, "Gemm") == 0) {
+        } else if (strcmp(op, "MatMul") == 0 || strcmp(op, "Gemm") == 0 || strcmp(op, "ErtQGemm") == 0) {
             const ert_tensor *a = ert_node_input(g, n, 0), *b = ert_node_input(g, n, 1);
             if (!a || !b || b->shape.rank < 1)
                 continue;

@@ -177,5 +177,6 @@ extern const ert_op_def ert_ops_shape[];       /* kernels/shape.c: Reshape, Tran
 extern const ert_op_def ert_ops_conv[];        /* kernels/conv.c: Conv, ConvTranspose */
 extern const ert_op_def ert_ops_pool[];        /* kernels/pool.c: MaxPool, AveragePool, Global*Pool */
 extern const ert_op_def ert_ops_linear[];      /* kernels/linear.c: MatMul, Gemm, BatchNormalization */
+extern const ert_op_def ert_ops_qlinear[];     /* kernels/qconv.c: ErtQConv, ErtQGemm (int8 compute) */
 
 #endif

@@ -8,6 +8,7 @@
 
 static const ert_op_def *const tables[] = {
     ert_ops_elementwise, ert_ops_binary, ert_ops_reduce, ert_ops_shape, ert_ops_conv, ert_ops_pool, ert_ops_linear,
+    ert_ops_qlinear,
 };
 
 const ert_op_def *ert_op_find(const char *name)

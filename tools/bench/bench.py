@@ -148,10 +148,13 @@ def calibration_frames(cache, size):
     return d
 
 
-def embedrt_convert_int8(exe, onnx_path, erb, frames):
+def embedrt_convert_int8(exe, onnx_path, erb, frames, meta):
     if os.path.exists(erb) and os.path.getmtime(erb) > max(os.path.getmtime(onnx_path), os.path.getmtime(exe)):
         return
-    run_quiet([exe, "convert", onnx_path, "-o", erb, "--quantize", "int8", "--calibration", frames],
+    # Inputs in [-1, 1] (TCN, mfTCN) are x * 2/255 - 1 of the frame: calibrate on that.
+    signed = meta["inputs"][0].get("range", [0, 1])[0] < -0.5
+    recipe = ["--preprocess", "scale=2/255,mean=1,1,1"] if signed else []
+    run_quiet([exe, "convert", onnx_path, "-o", erb, "--quantize", "int8", "--calibration", frames] + recipe,
               "embedrt convert --quantize int8", 3600)
 
 
@@ -322,7 +325,7 @@ def main():
                 ert_ok = q_ok = False
         if q_ok:
             try:
-                embedrt_convert_int8(exe, onnx_path, erb8, calibration_frames(args.cache, image_size(meta)))
+                embedrt_convert_int8(exe, onnx_path, erb8, calibration_frames(args.cache, image_size(meta)), meta)
                 q_err = embedrt_check(exe, erb8, inputs, outputs, os.path.join(args.cache, "run8", m))
             except BenchError as e:
                 problems.append(f"{m} int8: {e}")

@@ -86,6 +86,11 @@ const char *ert_qc_why_not(const ert_graph *g, const ert_node *n)
     return NULL;
 }
 
+bool ert_qc_float_faster(const ert_graph *g, const ert_node *n)
+{
+    return strcmp(n->def->name, "Conv") == 0 && n->def->prepare_bytes && n->def->prepare_bytes(g, n) > 0;
+}
+
 /* Per-row int8 weights of W viewed as [N, K] (stored [N, K], or [K, N] when transposed). */
 static void quantize_rows(const float *w, size_t N, size_t K, bool transposed, int8_t *q, float *sw)
 {

@@ -13,6 +13,10 @@
 /* NULL when node n can be quantized, else why not ("depthwise", "activation sigmoid", ...). */
 const char *ert_qc_why_not(const ert_graph *g, const ert_node *n);
 
+/* True when the float32 op is faster than direct int8 for this node: a convolution the
+ * float32 Conv runs as Winograd (it prepares transformed weights at bind). */
+bool ert_qc_float_faster(const ert_graph *g, const ert_node *n);
+
 /* Rewrites node `node` of g in place (same outputs, same position) into its int8 form with
  * input parameters xp. Adds the quantized weight, bias and scales as constants. Fails
  * (graph unchanged) when the node cannot be quantized or its bias does not fit int32 at

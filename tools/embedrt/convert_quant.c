@@ -276,7 +276,7 @@ static ert_status quantize_int8(const char *out, ert_graph **gs, uint32_t n, ert
     ert_model *fm = NULL, *qm = NULL;
     calib_ctx cc = {.n_graphs = n};
     sqnr_ctx sq = {.n_graphs = n};
-    bool *keep[8] = {0};
+    bool *keep[8] = {0}, *wino[8] = {0};
     ert_calib_method method = q->method_set ? (ert_calib_method)q->method : ERT_CALIB_PERCENTILE;
     snprintf(r->method, sizeof r->method, "%s", ert_calib_method_name(method));
     if (n > 8)
@@ -296,11 +296,12 @@ static ert_status quantize_int8(const char *out, ert_graph **gs, uint32_t n, ert
         cc.n_nodes[i] = sq.n_nodes[i] = nn;
         cc.st[i] = calloc(nn ? nn : 1, sizeof *cc.st[i]);
         keep[i] = calloc(nn ? nn : 1, sizeof *keep[i]);
+        wino[i] = calloc(nn ? nn : 1, sizeof *wino[i]);
         sq.is_q[i] = calloc(nn ? nn : 1, sizeof *sq.is_q[i]);
         sq.ref[i] = calloc(nn ? nn : 1, sizeof *sq.ref[i]);
         sq.sig[i] = calloc(nn ? nn : 1, sizeof *sq.sig[i]);
         sq.noise[i] = calloc(nn ? nn : 1, sizeof *sq.noise[i]);
-        if (!orig[i] || !cc.st[i] || !keep[i] || !sq.is_q[i] || !sq.ref[i] || !sq.sig[i] || !sq.noise[i]) {
+        if (!orig[i] || !cc.st[i] || !keep[i] || !wino[i] || !sq.is_q[i] || !sq.ref[i] || !sq.sig[i] || !sq.noise[i]) {
             st = ert_fail(err, ERT_ENOMEM, "quantize: out of memory");
             break;
         }
@@ -308,7 +309,11 @@ static ert_status quantize_int8(const char *out, ert_graph **gs, uint32_t n, ert
             const ert_node *nd = &gs[i]->nodes[k];
             const char *why = ert_qc_why_not(gs[i], nd);
             keep[i][k] = kept_by_user(q, nd->name);
-            if (!why && !keep[i][k]) {
+            /* A 3x3 convolution the float32 op runs as Winograd (2.25x fewer multiplies) is
+             * faster than direct int8 on these kernels: it keeps float32 compute and gets
+             * int8 storage below. */
+            wino[i][k] = !why && ert_qc_float_faster(gs[i], nd);
+            if (!why && !keep[i][k] && !wino[i][k]) {
                 ert_qstats_init(&cc.st[i][k].s);
                 cc.st[i][k].count_ok = true;
             }
@@ -359,6 +364,18 @@ static ert_status quantize_int8(const char *out, ert_graph **gs, uint32_t n, ert
                 sq.is_q[i][k] = true;
                 quantized++;
             }
+            /* Winograd layers: int8 weights in the blob, float32 once loaded. Layers kept in
+             * float32 for accuracy keep float32 weights too. */
+            if (st == ERT_OK) {
+                const char **names = malloc((work[i]->n_nodes + 1) * sizeof *names);
+                size_t nk = 0;
+                for (uint32_t k = 0; names && k < work[i]->n_nodes; k++)
+                    if (!wino[i][k])
+                        names[nk++] = work[i]->nodes[k].name;
+                st = names ? ert_quant_mark_weights(work[i], names, nk, MIN_QUANT_ELEMS, NULL, err)
+                           : ert_fail(err, ERT_ENOMEM, "quantize: out of memory");
+                free(names);
+            }
             if (st == ERT_OK)
                 st = ert_graph_prune(work[i], err);
             if (st == ERT_OK)
@@ -391,8 +408,12 @@ static ert_status quantize_int8(const char *out, ert_graph **gs, uint32_t n, ert
             }
         if (st != ERT_OK)
             break;
-        fprintf(stderr, "embedrt convert: int8 try %d: %zu layers int8, lowest output cosine %.5f\n", iter + 1,
-                quantized, ert_qreport_min_cosine(r));
+        size_t nw = 0;
+        for (uint32_t i = 0; i < n; i++)
+            for (uint32_t k = 0; k < sq.n_nodes[i]; k++)
+                nw += wino[i][k];
+        fprintf(stderr, "embedrt convert: int8 try %d: %zu layers int8, %zu Winograd layers float32 with int8 "
+                "weights, lowest output cosine %.5f\n", iter + 1, quantized, nw, ert_qreport_min_cosine(r));
         if (ert_qreport_min_cosine(r) >= ERT_CONVERT_GATE_COSINE || quantized == 0 || iter + 1 >= MAX_FALLBACKS)
             break;
         keep[wg][wk] = true; /* the most sensitive layer goes back to float32 */
@@ -414,6 +435,7 @@ static ert_status quantize_int8(const char *out, ert_graph **gs, uint32_t n, ert
         if (cc.st)
             free(cc.st[i]);
         free(keep[i]);
+        free(wino[i]);
     }
     free(cc.st);
     free(cc.n_nodes);

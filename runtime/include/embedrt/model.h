@@ -50,7 +50,7 @@ void ert_model_set_observer(ert_model *m, ert_node_observer fn, void *ctx);
 const uint64_t *ert_model_node_ns(const ert_model *m, uint32_t gi);
 void ert_model_reset_profile(ert_model *m);
 
-/* Total multiply-accumulates of graph gi (Conv, ConvTranspose, MatMul, Gemm). */
+/* Total multiply-accumulates of graph gi (Conv, ConvTranspose, MatMul, Gemm, ErtQConv, ErtQGemm). */
 uint64_t ert_graph_macs(const ert_graph *g);
 
 /* Number of threads meaning "all cores" on this machine. */
