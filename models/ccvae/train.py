@@ -90,17 +90,6 @@ def validate(enc, episodes):
     return rhos
 
 
-def write_ppms(episodes, folder):
-    os.makedirs(folder, exist_ok=True)
-    i = 0
-    for ep in episodes:
-        for img in list(ep.frames) + [ep.goal]:
-            with open(os.path.join(folder, f"{i:05d}.ppm"), "wb") as f:
-                f.write(b"P6\n%d %d\n255\n" % (img.shape[1], img.shape[0]) + img.tobytes())
-            i += 1
-    return i
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--epochs", type=int, default=10)
@@ -188,7 +177,7 @@ def main():
     if args.no_convert:
         return
     calib = os.path.join(args.work, "ccvae_calibration")
-    n = write_ppms(sets["calib"][1], calib)
+    n = simdata.write_ppms(sets["calib"][1], calib)
     embedrt = os.path.join(args.build, "tools", "embedrt", "embedrt")
     base = [embedrt, "convert", "--family", "ccvae", "--graph", f"state={state_path}", "--graph",
             f"context={ctx_path}", "--preprocess", f"state:scale={SCALE}", "--preprocess", f"context:scale={SCALE}"]

@@ -51,17 +51,6 @@ def load_sets(work, train_eps, build):
     return sets
 
 
-def write_ppms(episodes, folder):
-    os.makedirs(folder, exist_ok=True)
-    i = 0
-    for ep in episodes:
-        for img in list(ep.frames) + [ep.goal]:
-            with open(os.path.join(folder, f"{i:05d}.ppm"), "wb") as f:
-                f.write(b"P6\n%d %d\n255\n" % (img.shape[1], img.shape[0]) + img.tobytes())
-            i += 1
-    return i
-
-
 def encode(enc, x, batch=256):
     with torch.no_grad():
         return torch.cat([enc(torch.from_numpy(x[i:i + batch]))[0] for i in range(0, len(x), batch)]).numpy()
@@ -164,7 +153,7 @@ def main():
     if args.no_convert:
         return
     calib = os.path.join(args.work, "rig_calibration")
-    n = write_ppms(sets["calib"][1], calib)
+    n = simdata.write_ppms(sets["calib"][1], calib)
     embedrt = os.path.join(args.build, "tools", "embedrt", "embedrt")
     base = [embedrt, "convert", "--family", "rig", "--graph", f"encoder={enc_path}", "--graph",
             f"decoder={dec_path}", "--preprocess", f"encoder:scale={SCALE}", "--latent-stats", stats_path]

@@ -161,3 +161,16 @@ def pixel_weights(ep, puck_weight, gripper_weight=0.0):
     w[ids == ep.masks["puck"]] = puck_weight
     w[ids == ep.masks["gripper"]] = gripper_weight
     return w
+
+
+def write_ppms(episodes, folder):
+    """Every frame and the goal image of the episodes as numbered PPM files (calibration input
+    for embedrt convert --quantize); returns how many."""
+    os.makedirs(folder, exist_ok=True)
+    i = 0
+    for ep in episodes:
+        for img in list(ep.frames) + [ep.goal]:
+            with open(os.path.join(folder, f"{i:05d}.ppm"), "wb") as f:
+                f.write(b"P6\n%d %d\n255\n" % (img.shape[1], img.shape[0]) + img.tobytes())
+            i += 1
+    return i
