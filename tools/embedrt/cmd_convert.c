@@ -26,7 +26,9 @@
 
 static void usage(FILE *f)
 {
-    fputs("usage: embedrt convert MODEL.onnx -o OUT.erb [--input-shape NAME=DIMS]... [--compress]\n"
+    fputs("usage: embedrt convert MODEL.onnx -o OUT.erb [--input-shape NAME=DIMS]... [--compress] [--preprocess RECIPE]\n"
+          "               [--quantize int8|int8-weights [--calibration PATH] [--calibration-method M]\n"
+          "                [--calibration-frames N] [--keep-fp32 NODE,...] [--force]]\n"
           "       embedrt convert --family FAMILY --graph ROLE=MODEL.onnx... -o OUT.erb\n"
           "               [--preprocess ROLE:RECIPE]... [--param KEY=VALUE]... [--latent-stats FILE.npy]\n"
           "               [--window N] [--stride S] [--input-shape NAME=DIMS]... [--compress]\n"
