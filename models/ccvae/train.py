@@ -42,17 +42,6 @@ SCALE = "0.00392156862745098"  # 1/255
 LOG_MIN_VARIANCE = rig.LOG_MIN_VARIANCE
 
 
-def load_sets(work, train_eps, build):
-    sets = {}
-    for name, first, n in (("train", 0, train_eps), ("calib", train_eps, 10), ("val", train_eps + 10, 10)):
-        d = os.path.join(work, f"push_s1_{name}_{first}_{n}_masks")
-        if not os.path.exists(os.path.join(d, "gt.jsonl")):
-            cmd = simdata.render_push(d, 1, n, first, build, masks=True)
-            print("render:", " ".join(os.path.relpath(c, ROOT) if c.startswith(ROOT) else c for c in cmd), flush=True)
-        sets[name] = (d, simdata.load_push(d))
-    return sets
-
-
 class Trainer(nn.Module):
     """The reference encoder plus the training-only variance head and decoders."""
 
@@ -111,7 +100,7 @@ def main():
 
     torch.set_num_threads(1)
     torch.manual_seed(args.seed)
-    sets = load_sets(args.work, args.train_episodes, args.build)
+    sets = simdata.load_push_sets(args.work, args.train_episodes, args.build)
     train = sets["train"][1]
     xs, x0_index = [], []
     for ep in train:

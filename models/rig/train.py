@@ -40,17 +40,6 @@ import simdata  # noqa: E402
 SCALE = "0.00392156862745098"  # 1/255: frames -> [0, 1], as the encoder was trained
 
 
-def load_sets(work, train_eps, build):
-    sets = {}
-    for name, first, n in (("train", 0, train_eps), ("calib", train_eps, 10), ("val", train_eps + 10, 10)):
-        d = os.path.join(work, f"push_s1_{name}_{first}_{n}_masks")
-        if not os.path.exists(os.path.join(d, "gt.jsonl")):
-            cmd = simdata.render_push(d, 1, n, first, build, masks=True)
-            print("render:", " ".join(os.path.relpath(c, ROOT) if c.startswith(ROOT) else c for c in cmd), flush=True)
-        sets[name] = (d, simdata.load_push(d))
-    return sets
-
-
 def encode(enc, x, batch=256):
     with torch.no_grad():
         return torch.cat([enc(torch.from_numpy(x[i:i + batch]))[0] for i in range(0, len(x), batch)]).numpy()
@@ -88,7 +77,7 @@ def main():
     torch.set_num_threads(1)
     torch.manual_seed(args.seed)
     np.random.seed(args.seed)
-    sets = load_sets(args.work, args.train_episodes, args.build)
+    sets = simdata.load_push_sets(args.work, args.train_episodes, args.build)
     train = sets["train"][1]
     x = simdata.to_input(np.concatenate([np.concatenate([ep.frames, ep.goal[None]]) for ep in train]))
     print(f"training frames: {len(x)} from {len(train)} episodes", flush=True)

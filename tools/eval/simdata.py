@@ -174,3 +174,17 @@ def write_ppms(episodes, folder):
                 f.write(b"P6\n%d %d\n255\n" % (img.shape[1], img.shape[0]) + img.tobytes())
             i += 1
     return i
+
+
+def load_push_sets(work, train_eps, build=None):
+    """The training scripts' push episodes (seed 1, with id buffers): "train" (episodes
+    0..train_eps), "calib" (the next 10, int8 calibration) and "val" (the 10 after), rendered
+    into work/ once; each set is (folder, load_push(folder))."""
+    sets = {}
+    for name, first, n in (("train", 0, train_eps), ("calib", train_eps, 10), ("val", train_eps + 10, 10)):
+        d = os.path.join(work, f"push_s1_{name}_{first}_{n}_masks")
+        if not os.path.exists(os.path.join(d, "gt.jsonl")):
+            cmd = render_push(d, 1, n, first, build, masks=True)
+            print("render:", " ".join(os.path.relpath(c, ROOT) if c.startswith(ROOT) else c for c in cmd), flush=True)
+        sets[name] = (d, load_push(d))
+    return sets
