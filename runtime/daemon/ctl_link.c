@@ -57,12 +57,6 @@ static uint32_t now_ms(void)
     return (uint32_t)(ert_monotonic_ns() / 1000000u);
 }
 
-static const char *phase_name(int phase)
-{
-    static const char *const names[] = {"UNSPECIFIED", "PRE", "POST", "OUTCOME", "CLOSED", "LIFTED", "RELEASED"};
-    return phase >= 0 && phase <= 6 ? names[phase] : "unknown";
-}
-
 /* ---------------------------------------------------------------- the port */
 
 static speed_t speed_of(uint32_t baud)
@@ -236,9 +230,9 @@ static void on_grasp(void *ctx, const embedrt_v1_GraspReport *m)
     g->grasp_id = m->grasp_id;
     g->source_time_ns = (uint64_t)m->mcu_time_ms * 1000000u;
     ert_log(ERT_LOG_DEBUG, "link '%s': grasp %u %s%s -> %s", c->cfg.name, (unsigned)m->grasp_id,
-            phase_name((int)m->phase), m->phase == embedrt_v1_GraspPhase_GRASP_PHASE_LIFTED
+            ert_wire_grasp_phase_name((int)m->phase), m->phase == embedrt_v1_GraspPhase_GRASP_PHASE_LIFTED
                                            ? (m->success ? " (success)" : " (failed)") : "",
-            phase_name((int)g->phase));
+            ert_wire_grasp_phase_name((int)g->phase));
     const uint8_t *p;
     size_t n;
     bool acked;
@@ -249,7 +243,7 @@ static void on_grasp(void *ctx, const embedrt_v1_GraspReport *m)
     if (st != ERT_OK) {
         c->errors++;
         ert_log(ERT_LOG_WARN, "link '%s': grasp %u %s not passed to model '%s': %s", c->cfg.name,
-                (unsigned)m->grasp_id, phase_name((int)m->phase), c->model, err.msg);
+                (unsigned)m->grasp_id, ert_wire_grasp_phase_name((int)m->phase), c->model, err.msg);
         return;
     }
     pending_req *r = &c->reqs[c->req_next++ % PENDING_REQS];
@@ -302,7 +296,7 @@ static void handle_event(ert_ctl *c, const embedrt_v1_Envelope *env)
             if (r->request_id && r->request_id == env->request_id) {
                 c->errors++;
                 ert_log(ERT_LOG_WARN, "link '%s': grasp %u %s: model '%s' refused it: %s", c->cfg.name,
-                        (unsigned)r->grasp_id, phase_name(r->phase), c->model, env->body.error.message);
+                        (unsigned)r->grasp_id, ert_wire_grasp_phase_name(r->phase), c->model, env->body.error.message);
                 r->request_id = 0;
                 return;
             }

@@ -93,12 +93,6 @@ ert_status ert_sess_g2v_goal(ert_session *s, const ert_goal_spec *spec, ert_erro
     return st;
 }
 
-static const char *phase_name(int phase)
-{
-    static const char *const names[] = {"UNSPECIFIED", "PRE", "POST", "OUTCOME", "CLOSED", "LIFTED", "RELEASED"};
-    return phase >= 0 && phase <= 6 ? names[phase] : "unknown";
-}
-
 /* The latest frame of camera ci, or an error naming the camera and the phase. */
 static ert_status latest(ert_session *s, const ert_session_frames *frames, size_t ci, int phase,
                          const ert_frame **out, ert_error *err)
@@ -106,7 +100,7 @@ static ert_status latest(ert_session *s, const ert_session_frames *frames, size_
     *out = frames ? frames->latest[ci] : NULL;
     if (!*out)
         return ert_fail(err, ERT_ENOTFOUND, "grasp_event %s: camera '%s' has not delivered a frame yet",
-                        phase_name(phase), s->cameras[ci]);
+                        ert_wire_grasp_phase_name(phase), s->cameras[ci]);
     return ERT_OK;
 }
 

@@ -529,3 +529,9 @@ ert_status ert_wire_encode(const embedrt_v1_Envelope *env, const ert_wire_out *b
     *len = p + n;
     return ERT_OK;
 }
+
+const char *ert_wire_grasp_phase_name(int phase)
+{
+    static const char *const names[] = {"UNSPECIFIED", "PRE", "POST", "OUTCOME", "CLOSED", "LIFTED", "RELEASED"};
+    return phase >= 0 && phase <= 6 ? names[phase] : "unknown";
+}

@@ -100,6 +100,8 @@ size_t ert_wire_encoded_size(const embedrt_v1_Envelope *env, const ert_wire_out 
 
 /* Name of an envelope's body ("set_goal", "reward", ...) for logs and errors. */
 const char *ert_wire_body_name(pb_size_t which_body);
+/* "PRE", "LIFTED", ... for a GraspPhase value; "unknown" outside the enum. */
+const char *ert_wire_grasp_phase_name(int phase);
 
 #ifdef __cplusplus
 }
