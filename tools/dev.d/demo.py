@@ -322,7 +322,7 @@ def run(args):
             env = c.next_event(0.5)
             kind = env.WhichOneof("body") if env is not None else None
             if kind == "notice":
-                if env.notice.message:
+                if env.notice.message and env.notice.kind != 8:  # GOAL_CHANGED: the client's own requests
                     disp.say(f"notice: {env.notice.subject}: {env.notice.message}")
             elif kind == "heatmap" and env.heatmap.model == "g2v":
                 h = env.heatmap
@@ -497,7 +497,7 @@ def heat_overlay(scene, values, w, h, k):
 
 
 def draw_report(path, res, push, g):
-    W, H = 1130, 540
+    W, H = 1130, 760
     cv = pngplot.Canvas(W, H)
     T = len(push.distance)
     cv.text(16, 10, f"EMBEDRT DEMO: TRAINED MODELS ON A HELD-OUT SIMWORLD EPISODE (SEED {res['seed']}), "
@@ -569,6 +569,39 @@ def draw_report(path, res, push, g):
     others = [v for i, v in enumerate(gr["retrieval"]) if i != gr["target"]]
     cv.text(ox, ty + 24, f"OUTCOME VS GOAL: {gr['retrieval'][gr['target']]:+.3f}; BEST OTHER OF "
                          f"{len(others)} OBJECTS: {max(others):+.3f}", (0, 0, 0))
+    # ---- panel 3: reward against the true distance (reward units, distance in cm)
+    sx0, sy0, sw, sh = px0, 520, pw, 190
+    cv.text(sx0, sy0 - 30, "PUSH: REWARD AGAINST THE TRUE PUCK-TO-GOAL DISTANCE (ONE DOT PER FRAME)", (0, 0, 0))
+    cv.text(sx0 + sw - 130, sy0 + 8, "RIG", COLOURS["rig"])
+    cv.text(sx0 + sw - 130, sy0 + 20, "CCVAE", COLOURS["ccvae"])
+    cv.rect(sx0, sy0, sx0 + sw, sy0 + sh, (120, 120, 120))
+    dist_cm = 100 * np.asarray(push.distance, np.float64)
+    vals = np.concatenate([res["push"][m]["rewards"] for m in ("rig", "ccvae")])
+    ylo, yhi = float(np.floor(vals.min())), float(np.ceil(vals.max()))
+    xhi = float(np.ceil(dist_cm.max() / 5) * 5)
+    for k in range(0, int(xhi) + 1, 5):
+        x = sx0 + sw * k / xhi
+        cv.line(x, sy0 + sh, x, sy0 + sh + 4, (120, 120, 120))
+        cv.text(x - 6, sy0 + sh + 8, str(k), (90, 90, 90))
+    cv.text(sx0 + sw / 2 - 80, sy0 + sh + 20, "TRUE DISTANCE (CM)", (90, 90, 90))
+    for yv in np.linspace(ylo, yhi, 5):
+        y = sy0 + sh - sh * (yv - ylo) / (yhi - ylo)
+        cv.line(sx0 - 4, y, sx0, y, (120, 120, 120))
+        cv.text(sx0 - 40, y - 3, f"{yv + 0.0:+.1f}", (90, 90, 90))
+    cv.text(sx0 - 56, sy0 - 15, "REWARD", (90, 90, 90))
+    for m in ("rig", "ccvae"):
+        for dcm, v in zip(dist_cm, res["push"][m]["rewards"]):
+            cv.dot(sx0 + sw * dcm / xhi, sy0 + sh - sh * (v - ylo) / (yhi - ylo), COLOURS[m], 3)
+    # ---- the push episode's frames and goal image (what the RIG/CC-VAE models see, 48x48)
+    tx, ty2 = ox, 560
+    cv.text(tx, ty2 - 14, "PUSH EPISODE (48X48 FRAMES AS THE DAEMON SEES THEM) AND ITS GOAL IMAGE", (0, 0, 0))
+    picks = [0, 20, 26, len(push.frames) - 1]
+    for j, fi in enumerate(picks):
+        cv.blit(tx + j * 104, ty2, pngplot.upscale(push.frames[fi], 2))
+        cv.text(tx + j * 104, ty2 + 100, f"FRAME {fi}", (90, 90, 90))
+        cv.text(tx + j * 104, ty2 + 110, f"{100 * push.distance[fi]:.1f} CM TO GO", (90, 90, 90))
+    cv.blit(tx + len(picks) * 104, ty2, pngplot.upscale(push.goal, 2))
+    cv.text(tx + len(picks) * 104, ty2 + 100, "GOAL IMAGE", (90, 90, 90))
     if res["tcn"]:
         line = "; ".join(f"{k_.upper()} {v['mean']:+.3f}" for k_, v in sorted(res["tcn"].items()))
         cv.text(16, H - 16, "TCN IMITATION (MEAN): " + line, (0, 0, 0))
