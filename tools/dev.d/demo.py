@@ -180,6 +180,13 @@ class Display:
         print(line, flush=True)
 
 
+def age_ms(event):
+    """How long ago the event's frame was captured (CLOCK_MONOTONIC, as the daemon stamps frames).
+    Requests that must land before the next frame (PRE, POST, ResetEpisode) are only sent on a
+    fresh event, so a client that lags behind its queue never acts on a frame long gone."""
+    return (time.monotonic_ns() - event.capture_ns) / 1e6
+
+
 def bar(v, lo, hi, n=20):
     if not np.isfinite(v) or hi <= lo:
         return " " * n
@@ -327,13 +334,13 @@ def run(args):
             elif kind == "heatmap" and env.heatmap.model == "g2v":
                 h = env.heatmap
                 k = h.frame_seq % (2 * GRASP_HOLD)
-                if grasp_state == "wait_pre" and 2 <= k <= GRASP_HOLD - 5:
+                if grasp_state == "wait_pre" and 2 <= k <= GRASP_HOLD - 5 and age_ms(h) < 150:
                     heat = h
                     c.grasp("g2v", "pre", grasp_id=1)
                     disp.say(f"grasp 1: PRE on scene frame {h.frame_seq} (pre-grasp); heatmap {h.width}x{h.height}, "
                              f"keypoint ({h.keypoint_x:.3f}, {h.keypoint_y:.3f})")
                     grasp_state = "wait_post"
-                elif grasp_state == "wait_post" and GRASP_HOLD + 2 <= k <= 2 * GRASP_HOLD - 5:
+                elif grasp_state == "wait_post" and GRASP_HOLD + 2 <= k <= 2 * GRASP_HOLD - 5 and age_ms(h) < 150:
                     c.grasp("g2v", "lifted", success=True, grasp_id=1)
                     disp.say(f"grasp 1: LIFTED (success) on scene frame {h.frame_seq} (post-grasp)")
                     grasp_state = "wait_rewards"
@@ -342,7 +349,8 @@ def run(args):
                 latest[(r.model, r.camera)] = r
                 if r.model in series and r.camera == "push":
                     reward_type[r.model] = r.type
-                    if r.model == "ccvae" and ccvae_reset_seq is None and r.frame_seq % T == T - 1:
+                    if r.model == "ccvae" and ccvae_reset_seq is None and r.frame_seq % T == T - 1 and \
+                            age_ms(r) < 1000 / PUSH_FPS - 10:
                         c.reset_episode("ccvae")    # the next frame, the episode's first, becomes the context
                         ccvae_reset_seq = r.frame_seq
                         disp.say(f"ccvae: ResetEpisode after frame {r.frame_seq}: frame 0 of the next loop is the "
@@ -376,7 +384,7 @@ def run(args):
                     # The attempt's time index must start with its first frame: ResetEpisode after its
                     # last one, then one loop of imitation rewards.
                     n = att_len[r.camera]
-                    if r.model not in tcn_reset and r.frame_seq % n == n - 1:
+                    if r.model not in tcn_reset and r.frame_seq % n == n - 1 and age_ms(r) < 1000 / ATT_FPS - 10:
                         c.reset_episode(r.model)
                         tcn_reset[r.model] = r.frame_seq
                     elif r.model in tcn_reset and r.frame_seq > tcn_reset[r.model]:
