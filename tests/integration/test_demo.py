@@ -93,7 +93,8 @@ with tempfile.TemporaryDirectory(prefix="embedrt-test-demo-") as tmp:
     rw = gr.get("rewards", {})
     check("grasp_scene_difference_and_outcome", set(rw) == {"scene_difference", "outcome"}, str(rw))
     check("grasp_outcome_reward_gt_0.9", rw.get("outcome", 0) > 0.9, str(rw))
-    check("retrieval_against_6_candidates_top1", len(gr.get("retrieval", [])) == 6 and gr.get("top1"), str(gr.get("retrieval")))
+    check("retrieval_against_6_candidates_top1", len(gr.get("retrieval", [])) == 6 and gr.get("top1"),
+          str(gr.get("retrieval")))
     hm = gr.get("heatmap", {})
     check("heatmap_8x8_sums_to_1", hm.get("width") == 8 and hm.get("height") == 8 and
           abs(sum(hm.get("values", [])) - 1) < 1e-3, str({k: hm.get(k) for k in ("width", "height")}))

@@ -146,7 +146,8 @@ def main(argv=None):
     print("  ".join("-" * w for w in widths))
     for t in table:
         print("  ".join(x.ljust(w) for x, w in zip(t, widths)))
-    print(f"\n{'quick' if args.quick else 'full'} sets; seconds: " + ", ".join(f"{k} {v:.0f}" for k, v in times.items()))
+    print(f"\n{'quick' if args.quick else 'full'} sets; seconds: " +
+          ", ".join(f"{k} {v:.0f}" for k, v in times.items()))
     for p in problems:
         print(f"eval_all: {p}")
     if args.json:
