@@ -458,7 +458,8 @@ def run(args):
     for m in series:
         p = res["push"][m]
         print(f"  {m:<13} {p['type']:<16} Spearman(reward, -true distance) over the {T} frames: "
-              f"{p['spearman_vs_minus_distance']:+.3f}")
+              f"{p['spearman_vs_minus_distance']:+.3f}" +
+              (" (its goal is a prior sample, not this episode's goal)" if m == "rig_imagined" else ""))
     gr = res["grasp"]
     print(f"  g2v           heatmap keypoint at ({gr['keypoint_px'][0]:.1f}, {gr['keypoint_px'][1]:.1f}) px: "
           f"{'inside' if gr['keypoint_in_box'] else 'OUTSIDE'} the grasped object's true box {gr['box']}")
