@@ -4,7 +4,7 @@ simworld push episodes: Spearman correlation between the daemon's reward and min
 puck-to-goal distance, per episode and mean, for each blob (fp32 and int8).
 
 usage: /usr/bin/python3 tools/eval/eval_vae.py [--family rig,ccvae] [--seed 1001] [--episodes 20]
-           [--blob FAMILY=PATH]... [--build build] [--work DIR] [--min 0.9] [--max-gap 0.02] [--json]
+           [--blob FAMILY=PATH]... [--build build] [--work DIR] [--min 0.9] [--max-gap 0.02] [--json [FILE]]
 
 How: simworld renders `push --seed SEED --episodes N --size 48x48` (the demo models were
 trained on --seed 1 only, so these episodes are never seen). For each blob an embedrtd serves
@@ -112,7 +112,10 @@ def main(argv=None):
     ap.add_argument("--timeout", type=float, default=120, help="seconds to wait for every frame's reward per blob")
     ap.add_argument("--min", type=float, default=0.9, help="required mean Spearman per blob (default 0.9)")
     ap.add_argument("--max-gap", type=float, default=0.02, help="int8 mean may be at most this below fp32")
-    ap.add_argument("--json", action="store_true", help="also print the results as one JSON line")
+    ap.add_argument("--json", nargs="?", const=True, default=None, metavar="FILE",
+                    help="also print the results as one JSON line; with FILE, write the table rows there instead "
+                    '({"family": "rig,ccvae", "rows": [{"family","metric","fp32","int8","target","ok"}]}, as '
+                    "tools/eval/eval_all.py reads them)")
     args = ap.parse_args(argv)
 
     os.environ.setdefault("EMBEDRT_PROTO_PY", args.proto_py or os.path.join(args.build, "proto"))
@@ -179,8 +182,18 @@ def main(argv=None):
                 print(f"FAIL {r['blob']}: int8 mean {r['mean']:.4f} is {ref[0]['mean'] - r['mean']:.4f} below "
                       f"fp32 {ref[0]['mean']:.4f} (allowed {args.max_gap})")
                 ok = False
-    if args.json:
+    if args.json is True:
         print(json.dumps({"seed": args.seed, "episodes": args.episodes, "results": results}))
+    elif args.json:
+        rows = []
+        for fam in dict.fromkeys(r["family"] for r in results):
+            f32 = next((r["mean"] for r in results if r["family"] == fam and not r["int8"]), None)
+            i8 = next((r["mean"] for r in results if r["family"] == fam and r["int8"]), None)
+            ok = f32 is not None and f32 >= args.min and (i8 is None or abs(i8 - f32) <= args.max_gap)
+            rows.append({"family": fam, "metric": f"Spearman(reward, -distance), mean of {args.episodes} episodes "
+                         f"(seed {args.seed})", "fp32": f32, "int8": i8, "target": f">= {args.min}", "ok": ok})
+        with open(args.json, "w") as f:
+            json.dump({"family": ",".join(dict.fromkeys(r["family"] for r in results)), "rows": rows}, f, indent=1)
     print("ok" if ok else "FAILED")
     return 0 if ok else 1
 
