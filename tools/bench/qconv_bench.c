@@ -1,7 +1,8 @@
 /* qconv_bench: one convolution node run through ert_model (weights prepared at bind, the
  * shared workspace, the pool), fp32 Conv (OpenBLAS im2col/1x1 gemm, or Winograd on 3x3
  * stride-1 maps of 14x14 and more) against ErtQConv (int8, quantizing its float input every
- * run), on the convolution shapes of grasp2vec_224 (ResNet-50-like), at 1 and 2 threads. */
+ * run), on the convolution shapes of grasp2vec_224 (ResNet-50-like) and the 3x3 ones of tcn_299, at
+ * 1 and 2 threads. */
 #include "../../runtime/engine/op.h"
 #include "embedrt/model.h"
 #include "embedrt/plan.h"
@@ -29,6 +30,14 @@ static const shape shapes[] = {
     {512, 128, 28, 1, 1, "1x1 512->128 @28x28"},
     {1024, 256, 14, 1, 1, "1x1 1024->256 @14x14"},
     {2048, 512, 7, 1, 1, "1x1 2048->512 @7x7"},
+    /* tcn_299 (Inception-v3 base + two 3x3 layers): its 3x3 stride-1 shapes */
+    {32, 32, 147, 3, 1, "tcn 3x3 32->32 @147x147"},
+    {32, 64, 147, 3, 1, "tcn 3x3 32->64 @147x147"},
+    {80, 192, 71, 3, 1, "tcn 3x3 80->192 @71x71"},
+    {64, 96, 35, 3, 1, "tcn 3x3 64->96 @35x35"},
+    {96, 96, 35, 3, 1, "tcn 3x3 96->96 @35x35"},
+    {288, 512, 35, 3, 1, "tcn 3x3 288->512 @35x35"},
+    {512, 512, 35, 3, 1, "tcn 3x3 512->512 @35x35"},
 };
 
 static double min_seconds = 0.3;

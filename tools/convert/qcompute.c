@@ -86,9 +86,20 @@ const char *ert_qc_why_not(const ert_graph *g, const ert_node *n)
     return NULL;
 }
 
+/* Winograd layers with at most this many input channels run faster on direct int8: their
+ * transforms (per input and output channel) outweigh the saved multiplies when the GEMM
+ * reduction (C) is this short. qconv_bench, int8/fp32 op time, medians of 5 alternating
+ * rounds, loaded 2-core AMD EPYC (AVX2): C = 16 0.61-0.69, 32 -> 32/64/128 0.62-0.88
+ * (56x56 and 147x147, 1 and 2 threads); C = 64 0.64-1.43 (varies with the map and the
+ * load), C >= 80 0.94-1.26: those stay float32 Winograd. */
+#define QC_WINO_INT8_MAX_C 32
+
 bool ert_qc_float_faster(const ert_graph *g, const ert_node *n)
 {
-    return strcmp(n->def->name, "Conv") == 0 && n->def->prepare_bytes && n->def->prepare_bytes(g, n) > 0;
+    if (strcmp(n->def->name, "Conv") != 0 || !n->def->prepare_bytes || n->def->prepare_bytes(g, n) == 0)
+        return false;
+    const ert_tensor *w = ert_node_input(g, n, 1);
+    return !(w && w->shape.rank == 4 && w->shape.dims[1] <= QC_WINO_INT8_MAX_C);
 }
 
 /* Per-row int8 weights of W viewed as [N, K] (stored [N, K], or [K, N] when transposed). */
