@@ -84,7 +84,7 @@ try:
     b = json.loads(r.stdout)
 except ValueError:
     b = {}
-for key in ("median_ms", "p90_ms", "p99_ms", "min_ms", "macs", "gflops", "arena_bytes"):
+for key in ("median_ms", "p90_ms", "p99_ms", "min_ms", "cpu_ms", "macs", "gflops", "arena_bytes"):
     check(f"bench_has_{key}", key in b, r.stdout)
 check("bench_macs_positive", b.get("macs", 0) > 1e6, b)
 

@@ -7,6 +7,7 @@
 
 #include "../../runtime/engine/op.h"
 
+#include "qcompute.h"
 #include "qrange.h"
 #include "quantize.h"
 
@@ -204,11 +205,49 @@ static void test_quant_mark_weights(void)
     ert_graph_free(g);
 }
 
+/* One 3x3 (or 1x1) "same" convolution c -> m on an hw x hw map: does the converter keep it
+ * float32 (Winograd faster than direct int8)? */
+static bool wino_keeps_fp32(int64_t c, int64_t m, int64_t hw, int64_t k)
+{
+    ert_graph *g = ert_graph_new("one");
+    g->opset = 13;
+    ert_shape xs = {4, {1, c, hw, hw}};
+    uint32_t x;
+    ert_error err;
+    CU_ASSERT_FATAL(ert_graph_add_tensor(g, "x", ERT_DT_F32, &xs, NULL, false, &x, &err) == ERT_OK);
+    float *w = calloc((size_t)(c * m * k * k), sizeof *w);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(w);
+    uint32_t tw = tu_f32(g, "w", w, 4, (int64_t[]){m, c, k, k});
+    free(w);
+    uint32_t ty = tu_out(g, "y");
+    ert_attr conv[] = {tu_attr_ints("kernel_shape", (int64_t[]){k, k}, 2),
+                       tu_attr_ints("pads", (int64_t[]){k / 2, k / 2, k / 2, k / 2}, 4)};
+    tu_node(g, "conv", "Conv", (uint32_t[]){x, tw}, 2, ty, conv, 2);
+    bool keep = ert_qc_float_faster(g, &g->nodes[0]);
+    ert_graph_free(g);
+    return keep;
+}
+
+/* The measured rule of qcompute.c: float32 only for Winograd F(4x4,3x3) with > 32 input
+ * channels; direct int8 for C <= 32, for maps on F(2x2,3x3) and for non-Winograd layers. */
+static void test_quant_winograd_rule(void)
+{
+    CU_ASSERT_TRUE(wino_keeps_fp32(64, 64, 56, 3));    /* F(4x4): 1.06-1.14 int8/fp32 */
+    CU_ASSERT_TRUE(wino_keeps_fp32(512, 512, 35, 3));  /* tcn conv2 */
+    CU_ASSERT_TRUE(wino_keeps_fp32(33, 64, 56, 3));
+    CU_ASSERT_FALSE(wino_keeps_fp32(32, 64, 56, 3));   /* short reduction: 0.54-0.62 */
+    CU_ASSERT_FALSE(wino_keeps_fp32(16, 16, 56, 3));
+    CU_ASSERT_FALSE(wino_keeps_fp32(256, 256, 14, 3)); /* F(2x2) map: 0.76-0.79 */
+    CU_ASSERT_FALSE(wino_keeps_fp32(64, 64, 4, 3));    /* too few tiles: im2col, not Winograd */
+    CU_ASSERT_FALSE(wino_keeps_fp32(64, 64, 56, 1));   /* 1x1 */
+}
+
 static const ert_test_case cases[] = {
     ERT_TEST(test_quant_params_of_ranges),
     ERT_TEST(test_quant_methods_on_outliers),
     ERT_TEST(test_quant_signed_and_nonfinite),
     ERT_TEST(test_quant_mark_weights),
+    ERT_TEST(test_quant_winograd_rule),
     ERT_TEST_END,
 };
 const ert_test_suite ert_suite_quant = {"quant", cases};

@@ -1,7 +1,8 @@
 /* qconv_bench: one convolution node run through ert_model (weights prepared at bind, the
  * shared workspace, the pool), fp32 Conv (OpenBLAS im2col/1x1 gemm, or Winograd on 3x3
  * stride-1 maps of 14x14 and more) against ErtQConv (int8, quantizing its float input every
- * run), on the convolution shapes of grasp2vec_224 (ResNet-50-like), at 1 and 2 threads. */
+ * run), on the convolution shapes of grasp2vec_224 (ResNet-50-like) and the 3x3 ones of tcn_299, at
+ * 1 and 2 threads. */
 #include "../../runtime/engine/op.h"
 #include "embedrt/model.h"
 #include "embedrt/plan.h"
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 typedef struct shape {
     int64_t c, m, hw, k, s;
@@ -29,6 +31,14 @@ static const shape shapes[] = {
     {512, 128, 28, 1, 1, "1x1 512->128 @28x28"},
     {1024, 256, 14, 1, 1, "1x1 1024->256 @14x14"},
     {2048, 512, 7, 1, 1, "1x1 2048->512 @7x7"},
+    /* tcn_299 (Inception-v3 base + two 3x3 layers): its 3x3 stride-1 shapes */
+    {32, 32, 147, 3, 1, "tcn 3x3 32->32 @147x147"},
+    {32, 64, 147, 3, 1, "tcn 3x3 32->64 @147x147"},
+    {80, 192, 71, 3, 1, "tcn 3x3 80->192 @71x71"},
+    {64, 96, 35, 3, 1, "tcn 3x3 64->96 @35x35"},
+    {96, 96, 35, 3, 1, "tcn 3x3 96->96 @35x35"},
+    {288, 512, 35, 3, 1, "tcn 3x3 288->512 @35x35"},
+    {512, 512, 35, 3, 1, "tcn 3x3 512->512 @35x35"},
 };
 
 static double min_seconds = 0.3;
@@ -109,20 +119,31 @@ static ert_model *make_model(const shape *sh, bool quantized, int threads, const
     return mdl;
 }
 
+/* --cpu-time: the process's CPU seconds instead of wall-clock seconds. */
+static bool cpu_time;
+
+static double clock_s(void)
+{
+    if (!cpu_time)
+        return (double)ert_monotonic_ns() * 1e-9;
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
 /* Seconds per run over a batch of about `seconds`. */
 static double time_batch(ert_model *m, double seconds)
 {
     ert_error err;
-    uint64_t t0 = ert_monotonic_ns();
+    double t0 = clock_s(), el;
     size_t it = 0;
-    double el;
     do {
         if (ert_model_run(m, 0, &err) != ERT_OK) {
             fprintf(stderr, "qconv_bench: %s\n", err.msg);
             exit(1);
         }
         it++;
-        el = (double)(ert_monotonic_ns() - t0) * 1e-9;
+        el = clock_s() - t0;
     } while (el < seconds);
     return el / (double)it;
 }
@@ -148,16 +169,21 @@ int main(int argc, char **argv)
             threads[nthreads++] = atoi(argv[++i]);
         } else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
             only = argv[++i];
+        } else if (strcmp(argv[i], "--cpu-time") == 0) {
+            cpu_time = true;
         } else if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) {
             min_seconds = atof(argv[++i]);
         } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-            printf("usage: qconv_bench [--threads N]... [--seconds S] [--only TEXT]\n"
+            printf("usage: qconv_bench [--threads N]... [--seconds S] [--only TEXT] [--cpu-time]\n"
                    "  Times one Conv node (fp32: OpenBLAS, Winograd on 3x3 stride-1 maps >= 14x14) against\n"
                    "  ErtQConv (int8, input quantized every run) through ert_model on the grasp2vec_224\n"
                    "  convolution shapes, with ReLU fused. Default threads 1 and 2, ~S seconds per side and\n"
                    "  cell in 5 alternating rounds (default 0.3; medians, ratio = median round's int8/fp32).\n"
                    "  --only runs the shapes whose name contains TEXT. The int8 kernel is the best this CPU\n"
-                   "  runs, or the one named by ERT_QGEMM_KERNEL.\n");
+                   "  runs, or the one named by ERT_QGEMM_KERNEL.\n"
+                   "  --cpu-time measures the process's CPU time instead of wall time: with --threads 1 the\n"
+                   "  op's own time, unaffected by other jobs taking the CPU (with more threads it adds up\n"
+                   "  every worker's time, waiting included: not a latency).\n");
             return 0;
         } else {
             fprintf(stderr, "qconv_bench: unknown argument '%s' (see --help)\n", argv[i]);

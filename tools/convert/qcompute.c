@@ -86,9 +86,31 @@ const char *ert_qc_why_not(const ert_graph *g, const ert_node *n)
     return NULL;
 }
 
+/* Which Winograd layers direct int8 beats (qconv_bench --cpu-time --threads 1, int8/fp32
+ * op time, medians of 5 alternating rounds, 2-core AMD EPYC, AVX2; wall time at 2 threads
+ * in brackets):
+ * - at most QC_WINO_INT8_MAX_C input channels: the transforms (per input and output channel)
+ *   outweigh the saved multiplies when the GEMM reduction is this short: 32->32 and 32->64
+ *   at 147x147 0.54-0.62 (0.54-0.55); 16->16, 32->32, 32->128 at 56x56 0.6-0.9 (wall);
+ * - maps the float32 op runs as F(2x2,3x3) (too few 4x4 tiles: below ~24x24), 2.25x fewer
+ *   multiplies instead of 4x: 256->256 at 14x14 0.76-0.79 (0.79-0.85).
+ * The rest stays float32 F(4x4,3x3): 64->64 at 56x56 1.06-1.14, 128->128 at 28x28 1.21-1.23,
+ * 288->512 and 512->512 at 35x35 0.99-1.16, 64->96 and 96->96 at 35x35 0.92-1.06, 80->192
+ * at 71x71 0.91-0.94 (a tie within the noise: kept). */
+#define QC_WINO_INT8_MAX_C 32
+
 bool ert_qc_float_faster(const ert_graph *g, const ert_node *n)
 {
-    return strcmp(n->def->name, "Conv") == 0 && n->def->prepare_bytes && n->def->prepare_bytes(g, n) > 0;
+    if (strcmp(n->def->name, "Conv") != 0 || !n->def->prepare_bytes)
+        return false;
+    size_t prep = n->def->prepare_bytes(g, n);
+    const ert_tensor *w = ert_node_input(g, n, 1);
+    if (prep == 0 || !w || w->shape.rank != 4 || w->shape.dims[0] < 1 || w->shape.dims[1] < 1)
+        return false;
+    size_t c = (size_t)w->shape.dims[1], m = (size_t)w->shape.dims[0];
+    /* Prepared weights are (tile + 2)^2 transformed positions x C x M floats. */
+    size_t pos = prep / (c * m * sizeof(float));
+    return c > QC_WINO_INT8_MAX_C && pos != 16;
 }
 
 /* Per-row int8 weights of W viewed as [N, K] (stored [N, K], or [K, N] when transposed). */
