@@ -13,6 +13,7 @@ frames written here (smooth random images, a held-out share never calibrated on)
 usage: test_quantize.py EMBEDRT FIXTURE_DIR"""
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -151,6 +152,27 @@ for method in ("minmax", "percentile", "entropy"):
           rep.get("calibration_frames") == 12 and min(o["cosine_mean"] for o in rep["outputs"]) >= 0.99,
           r.stderr[-300:] + json.dumps(rep.get("outputs")))
 
+# Family blobs: a graph input fed by another graph is calibrated on that graph's float32
+# outputs (the mfTCN head on windows of 2 consecutive trunk maps, the RIG decoder on the
+# encoder's mu), not on N(0, 1) values.
+fx = lambda case: os.path.join(fixtures, case, "model.onnx")  # noqa: E731
+rgb = "crop=center,resize={0}x{0}:bilinear,scale=0.00392157"
+fam = {
+    "mftcn": (["--family", "mftcn", "--graph", "trunk=" + fx("mftcn_trunk_64"), "--graph", "head=" + fx("mftcn_head_n2"),
+               "--window", "2", "--stride", "3", "--preprocess", "trunk:" + rgb.format(64)], 64,
+              "calibration: graph 'head' input 'features' <- graph 'trunk' output 'features' of 2 consecutive frames"),
+    "rig": (["--family", "rig", "--graph", "encoder=" + fx("rig_encoder"), "--graph", "decoder=" + fx("rig_decoder"),
+             "--preprocess", "encoder:" + rgb.format(48)], 48,
+            "calibration: graph 'decoder' input "),
+}
+for name, (args, size, line) in fam.items():
+    out = os.path.join(tmp, f"family_{name}.int8.erb")
+    r = run("convert", *args, "--quantize", "int8", "--calibration", cal[size], "-o", out)
+    rep = inspect(out).get("quantization") or {}
+    cos = {o["graph"] + "/" + o["output"]: o["cosine_mean"] for o in rep.get("outputs", [])}
+    check(f"family_{name}_fed_input_calibrated", r.returncode == 0 and line in r.stderr and
+          len(cos) >= 2 and min(cos.values()) >= 0.995, r.stderr[-600:] + json.dumps(cos))
+
 # int8-weights: storage only.
 g2v = os.path.join(fixtures, "grasp2vec_64", "model.onnx")
 w8 = os.path.join(tmp, "g2v.w8.erb")
@@ -246,5 +268,6 @@ for args, want, code in [
         ok = ok and "--calibration" in lines[0] and "nope" in lines[0]
     check("refuses " + " ".join(args[:2] + args[-2:]), ok, r.stderr)
 
+shutil.rmtree(tmp, ignore_errors=True)
 print(f"{passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)

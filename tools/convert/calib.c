@@ -35,8 +35,12 @@ void ert_calib_free(ert_calib_set *s)
     for (size_t i = 0; i < s->n; i++)
         ert_image_free(&s->frames[i]);
     free(s->frames);
+    for (size_t i = 0; i < s->n_feeds; i++)
+        free(s->feeds[i].values);
+    free(s->feeds);
     s->frames = NULL;
-    s->n = 0;
+    s->feeds = NULL;
+    s->n = s->n_feeds = 0;
 }
 
 ert_status ert_calib_load(const char *path, size_t max_frames, ert_calib_set *out, ert_error *err)
@@ -172,7 +176,33 @@ static void normal_fill(float *v, size_t n, uint64_t seed)
     }
 }
 
-/* Graph gi's inputs for frame fi: the image through the recipe, other inputs N(0, 1). */
+static const ert_calib_feed *find_feed(const ert_calib_set *s, uint32_t gi, uint32_t i)
+{
+    for (size_t k = 0; k < s->n_feeds; k++)
+        if (s->feeds[k].graph == gi && s->feeds[k].input == i)
+            return &s->feeds[k];
+    return NULL;
+}
+
+/* Writes a fed input for frame fi: a copy of the source output, or the window of n
+ * source outputs [1,C,h,w] placed at dim 2 of [1,C,n,h,w]. */
+static void fill_fed(const ert_calib_feed *fd, const ert_tensor *t, size_t fi, float *dst)
+{
+    if (!fd->window) {
+        memcpy(dst, fd->values + fi * fd->per_frame, fd->per_frame * sizeof *dst);
+        return;
+    }
+    size_t n = fd->window, c = (size_t)t->shape.dims[1], hw = fd->per_frame / c;
+    for (size_t k = 0; k < n; k++) {
+        size_t back = n - 1 - k, f = fi >= back ? fi - back : 0;
+        const float *src = fd->values + f * fd->per_frame;
+        for (size_t ch = 0; ch < c; ch++)
+            memcpy(dst + (ch * n + k) * hw, src + ch * hw, hw * sizeof *dst);
+    }
+}
+
+/* Graph gi's inputs for frame fi: the image through the recipe, fed inputs from their
+ * source graph's output, other inputs N(0, 1). */
 static ert_status set_inputs(ert_model *m, uint32_t gi, const ert_preprocess *pp, const ert_calib_set *frames,
                              size_t fi, ert_error *err)
 {
@@ -184,12 +214,97 @@ static ert_status set_inputs(ert_model *m, uint32_t gi, const ert_preprocess *pp
         if (t->dtype != ERT_DT_F32)
             return ert_fail(err, ERT_EINVAL, "graph '%s': input %u is not float32", g->name, i);
         ert_status st = ERT_OK;
+        const ert_calib_feed *fd;
         if (i == 0 && image)
             st = ert_calib_input(g, pp, &frames->frames[fi].frame, t->data, err);
+        else if ((fd = find_feed(frames, gi, i)) != NULL)
+            fill_fed(fd, t, fi, t->data);
         else
             normal_fill(t->data, t->nbytes / 4, fi * 131 + i);
         if (st != ERT_OK)
             return st;
+    }
+    return ERT_OK;
+}
+
+/* How input t can be fed from output y: 0 no, 1 same shape, 2 + n a window of n frames. */
+static uint32_t feed_kind(const ert_tensor *t, const ert_tensor *y)
+{
+    if (y->dtype != ERT_DT_F32 || t->nbytes == 0)
+        return 0;
+    if (t->shape.rank == y->shape.rank) {
+        for (int d = 0; d < t->shape.rank; d++)
+            if (t->shape.dims[d] != y->shape.dims[d])
+                return 0;
+        return 1;
+    }
+    const int64_t *a = t->shape.dims, *b = y->shape.dims;
+    if (t->shape.rank == 5 && y->shape.rank == 4 && a[0] == 1 && b[0] == 1 && a[1] == b[1] && a[3] == b[2] &&
+        a[4] == b[3] && a[2] >= 1 && a[2] <= 64)
+        return 2 + (uint32_t)a[2];
+    return 0;
+}
+
+#define MAX_FEED_BYTES ((size_t)1 << 30)
+
+ert_status ert_calib_feed_build(ert_model *m, const ert_preprocess *const *pps, ert_calib_set *s, ert_error *err)
+{
+    uint32_t ng = ert_model_graph_count(m);
+    size_t total = 0;
+    for (uint32_t gi = 1; gi < ng; gi++) {
+        ert_graph *g = ert_model_graph(m, gi);
+        uint32_t h, w;
+        bool image = image_input(g, &h, &w);
+        for (uint32_t i = image ? 1 : 0; i < g->n_inputs; i++) {
+            const ert_tensor *t = ert_model_input(m, gi, i);
+            if (t->dtype != ERT_DT_F32)
+                continue;
+            uint32_t kind = 0, sg = 0, so = 0;
+            for (uint32_t gj = 0; gj < gi && !kind; gj++)
+                for (uint32_t o = 0; o < ert_model_graph(m, gj)->n_outputs && !kind; o++)
+                    if ((kind = feed_kind(t, ert_model_output(m, gj, o))) != 0)
+                        sg = gj, so = o;
+            if (!kind)
+                continue;
+            const ert_tensor *y = ert_model_output(m, sg, so);
+            size_t per = y->nbytes / 4;
+            if (per > (MAX_FEED_BYTES - total) / 4 / s->n) {
+                fprintf(stderr, "calibration: graph '%s' input %u: the source outputs would take more than 1 GiB; "
+                                "seeded N(0, 1) values instead\n", g->name, i);
+                continue;
+            }
+            ert_calib_feed fd = {.graph = gi, .input = i, .src_graph = sg, .src_output = so,
+                                 .window = kind >= 2 ? kind - 2 : 0, .per_frame = per};
+            ert_calib_feed *nf = realloc(s->feeds, (s->n_feeds + 1) * sizeof *nf);
+            if (!nf || !(fd.values = malloc(per * s->n * sizeof *fd.values))) {
+                if (nf)
+                    s->feeds = nf;
+                return ert_fail(err, ERT_ENOMEM, "calibration: out of memory for graph '%s' input %u", g->name, i);
+            }
+            s->feeds = nf;
+            ert_status st = ERT_OK;
+            for (size_t fi = 0; fi < s->n && st == ERT_OK; fi++) {
+                st = set_inputs(m, sg, pps ? pps[sg] : NULL, s, fi, err);
+                if (st == ERT_OK)
+                    st = ert_model_run(m, sg, err);
+                if (st == ERT_OK)
+                    memcpy(fd.values + fi * per, ert_model_output(m, sg, so)->data, per * sizeof *fd.values);
+            }
+            if (st != ERT_OK) {
+                free(fd.values);
+                return ert_error_prefix(err, "calibration feed of graph '%s'", g->name), st;
+            }
+            s->feeds[s->n_feeds++] = fd;
+            total += per * s->n * 4;
+            const ert_graph *src = ert_model_graph(m, sg);
+            const char *in = t->name ? t->name : "?", *out = y->name ? y->name : "?";
+            if (fd.window)
+                fprintf(stderr, "calibration: graph '%s' input '%s' <- graph '%s' output '%s' of %u consecutive frames\n",
+                        g->name, in, src->name, out, fd.window);
+            else
+                fprintf(stderr, "calibration: graph '%s' input '%s' <- graph '%s' output '%s'\n", g->name, in,
+                        src->name, out);
+        }
     }
     return ERT_OK;
 }

@@ -172,14 +172,25 @@ static ert_status measure_models(ert_model *fm, ert_model *qm, ert_graph *const 
                                  const ert_blob_write_opts *wo, const ert_calib_set *frames, ert_qreport *r,
                                  sqnr_ctx *sq, ert_error *err);
 
+static const ert_preprocess *const *recipes(const ert_blob_write_opts *wo, uint32_t n,
+                                           const ert_preprocess *pps[8])
+{
+    for (uint32_t i = 0; i < 8; i++)
+        pps[i] = wo->preprocess && i < n ? wo->preprocess[i] : NULL;
+    return pps;
+}
+
 static ert_status measure(const char *out, ert_graph *const *gs, uint32_t n, const ert_blob_write_opts *wo,
-                          const ert_calib_set *frames, ert_qreport *r, ert_error *err)
+                          ert_calib_set *frames, ert_qreport *r, ert_error *err)
 {
     ert_model *fm = NULL, *qm = NULL;
     ert_model_options mo = {.threads = 1};
+    const ert_preprocess *pps[8];
     ert_status st = load_as_blob(out, "measure", gs, n, wo, &qm, err);
     if (st == ERT_OK)
         st = ert_model_from_graphs(gs, n, false, &mo, &fm, err);
+    if (st == ERT_OK)
+        st = ert_calib_feed_build(fm, recipes(wo, n, pps), frames, err);
     if (st == ERT_OK)
         st = measure_models(fm, qm, gs, n, wo, frames, r, NULL, err);
     ert_model_free(fm);
@@ -196,9 +207,8 @@ static ert_status measure_models(ert_model *fm, ert_model *qm, ert_graph *const 
         ert_model_set_observer(fm, obs_fp32, sq);
         ert_model_set_observer(qm, obs_int8, sq);
     }
-    const ert_preprocess *pps[8] = {0};
-    for (uint32_t i = 0; i < n && i < 8 && wo->preprocess; i++)
-        pps[i] = wo->preprocess[i];
+    const ert_preprocess *pps[8];
+    recipes(wo, n, pps);
     ert_calib_accuracy acc[MAX_ACC];
     size_t na = 0;
     if (st == ERT_OK)
@@ -268,7 +278,7 @@ static bool kept_by_user(const ert_convert_quant *q, const char *name)
 #define MAX_FALLBACKS 16
 
 static ert_status quantize_int8(const char *out, ert_graph **gs, uint32_t n, ert_blob_write_opts *wo,
-                                const ert_convert_quant *q, const ert_calib_set *frames, ert_qreport *r,
+                                const ert_convert_quant *q, ert_calib_set *frames, ert_qreport *r,
                                 ert_error *err)
 {
     ert_status st = ERT_OK;
@@ -322,9 +332,12 @@ static ert_status quantize_int8(const char *out, ert_graph **gs, uint32_t n, ert
     /* Activation statistics of every candidate's input, on the float32 blob. */
     if (st == ERT_OK)
         st = load_as_blob(out, "fp32", orig, n, wo, &fm, err);
-    const ert_preprocess *pps[8] = {0};
-    for (uint32_t i = 0; i < n && wo->preprocess; i++)
-        pps[i] = wo->preprocess[i];
+    const ert_preprocess *pps[8];
+    recipes(wo, n, pps);
+    /* Inputs fed by another graph (a decoder's latent, the mfTCN head's window of trunk
+     * maps) are calibrated on that graph's float32 outputs. */
+    if (st == ERT_OK)
+        st = ert_calib_feed_build(fm, pps, frames, err);
     if (st == ERT_OK) {
         ert_model_set_observer(fm, obs_calib, &cc);
         cc.pass = 1;
