@@ -39,6 +39,9 @@ import g2v_data  # noqa: E402
 WIDTH = 1 / 8
 L2 = 2e-3
 TRAIN_SEED = 1  # simworld seed of the training episodes; evaluation never uses it
+# Output stride of the scene tower -> the reference's block_strides. 16 is the paper's tower
+# (8x8 map at 128 px); 8 runs the third group at stride 1 (16x16 map, same parameters).
+SCENE_STRIDES = {16: (1, 2, 2), 8: (1, 2, 1)}
 
 
 def load_reference():
@@ -152,6 +155,9 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--loc-weight", type=float, default=0.0,
                     help="weight of the self-supervised localisation term (0, the default and the shipped model: the paper's loss only; 1 made it worse)")
+    ap.add_argument("--scene-stride", type=int, default=16, choices=sorted(SCENE_STRIDES),
+                    help="output stride of the scene tower: 16 (the paper's, 8x8 map at 128 px) or 8 "
+                         "(third group at stride 1: 16x16 map)")
     ap.add_argument("--checkpoint", help="also save the PyTorch state dicts here (not shipped)")
     ap.add_argument("--tau", type=float, default=0.0,
                     help="0: raw dot-product logits (the paper); > 0: cosine / tau logits")
@@ -176,7 +182,8 @@ def main():
     print(f"data: {args.episodes} episodes in {time.time() - t0:.1f} s", flush=True)
 
     ref = load_reference()
-    scene, obj = ref.Grasp2VecTower(WIDTH), ref.Grasp2VecTower(WIDTH)
+    scene = ref.Grasp2VecTower(WIDTH, block_strides=SCENE_STRIDES[args.scene_stride])
+    obj = ref.Grasp2VecTower(WIDTH)
     params = list(scene.parameters()) + list(obj.parameters())
     opt = torch.optim.Adam(params, lr=args.lr)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.steps, pct_start=0.1)
@@ -224,6 +231,7 @@ def main():
     info = {"command": " ".join([os.path.relpath(sys.argv[0])] + sys.argv[1:]),
             "data_command": " ".join(data_cmd) if data_cmd else f"(given) {args.data}",
             "torch": torch.__version__, "threads": 1, "seed": args.seed, "width": WIDTH,
+            "scene_stride": args.scene_stride,
             "episodes": n, "steps": args.steps, "tau": args.tau, "loc_weight": args.loc_weight, "batch": b, "lr": args.lr,
             "train_seconds": round(train_s, 1), "total_seconds": round(time.time() - t0, 1),
             "final_loss": log[-1]["loss"], "final_smoothed_loss": round(run_loss, 4), "log": log}

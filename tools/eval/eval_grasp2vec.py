@@ -18,8 +18,10 @@ a camera `scene` that replays the episodes' pre-grasp frames in a loop (fps = ma
   that episode's pre-grasp frame (matched by goal_id and frame_seq). The keypoint (in [0, 1]
   over the first..last cell centres) is read as the receptive-field centre of the cell it
   names: x = stride * kp_x * (w - 1) + 0.5 pixels, stride = 128 / w (cell k of the tower's
-  stride-16 map is centred on input pixel 16 k); hit when inside the grasped object's true
-  box in the pre frame (gt.jsonl). The column `kp*W` reads it as kp_x * 128 instead.
+  stride-s map is centred on input pixel s k: s = 16 for an 8x8 map, 8 for 16x16); hit when
+  inside the grasped object's true box in the pre frame (gt.jsonl). The column `kp*W` reads
+  it as kp_x * 128 instead; `argmax cell` takes the centre of the most probable cell of the
+  daemon's map instead of the soft-argmax keypoint (a diagnostic, not the family's keypoint).
 Prints a table; --check exits 1 unless top-1 >= 0.90, keypoint-in-box >= 0.80 and int8 is
 within 0.02 of fp32 on both (thresholds: --min-top1, --min-kp, --max-gap).
 """
@@ -151,7 +153,7 @@ def evaluate(args):
                         "goal_ids": goal_ids, "grasped": grasped, "box": box_of(g["pre"], grasped),
                         "target_goal": goal_ids.index(grasped)})
         proc, sock = start_daemon(embedrtd, tmp, scene_dir, blobs)
-        res = {m: {"top1": [], "kp_in": [], "kp_in_naive": [], "margin": []} for m in blobs}
+        res = {m: {"top1": [], "kp_in": [], "kp_in_naive": [], "kp_in_argmax": [], "margin": []} for m in blobs}
         with Client("unix:" + sock, timeout=30) as c:
             c.subscribe("heatmaps", camera="scene")
             side = g2v_data.SCENE_SIDE
@@ -185,6 +187,10 @@ def evaluate(args):
                     res[m]["kp_in"].append(x0 <= px <= x1 and y0 <= py <= y1)
                     nx, ny = h.keypoint_x * side, h.keypoint_y * side
                     res[m]["kp_in_naive"].append(x0 <= nx <= x1 and y0 <= ny <= y1)
+                    if len(h.values) == h.width * h.height:
+                        k = int(np.argmax(np.asarray(h.values, np.float32)))
+                        ax, ay = stride_x * (k % h.width) + 0.5, stride_y * (k // h.width) + 0.5
+                        res[m]["kp_in_argmax"].append(x0 <= ax <= x1 and y0 <= ay <= y1)
                 if args.verbose:
                     print(f"episode {e}: " + "  ".join(
                         f"{m} top1 {int(res[m]['top1'][-1])} kp {int(res[m]['kp_in'][-1])}" for m in blobs),
@@ -201,6 +207,7 @@ def evaluate(args):
         shutil.rmtree(tmp, ignore_errors=True)
     summary = {m: {"top1": float(np.mean(r["top1"])), "keypoint_in_box": float(np.mean(r["kp_in"])),
                    "keypoint_in_box_kpW": float(np.mean(r["kp_in_naive"])),
+                   "keypoint_in_box_argmax": float(np.mean(r["kp_in_argmax"])) if r["kp_in_argmax"] else float("nan"),
                    "mean_margin": float(np.mean(r["margin"]))} for m, r in res.items()}
     return summary, elapsed, skipped
 
@@ -231,6 +238,7 @@ def main():
     rows = [("outcome->goal top-1 (6 candidates)", "top1", f">= {args.min_top1:.2f}"),
             ("heatmap keypoint in true box", "keypoint_in_box", f">= {args.min_kp:.2f}"),
             ("  (keypoint read as kp*W)", "keypoint_in_box_kpW", ""),
+            ("  (argmax cell instead of the keypoint)", "keypoint_in_box_argmax", ""),
             ("mean cosine margin (true - best other)", "mean_margin", "")]
     for label, key, target in rows:
         print(f"{label:40s} " + " ".join(f"{summary[m][key]:8.3f}" for m in summary) + f"   {target}")
