@@ -3,17 +3,20 @@
 
 usage: /usr/bin/python3 models/grasp2vec/train.py --simworld build/tools/simworld/simworld
            [--out models/grasp2vec/demo] [--episodes 2000] [--steps 900] [--seed 0]
+           [--scene-stride 16|8]
+The shipped demo model: --episodes 3000 --steps 1400 --scene-stride 8 (models/grasp2vec/demo/README.md).
 
 Data: `simworld grasp --seed 1 --size 128x128 --episodes N` (training seed 1 only; the
 evaluation uses seeds 101+, see tools/eval/eval_grasp2vec.py), rendered into a temporary
 folder (or --data DIR if already rendered with those options).
 Model: the reference tower (models/grasp2vec/reference/grasp2vec.py, ResNet-50 v2 cut after
-the third group) at width 1/8 (C = 128); phi_s on 128x128 scenes (8x8 spatial map), phi_o on
-64x64 object images (the outcome frame resized, as the blob's recipe does).
+the third group) at width 1/8 (C = 128); phi_s on 128x128 scenes (8x8 spatial map, or 16x16
+with --scene-stride 8: third group at stride 1), phi_o on 64x64 object images (the outcome
+frame resized, as the blob's recipe does).
 Loss (Jang et al. 2018): n-pairs in both directions between phi_s(pre) - phi_s(post) and
 phi_o(outcome) over the batch (raw dot products as logits), plus an L2 penalty on both
 embeddings. Self-supervised: no object ids, boxes or goal images are used in training.
-Writes OUT/scene.onnx (image -> vector [1,128], spatial [1,128,8,8]), OUT/object.onnx
+Writes OUT/scene.onnx (image -> vector [1,128], spatial [1,128,S,S]), OUT/object.onnx
 (image -> vector [1,128]), OUT/train_log.json (loss curve, time, command).
 Deterministic for a seed: one PyTorch thread, fixed data order.
 """
@@ -106,10 +109,15 @@ def change_target(x_pre, x_post, h, w):
     return flat / flat.sum(1, keepdim=True).clamp_min(1e-12)
 
 
-def localisation_loss(spatial_pre, positive, target):
+def localisation_loss(spatial_pre, positive, target, scale=0.0):
     """Cross-entropy between the change distribution and the softmax of the heatmap
-    heat[i, j] = spatial_pre[:, i, j] . phi_o(outcome) (the runtime's heatmap, temperature 1)."""
+    heat[i, j] = spatial_pre[:, i, j] . phi_o(outcome) (the runtime's heatmap). scale 0: the
+    raw heat (temperature 1), which also pulls the heat's magnitude, and with it the n-pairs
+    logits, down; scale > 0: the heat standardised per scene by its own (detached) spread,
+    times scale, so the term shapes where the heat peaks, not how large it is."""
     heat = torch.einsum("bchw,bc->bhw", spatial_pre, positive).flatten(1)
+    if scale > 0:
+        heat = scale * (heat - heat.mean(1, keepdim=True)) / heat.std(1, keepdim=True).detach().clamp_min(1e-6)
     return -(target * F.log_softmax(heat, 1)).sum(1).mean()
 
 
@@ -158,6 +166,9 @@ def main():
     ap.add_argument("--scene-stride", type=int, default=16, choices=sorted(SCENE_STRIDES),
                     help="output stride of the scene tower: 16 (the paper's, 8x8 map at 128 px) or 8 "
                          "(third group at stride 1: 16x16 map)")
+    ap.add_argument("--loc-scale", type=float, default=0.0,
+                    help="0: the localisation term on the raw heat; > 0: on the heat standardised per scene "
+                         "(detached spread) times this")
     ap.add_argument("--checkpoint", help="also save the PyTorch state dicts here (not shipped)")
     ap.add_argument("--tau", type=float, default=0.0,
                     help="0: raw dot-product logits (the paper); > 0: cosine / tau logits")
@@ -208,7 +219,7 @@ def main():
         loss = ce + reg
         if args.loc_weight > 0:
             target = change_target(x_pre, x_post, sp.shape[2], sp.shape[3])
-            loc = localisation_loss(sp[:b], positive, target)
+            loc = localisation_loss(sp[:b], positive, target, args.loc_scale)
             loss = loss + args.loc_weight * loc
         opt.zero_grad()
         loss.backward()
@@ -232,7 +243,8 @@ def main():
             "data_command": " ".join(data_cmd) if data_cmd else f"(given) {args.data}",
             "torch": torch.__version__, "threads": 1, "seed": args.seed, "width": WIDTH,
             "scene_stride": args.scene_stride,
-            "episodes": n, "steps": args.steps, "tau": args.tau, "loc_weight": args.loc_weight, "batch": b, "lr": args.lr,
+            "episodes": n, "steps": args.steps, "tau": args.tau, "loc_weight": args.loc_weight,
+            "loc_scale": args.loc_scale, "batch": b, "lr": args.lr,
             "train_seconds": round(train_s, 1), "total_seconds": round(time.time() - t0, 1),
             "final_loss": log[-1]["loss"], "final_smoothed_loss": round(run_loss, 4), "log": log}
     with open(os.path.join(args.out, "train_log.json"), "w") as f:
