@@ -7,7 +7,8 @@ usage: /usr/bin/python3 tools/eval/eval_grasp2vec.py [--build build] [--seed 101
 
 Episodes: `simworld grasp --seed SEED --size 128x128` (training used seed 1 only; the default
 101 and anything but 1 is held out). One embedrtd serves both blobs (models `fp32`, `int8`) on
-a camera `scene` that replays the episodes' pre-grasp frames in a loop (fps = max).
+a camera `scene` that replays the episodes' pre-grasp frames in a loop (30 fps: faster, the client
+falls behind the heatmap stream).
 
 - Retrieval (outcome -> goal): for each episode the outcome image and every goal image (the
   episode's objects held up, another pose; 6 candidates by default) are sent with SetGoal
@@ -66,7 +67,7 @@ def start_daemon(embedrtd, tmp, scene_dir, blobs):
     conf = os.path.join(tmp, "embedrtd.conf")
     sock = os.path.join(tmp, "d.sock")
     lines = ["[daemon]", "threads = 1", "client_queue_depth = 1024", "log_level = warn", "",
-             "[camera scene]", f"source = replay:{scene_dir}", "fps = max", "loop = true", ""]
+             "[camera scene]", f"source = replay:{scene_dir}", "fps = 30", "loop = true", ""]
     for name, blob in blobs.items():
         lines += [f"[model {name}]", f"blob = {os.path.abspath(blob)}", "cameras = scene", "threads = 1", ""]
     with open(conf, "w") as f:
@@ -155,7 +156,6 @@ def evaluate(args):
         proc, sock = start_daemon(embedrtd, tmp, scene_dir, blobs)
         res = {m: {"top1": [], "kp_in": [], "kp_in_naive": [], "kp_in_argmax": [], "margin": []} for m in blobs}
         with Client("unix:" + sock, timeout=30) as c:
-            c.subscribe("heatmaps", camera="scene")
             side = g2v_data.SCENE_SIDE
             for e, ep in enumerate(eps):
                 for m in blobs:
@@ -165,10 +165,24 @@ def evaluate(args):
                     res[m]["top1"].append(best == ep["target_goal"])
                     others = [s for i, s in enumerate(sims) if i != ep["target_goal"]]
                     res[m]["margin"].append(sims[ep["target_goal"]] - max(others))
-                want = {}
-                for m in blobs:
-                    want[m] = c.set_goal_image(m, ep["goals"][ep["target_goal"]]).goal_id
+            # Heatmaps: the replay loops over the pre frames while the client sets one goal per
+            # episode, so the episodes are taken in the replay's order, a few frames ahead of
+            # where it is (lead), not 0..N-1: otherwise a replay faster than the client passes
+            # frame e before its goal is set and every episode waits a whole loop.
+            c.subscribe("heatmaps", camera="scene")
+            n = args.episodes
+            pending = set(range(n))
+            pos, lead = None, 2
+            while pending:
+                if pos is None:
+                    e = min(pending)
+                else:
+                    e = next((pos + lead + k) % n for k in range(n) if (pos + lead + k) % n in pending)
+                pending.discard(e)
+                ep = eps[e]
+                want = {m: c.set_goal_image(m, ep["goals"][ep["target_goal"]]).goal_id for m in blobs}
                 got = {}
+                frames_seen = 0
                 deadline = time.monotonic() + 60
                 while len(got) < len(want):
                     env = c.next_event(timeout=max(0.0, deadline - time.monotonic()))
@@ -177,8 +191,13 @@ def evaluate(args):
                     if env.WhichOneof("body") != "heatmap":
                         continue
                     h = env.heatmap
-                    if h.model in want and h.goal_id == want[h.model] and h.frame_seq % args.episodes == e:
-                        got[h.model] = h
+                    if h.model in want and h.goal_id == want[h.model]:
+                        pos = h.frame_seq % n
+                        frames_seen += 1
+                        if pos == e:
+                            got[h.model] = h
+                if frames_seen > len(want) * n // 2 and lead < n // 4:
+                    lead += 1
                 x0, y0, x1, y1 = ep["box"]
                 for m, h in got.items():
                     stride_x, stride_y = side / h.width, side / h.height
@@ -193,8 +212,8 @@ def evaluate(args):
                         res[m]["kp_in_argmax"].append(x0 <= ax <= x1 and y0 <= ay <= y1)
                 if args.verbose:
                     print(f"episode {e}: " + "  ".join(
-                        f"{m} top1 {int(res[m]['top1'][-1])} kp {int(res[m]['kp_in'][-1])}" for m in blobs),
-                        flush=True)
+                        f"{m} top1 {int(res[m]['top1'][e])} kp {int(res[m]['kp_in'][-1])}" for m in blobs)
+                        + f"  ({frames_seen} heatmaps waited, lead {lead})", flush=True)
         elapsed = time.time() - t0
     finally:
         if proc is not None and proc.poll() is None:
