@@ -3,17 +3,20 @@
 
 usage: /usr/bin/python3 models/grasp2vec/train.py --simworld build/tools/simworld/simworld
            [--out models/grasp2vec/demo] [--episodes 2000] [--steps 900] [--seed 0]
+           [--scene-stride 16|8]
+The shipped demo model: --episodes 3000 --steps 1400 --scene-stride 8 (models/grasp2vec/demo/README.md).
 
 Data: `simworld grasp --seed 1 --size 128x128 --episodes N` (training seed 1 only; the
 evaluation uses seeds 101+, see tools/eval/eval_grasp2vec.py), rendered into a temporary
 folder (or --data DIR if already rendered with those options).
 Model: the reference tower (models/grasp2vec/reference/grasp2vec.py, ResNet-50 v2 cut after
-the third group) at width 1/8 (C = 128); phi_s on 128x128 scenes (8x8 spatial map), phi_o on
-64x64 object images (the outcome frame resized, as the blob's recipe does).
+the third group) at width 1/8 (C = 128); phi_s on 128x128 scenes (8x8 spatial map, or 16x16
+with --scene-stride 8: third group at stride 1), phi_o on 64x64 object images (the outcome
+frame resized, as the blob's recipe does).
 Loss (Jang et al. 2018): n-pairs in both directions between phi_s(pre) - phi_s(post) and
 phi_o(outcome) over the batch (raw dot products as logits), plus an L2 penalty on both
 embeddings. Self-supervised: no object ids, boxes or goal images are used in training.
-Writes OUT/scene.onnx (image -> vector [1,128], spatial [1,128,8,8]), OUT/object.onnx
+Writes OUT/scene.onnx (image -> vector [1,128], spatial [1,128,S,S]), OUT/object.onnx
 (image -> vector [1,128]), OUT/train_log.json (loss curve, time, command).
 Deterministic for a seed: one PyTorch thread, fixed data order.
 """
@@ -39,6 +42,9 @@ import g2v_data  # noqa: E402
 WIDTH = 1 / 8
 L2 = 2e-3
 TRAIN_SEED = 1  # simworld seed of the training episodes; evaluation never uses it
+# Output stride of the scene tower -> the reference's block_strides. 16 is the paper's tower
+# (8x8 map at 128 px); 8 runs the third group at stride 1 (16x16 map, same parameters).
+SCENE_STRIDES = {16: (1, 2, 2), 8: (1, 2, 1)}
 
 
 def load_reference():
@@ -103,10 +109,15 @@ def change_target(x_pre, x_post, h, w):
     return flat / flat.sum(1, keepdim=True).clamp_min(1e-12)
 
 
-def localisation_loss(spatial_pre, positive, target):
+def localisation_loss(spatial_pre, positive, target, scale=0.0):
     """Cross-entropy between the change distribution and the softmax of the heatmap
-    heat[i, j] = spatial_pre[:, i, j] . phi_o(outcome) (the runtime's heatmap, temperature 1)."""
+    heat[i, j] = spatial_pre[:, i, j] . phi_o(outcome) (the runtime's heatmap). scale 0: the
+    raw heat (temperature 1), which also pulls the heat's magnitude, and with it the n-pairs
+    logits, down; scale > 0: the heat standardised per scene by its own (detached) spread,
+    times scale, so the term shapes where the heat peaks, not how large it is."""
     heat = torch.einsum("bchw,bc->bhw", spatial_pre, positive).flatten(1)
+    if scale > 0:
+        heat = scale * (heat - heat.mean(1, keepdim=True)) / heat.std(1, keepdim=True).detach().clamp_min(1e-6)
     return -(target * F.log_softmax(heat, 1)).sum(1).mean()
 
 
@@ -152,6 +163,12 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--loc-weight", type=float, default=0.0,
                     help="weight of the self-supervised localisation term (0, the default and the shipped model: the paper's loss only; 1 made it worse)")
+    ap.add_argument("--scene-stride", type=int, default=16, choices=sorted(SCENE_STRIDES),
+                    help="output stride of the scene tower: 16 (the paper's, 8x8 map at 128 px) or 8 "
+                         "(third group at stride 1: 16x16 map)")
+    ap.add_argument("--loc-scale", type=float, default=0.0,
+                    help="0: the localisation term on the raw heat; > 0: on the heat standardised per scene "
+                         "(detached spread) times this")
     ap.add_argument("--checkpoint", help="also save the PyTorch state dicts here (not shipped)")
     ap.add_argument("--tau", type=float, default=0.0,
                     help="0: raw dot-product logits (the paper); > 0: cosine / tau logits")
@@ -176,7 +193,8 @@ def main():
     print(f"data: {args.episodes} episodes in {time.time() - t0:.1f} s", flush=True)
 
     ref = load_reference()
-    scene, obj = ref.Grasp2VecTower(WIDTH), ref.Grasp2VecTower(WIDTH)
+    scene = ref.Grasp2VecTower(WIDTH, block_strides=SCENE_STRIDES[args.scene_stride])
+    obj = ref.Grasp2VecTower(WIDTH)
     params = list(scene.parameters()) + list(obj.parameters())
     opt = torch.optim.Adam(params, lr=args.lr)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.steps, pct_start=0.1)
@@ -201,7 +219,7 @@ def main():
         loss = ce + reg
         if args.loc_weight > 0:
             target = change_target(x_pre, x_post, sp.shape[2], sp.shape[3])
-            loc = localisation_loss(sp[:b], positive, target)
+            loc = localisation_loss(sp[:b], positive, target, args.loc_scale)
             loss = loss + args.loc_weight * loc
         opt.zero_grad()
         loss.backward()
@@ -224,7 +242,9 @@ def main():
     info = {"command": " ".join([os.path.relpath(sys.argv[0])] + sys.argv[1:]),
             "data_command": " ".join(data_cmd) if data_cmd else f"(given) {args.data}",
             "torch": torch.__version__, "threads": 1, "seed": args.seed, "width": WIDTH,
-            "episodes": n, "steps": args.steps, "tau": args.tau, "loc_weight": args.loc_weight, "batch": b, "lr": args.lr,
+            "scene_stride": args.scene_stride,
+            "episodes": n, "steps": args.steps, "tau": args.tau, "loc_weight": args.loc_weight,
+            "loc_scale": args.loc_scale, "batch": b, "lr": args.lr,
             "train_seconds": round(train_s, 1), "total_seconds": round(time.time() - t0, 1),
             "final_loss": log[-1]["loss"], "final_smoothed_loss": round(run_loss, 4), "log": log}
     with open(os.path.join(args.out, "train_log.json"), "w") as f:

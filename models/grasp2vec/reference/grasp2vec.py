@@ -87,11 +87,14 @@ class Grasp2VecTower(nn.Module):
 
     Scene and object towers share this shape and differ only in weights.
     width scales every channel count (1.0 gives C = 1024, 1/8 gives C = 128).
+    block_strides are the strides of the three block groups; the default (1, 2, 2) is the
+    paper's tower (output stride 16). (1, 2, 1) keeps the third group at stride 1: output
+    stride 8, a spatial map twice as fine in each direction, the same weights' shapes.
     """
 
-    def __init__(self, width=1.0):
+    def __init__(self, width=1.0, block_strides=BLOCK_STRIDES):
         super().__init__()
-        self.trunk = ResNetV2Trunk(width)
+        self.trunk = ResNetV2Trunk(width, block_strides=tuple(block_strides))
         self.out_channels = self.trunk.out_channels
 
     def forward(self, image):
@@ -100,10 +103,12 @@ class Grasp2VecTower(nn.Module):
         return vector, spatial
 
 
-def feature_size(input_size):
-    """Side of the spatial map for a square input (conv/2, pool/2, then two stride-2 groups)."""
+def feature_size(input_size, block_strides=BLOCK_STRIDES):
+    """Side of the spatial map for a square input (conv/2, pool/2, then the groups' strides;
+    the default: two stride-2 groups)."""
     s = (input_size + 2 * 3 - 7) // 2 + 1
     s = (s + 2 - 3) // 2 + 1
-    for _ in range(2):
-        s = (s + 2 - 3) // 2 + 1
+    for stride in block_strides:
+        if stride != 1:
+            s = (s + 2 - 3) // stride + 1
     return s
