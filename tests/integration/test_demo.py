@@ -96,7 +96,7 @@ with tempfile.TemporaryDirectory(prefix="embedrt-test-demo-") as tmp:
     check("retrieval_against_6_candidates_top1", len(gr.get("retrieval", [])) == 6 and gr.get("top1"),
           str(gr.get("retrieval")))
     hm = gr.get("heatmap", {})
-    check("heatmap_8x8_sums_to_1", hm.get("width") == 8 and hm.get("height") == 8 and
+    check("heatmap_16x16_sums_to_1", hm.get("width") == 16 and hm.get("height") == 16 and
           abs(sum(hm.get("values", [])) - 1) < 1e-3, str({k: hm.get(k) for k in ("width", "height")}))
     want = {"tcn_faithful@att_faithful", "tcn_deviating@att_deviating", "mftcn_faithful@att_faithful",
             "mftcn_deviating@att_deviating"}

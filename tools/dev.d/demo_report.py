@@ -83,7 +83,8 @@ def draw_report(path, res, push, g):
     ox, oy = 590, 70
     hm = gr["heatmap"]
     cv.text(ox, 40, "GRASP2VEC: HEATMAP FOR THE GOAL OBJECT ON THE PRE-GRASP SCENE", (0, 0, 0))
-    cv.text(ox, 52, "(RED: SOFTMAX OVER THE 8X8 MAP; GREEN: TRUE BOX; CROSS: KEYPOINT)", (90, 90, 90))
+    cv.text(ox, 52, f"(RED: SOFTMAX OVER THE {hm['width']}X{hm['height']} MAP; GREEN: TRUE BOX; CROSS: KEYPOINT)",
+            (90, 90, 90))
     cv.blit(ox, oy, heat_overlay(g["pre"], hm["values"], hm["width"], hm["height"], k))
     x0, y0, x1, y1 = gr["box"]
     cv.rect(ox + int(x0 * k), oy + int(y0 * k), ox + int(x1 * k), oy + int(y1 * k), (0, 200, 0), 2)

@@ -16,7 +16,7 @@ meets the target and int8 is within 0.02 of fp32.
 
 Sets: the defaults are the issue's full sets (VAE 20 episodes of seed 1001, grasp2vec 100 of
 seed 101, eval_tcn's defaults); --quick takes the meson tests' reduced sets (VAE 4 of 1001,
-grasp2vec 50 of 202, eval_tcn --quick when it has that option). Exit status: 0 when every
+grasp2vec 100 of 202, eval_tcn --quick when it has that option). Exit status: 0 when every
 row is ok, 1 otherwise, 2 when an evaluation could not run.
 """
 
@@ -75,7 +75,7 @@ def main(argv=None):
     ap.add_argument("--build", default=os.path.join(ROOT, "build"), help="build folder (simworld, embedrtd, proto)")
     ap.add_argument("--vae-episodes", type=int, help="RIG/CC-VAE episodes (default 20, --quick 4)")
     ap.add_argument("--vae-seed", type=int, default=1001, help="RIG/CC-VAE held-out seed (default 1001)")
-    ap.add_argument("--g2v-episodes", type=int, help="grasp2vec episodes (default 100, --quick 50)")
+    ap.add_argument("--g2v-episodes", type=int, help="grasp2vec episodes (default 100)")
     ap.add_argument("--g2v-seed", type=int, help="grasp2vec held-out seed (default 101, --quick 202)")
     ap.add_argument("--tcn-arg", action="append", default=[], metavar="ARG",
                     help="passed to eval_tcn.py (repeatable), e.g. --tcn-arg=--episodes --tcn-arg=10")
@@ -85,7 +85,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     build = os.path.abspath(args.build)
     vae_n = args.vae_episodes or (4 if args.quick else 20)
-    g2v_n = args.g2v_episodes or (50 if args.quick else 100)
+    g2v_n = args.g2v_episodes or 100
     g2v_seed = args.g2v_seed or (202 if args.quick else 101)
 
     tmp = tempfile.TemporaryDirectory(prefix="embedrt-eval-all-")
