@@ -97,6 +97,7 @@ def main():
     ap.add_argument("--l2", type=float, default=2e-3)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--checkpoint", help="also save the state dict here (not shipped)")
+    ap.add_argument("--init", help="start from this saved state dict (--checkpoint of an earlier run)")
     args = ap.parse_args()
     torch.set_num_threads(1)
     torch.manual_seed(args.seed)
@@ -113,12 +114,14 @@ def main():
     print(f"data: {len(seqs)} recordings x 2 views x {frames.shape[2]} frames in {time.time() - t0:.1f} s", flush=True)
 
     model = MfTCN()
+    if args.init:
+        model.load_state_dict(torch.load(args.init))
     n_params = sum(p.numel() for p in model.parameters())
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.steps, pct_start=0.1)
     R, T = frames.shape[0], frames.shape[2]
     log, run_loss, run_acc = [], None, None
-    t_train = time.time()
+    t_train, cpu_train = time.time(), time.process_time()
     for step in range(args.steps):
         recs = rng.choice(R, args.recordings, replace=False)
         a_win, p_win = [], []
@@ -148,7 +151,7 @@ def main():
         if step % 300 == 299:
             print(f"  validation (seed {tcn_data.VAL_SEED}): view alignment within 3 frames "
                   f"{validate(model, val, args.stride):.3f}", flush=True)
-    train_s = time.time() - t_train
+    train_s, cpu_s = time.time() - t_train, time.process_time() - cpu_train
     val_align = validate(model, val, args.stride)
     print(f"validation view alignment {val_align:.3f}", flush=True)
     if args.checkpoint:
@@ -167,7 +170,7 @@ def main():
             "torch": torch.__version__, "threads": 1, "seed": args.seed, "width": WIDTH, "side": side,
             "window": N_FRAMES, "stride": args.stride, "parameters": n_params, "recordings": R,
             "steps": args.steps, "batch": [args.recordings, args.times], "lr": args.lr, "l2": args.l2,
-            "train_seconds": round(train_s, 1), "total_seconds": round(time.time() - t0, 1),
+            "train_seconds": round(train_s, 1), "train_cpu_seconds": round(cpu_s, 1), "init": args.init, "total_seconds": round(time.time() - t0, 1),
             "final_loss": log[-1]["loss"], "final_smoothed_loss": round(run_loss, 4),
             "val_alignment_3": round(val_align, 4), "log": log}
     with open(os.path.join(args.out, "train_log.json"), "w") as f:

@@ -22,10 +22,11 @@ models/tcn/demo/tcn{,.int8}.erb and models/mftcn/demo/mftcn{,.int8}.erb.
    - view alignment: for each recording, the share of view-A frames whose nearest view-B
      frame (Euclidean, embeddings of the same recording) is within 3 frames; mean over
      recordings. Target >= 0.80 (TCN).
-   - velocity-sign probe: softmax regression (numpy, standardised features, L2 1e-2, 300
-     full-batch gradient steps) from the embedding of frame t to the sign of the puck's x
+   - velocity-sign probe: softmax regression (numpy, standardised features, L2 1.0, 300
+     full-batch gradient steps, lr 0.1) from the embedding of frame t to the sign of the puck's x
      velocity at t (-, still (|v_x| < 1 cm/s), +); trained on even episodes, accuracy on odd
-     episodes, frames t >= stride. Target: mfTCN above single-frame TCN (same blob kind).
+     episodes, frames t >= stride. (L2 1.0 and lr 0.1 were chosen on validation seed 7: with
+     1e-2 the probe overfits the few training episodes and lands below the majority class.) Target: mfTCN above single-frame TCN (same blob kind).
 2. Imitation (embedrtd runs of up to 4 episodes): camera aK replays episode K's attempts (view 0)
    back to back; its models (one per blob) get LoadDemo with the episode's demonstration
    video (view 0, a path: the daemon embeds it). At the end of every attempt the client
@@ -203,7 +204,7 @@ def view_alignment(a, b, n_seq):
     return float(np.mean(shares))
 
 
-def probe_accuracy(emb, labels, train_mask, steps=300, l2=1e-2, lr=0.5):
+def probe_accuracy(emb, labels, train_mask, steps=300, l2=1.0, lr=0.1):
     """Softmax regression on standardised features; accuracy on ~train_mask rows."""
     x_tr, y_tr = emb[train_mask], labels[train_mask]
     x_te, y_te = emb[~train_mask], labels[~train_mask]
@@ -322,6 +323,8 @@ def main():
     ap.add_argument("--timeout", type=float, default=600)
     ap.add_argument("--min-align", type=float, default=0.80)
     ap.add_argument("--min-rank", type=float, default=0.90)
+    ap.add_argument("--probe-margin", type=float, default=0.0,
+                    help="mfTCN's probe accuracy must exceed TCN's by more than this (default 0)")
     ap.add_argument("--max-gap", type=float, default=0.02)
     ap.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     ap.add_argument("--json", help="write the rows to this file")
@@ -430,8 +433,9 @@ def main():
     tfp, tq = pair("probe", "tcn")
     mfp, mq = pair("probe", "mftcn")
     row("TCN velocity-sign probe accuracy (reference for mfTCN)", tfp, tq, "", True, True)
-    row("mfTCN velocity-sign probe accuracy", mfp, mq, "> TCN's", mfp > tfp,
-        mq is not None and tq is not None and mq > tq)
+    row("mfTCN velocity-sign probe accuracy", mfp, mq,
+        "> TCN's" if args.probe_margin == 0 else f"> TCN's {args.probe_margin:+.2f}", mfp > tfp + args.probe_margin,
+        mq is not None and tq is not None and mq > tq + args.probe_margin)
 
     print(f"\nTCN / mfTCN demo blobs, {args.episodes} held-out episodes (simworld demo --seed {args.seed}, "
           f"{args.attempts} attempts), through embedrtd, {time.time() - t0:.0f} s")
@@ -439,7 +443,7 @@ def main():
     for r in rows:
         f = lambda v: "   skip" if v is None else f"{v:7.3f}"  # noqa: E731
         print(f"{r['metric']:86s} {f(r['fp32'])} {f(r['int8'])}  {r['target']:9s} {'yes' if r['ok'] else 'NO'}")
-    print(f"(probe: {int((~train_mask).sum())} test frames, share of the 'still' class {still:.3f}; "
+    print(f"(probe: {int((~train_mask).sum())} test frames; always answering 'still' scores {still:.3f}; "
           f"int8 allowed within {args.max_gap} of fp32)")
     for k, why in skipped.items():
         print(f"SKIPPED {k}: {why}")
