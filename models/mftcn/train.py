@@ -1,0 +1,183 @@
+#!/usr/bin/python3
+"""Trains the mfTCN demo model (n = 2 frames) on simworld two-view demonstrations and exports
+its two graphs to ONNX.
+
+usage: /usr/bin/python3 models/mftcn/train.py [--simworld build/tools/simworld/simworld]
+           [--out models/mftcn/demo] [--episodes 150] [--steps 900] [--stride 4] [--seed 0]
+
+Data: the TCN demo model's (models/tcn/tcn_data.py): `simworld demo --seed 1 --size 96x96
+--attempts 2 --episodes N`, both views of the demonstration and of each attempt.
+Model: the reference (models/mftcn/reference/mftcn.py): per-frame trunk = ReLU(ResNet-50 v2 to
+the third block group) and the 3-D conv head, at width 1/8 (C = 128, 6x6 maps at 96 px), window
+n = 2 frames spaced --stride apart (clamped at the episode start), embedding 128.
+Loss: the TCN's multi-view n-pairs (models/tcn/train.py) on window embeddings: anchor = the
+window ending at time t in one view, positive = the window ending at t in the other view,
+negatives = the batch's other windows (other times of the same recording and other
+recordings); raw dot products, both directions, L2 penalty on the embeddings.
+Writes OUT/trunk.onnx (image [1,3,96,96] -> features [1,128,6,6]), OUT/head.onnx (features
+[1,128,2,6,6] -> embedding [1,128]) and OUT/train_log.json.
+"""
+
+import argparse
+import importlib.util
+import json
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "models", "tcn"))
+import tcn_data  # noqa: E402
+
+WIDTH = 1 / 8
+N_FRAMES = 2
+
+
+def load_module(path, name):
+    spec = importlib.util.spec_from_file_location(name, path)
+    m = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(m)
+    return m
+
+
+ref = load_module(os.path.join(HERE, "reference", "mftcn.py"), "embedrt_ref_mftcn")
+tcn_train = load_module(os.path.join(ROOT, "models", "tcn", "train.py"), "embedrt_tcn_train")
+
+
+class MfTCN(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.trunk = ref.MfTCNTrunk(WIDTH)
+        self.head = ref.MfTCNHead(self.trunk.out_channels, WIDTH)
+
+    def forward(self, windows):
+        """windows [B, n, 3, H, W] (oldest first) -> [B, 128]."""
+        b, n = windows.shape[:2]
+        maps = self.trunk(windows.flatten(0, 1))
+        maps = maps.reshape(b, n, *maps.shape[1:])
+        return self.head(ref.stack_frames([maps[:, k] for k in range(n)]))
+
+
+def window_frames(video, ts, stride):
+    """video [T, H, W, 3] -> [len(ts), n, H, W, 3]: the causal windows ending at ts."""
+    idx = np.array([ref.window_indices(int(t), N_FRAMES, stride) for t in ts])
+    return video[idx]
+
+
+def embed_sequence(model, video, stride, batch=30):
+    model.eval()
+    out = []
+    with torch.no_grad():
+        for i in range(0, len(video), batch):
+            w = window_frames(video, range(i, min(i + batch, len(video))), stride)
+            out.append(model(torch.from_numpy(tcn_data.to_input(w))).numpy())
+    return np.concatenate(out)
+
+
+def validate(model, seqs, stride):
+    return float(np.mean([tcn_train.alignment(embed_sequence(model, s.views[0], stride),
+                                              embed_sequence(model, s.views[1], stride)) for s in seqs]))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--simworld", default=os.path.join(ROOT, "build", "tools", "simworld", "simworld"))
+    ap.add_argument("--work", default=os.path.join(ROOT, "build", "tcn-data"), help="rendered episodes (kept)")
+    ap.add_argument("--out", default=os.path.join(HERE, "demo"))
+    ap.add_argument("--episodes", type=int, default=150)
+    ap.add_argument("--steps", type=int, default=900)
+    ap.add_argument("--stride", type=int, default=4, help="frames s between the window's two frames")
+    ap.add_argument("--recordings", type=int, default=4)
+    ap.add_argument("--times", type=int, default=8)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--l2", type=float, default=2e-3)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--checkpoint", help="also save the state dict here (not shipped)")
+    ap.add_argument("--init", help="start from this saved state dict (--checkpoint of an earlier run)")
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    torch.manual_seed(args.seed)
+    rng = np.random.RandomState(args.seed)
+    os.makedirs(args.out, exist_ok=True)
+    t0 = time.time()
+    train_dir = os.path.join(args.work, f"demo_s{tcn_data.TRAIN_SEED}_{args.episodes}")
+    data_cmd = tcn_data.render_demo(args.simworld, train_dir, tcn_data.TRAIN_SEED, args.episodes)
+    val_dir = os.path.join(args.work, f"demo_s{tcn_data.VAL_SEED}_10")
+    tcn_data.render_demo(args.simworld, val_dir, tcn_data.VAL_SEED, 10, attempts=0)
+    seqs = tcn_data.load(train_dir)
+    val = tcn_data.load(val_dir)
+    frames = np.stack([s.views for s in seqs])  # [R, 2, T, H, W, 3]
+    print(f"data: {len(seqs)} recordings x 2 views x {frames.shape[2]} frames in {time.time() - t0:.1f} s", flush=True)
+
+    model = MfTCN()
+    if args.init:
+        model.load_state_dict(torch.load(args.init))
+    n_params = sum(p.numel() for p in model.parameters())
+    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.steps, pct_start=0.1)
+    R, T = frames.shape[0], frames.shape[2]
+    log, run_loss, run_acc = [], None, None
+    t_train, cpu_train = time.time(), time.process_time()
+    for step in range(args.steps):
+        recs = rng.choice(R, args.recordings, replace=False)
+        a_win, p_win = [], []
+        for r in recs:
+            ts = tcn_train.sample_times(rng, T, args.times)
+            va = rng.randint(2)
+            a_win.append(window_frames(frames[r, va], ts, args.stride))
+            p_win.append(window_frames(frames[r, 1 - va], ts, args.stride))
+        x = torch.from_numpy(tcn_data.to_input(np.concatenate(a_win + p_win)))
+        model.train()
+        e = model(x)
+        n = e.shape[0] // 2
+        ce, reg, acc = tcn_train.npairs(e[:n], e[n:], args.l2)
+        loss = ce + reg
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        run_loss = loss.item() if run_loss is None else 0.95 * run_loss + 0.05 * loss.item()
+        run_acc = acc.item() if run_acc is None else 0.95 * run_acc + 0.05 * acc.item()
+        if step % 25 == 0 or step == args.steps - 1:
+            el = time.time() - t_train
+            log.append({"step": step, "loss": round(loss.item(), 4), "ce": round(ce.item(), 4),
+                        "smoothed_loss": round(run_loss, 4), "batch_top1": round(run_acc, 3), "seconds": round(el, 1)})
+            print(f"step {step:5d}  loss {loss.item():.4f} (ce {ce.item():.4f}, smoothed {run_loss:.4f})  "
+                  f"in-batch top-1 {run_acc:.2f}  {el:.0f} s", flush=True)
+        if step % 300 == 299:
+            print(f"  validation (seed {tcn_data.VAL_SEED}): view alignment within 3 frames "
+                  f"{validate(model, val, args.stride):.3f}", flush=True)
+    train_s, cpu_s = time.time() - t_train, time.process_time() - cpu_train
+    val_align = validate(model, val, args.stride)
+    print(f"validation view alignment {val_align:.3f}", flush=True)
+    if args.checkpoint:
+        torch.save(model.state_dict(), args.checkpoint)
+    model.eval()
+    side = tcn_data.SIDE
+    torch.onnx.export(model.trunk, (torch.zeros(1, 3, side, side),), os.path.join(args.out, "trunk.onnx"),
+                      opset_version=13, do_constant_folding=True, input_names=["image"], output_names=["features"],
+                      training=torch.onnx.TrainingMode.EVAL)
+    h = side // 16
+    torch.onnx.export(model.head, (torch.zeros(1, model.trunk.out_channels, N_FRAMES, h, h),),
+                      os.path.join(args.out, "head.onnx"), opset_version=13, do_constant_folding=True,
+                      input_names=["features"], output_names=["embedding"], training=torch.onnx.TrainingMode.EVAL)
+    info = {"command": " ".join([os.path.relpath(sys.argv[0])] + sys.argv[1:]),
+            "data_command": " ".join(os.path.relpath(c, ROOT) if c.startswith(ROOT) else c for c in data_cmd),
+            "torch": torch.__version__, "threads": 1, "seed": args.seed, "width": WIDTH, "side": side,
+            "window": N_FRAMES, "stride": args.stride, "parameters": n_params, "recordings": R,
+            "steps": args.steps, "batch": [args.recordings, args.times], "lr": args.lr, "l2": args.l2,
+            "train_seconds": round(train_s, 1), "train_cpu_seconds": round(cpu_s, 1), "init": args.init, "total_seconds": round(time.time() - t0, 1),
+            "final_loss": log[-1]["loss"], "final_smoothed_loss": round(run_loss, 4),
+            "val_alignment_3": round(val_align, 4), "log": log}
+    with open(os.path.join(args.out, "train_log.json"), "w") as f:
+        json.dump(info, f, indent=1)
+    print(f"trained {args.steps} steps in {train_s:.0f} s, smoothed loss {run_loss:.4f}; "
+          f"wrote {args.out}/trunk.onnx, head.onnx")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+#!/usr/bin/python3
+"""Converts the trained TCN or mfTCN ONNX files into the demo family blobs (fp32 and int8).
+
+usage: /usr/bin/python3 models/tcn/convert_demo.py --family tcn|mftcn [--build build]
+           [--demo models/FAMILY/demo] [--stride 4] [--work build/tcn-data]
+
+tcn:   DEMO/tcn.onnx -> DEMO/tcn.erb, DEMO/tcn.int8.erb (role embedder)
+mftcn: DEMO/trunk.onnx, DEMO/head.onnx -> DEMO/mftcn.erb, DEMO/mftcn.int8.erb (roles trunk,
+       head; --window 2 --stride S)
+Recipe of the image role: crop=center, resize 96x96 bilinear, x * 2/255 - 1 (the reference's
+[-1, 1] input), so any square-ish frame works. The int8 blobs are calibrated on TRAINING-seed
+frames never trained on: `simworld demo --seed 1 --first-episode 150 --episodes 10
+--attempts 0 --size 96x96`, every 3rd frame of both views (400 PPMs; the converter holds
+every 4th out to measure itself). The mfTCN head stays float32 (--keep-fp32): the converter
+calibrates a non-image input with N(0, 1) values, not with trunk maps, so its ranges would
+be wrong for the head; the trunk (the per-frame cost) is int8. Prints the commands.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+import tcn_data  # noqa: E402
+
+SCALE = 2.0 / 255.0
+RECIPE = f"crop=center,resize={tcn_data.SIDE}x{tcn_data.SIDE}:bilinear,scale={SCALE:.9g},mean=1,1,1"
+
+
+def run(cmd):
+    print("+ " + " ".join(os.path.relpath(c, ROOT) if os.path.isabs(c) and c.startswith(ROOT) else c
+                          for c in cmd), flush=True)
+    subprocess.run(cmd, check=True)
+
+
+def onnx_nodes(path):
+    import onnx
+    return [(n.name, n.op_type) for n in onnx.load(path).graph.node]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--family", required=True, choices=("tcn", "mftcn"))
+    ap.add_argument("--build", default=os.path.join(ROOT, "build"))
+    ap.add_argument("--demo", help="folder of the ONNX files and blobs (default models/FAMILY/demo)")
+    ap.add_argument("--stride", type=int, default=None, help="mftcn window stride (default: train_log.json's)")
+    ap.add_argument("--work", default=os.path.join(ROOT, "build", "tcn-data"), help="calibration episodes (kept)")
+    ap.add_argument("--fp32-only", action="store_true")
+    args = ap.parse_args()
+    embedrt = os.path.join(args.build, "tools", "embedrt", "embedrt")
+    simworld = os.path.join(args.build, "tools", "simworld", "simworld")
+    d = args.demo or os.path.join(ROOT, "models", args.family, "demo")
+    if args.family == "tcn":
+        base = [embedrt, "convert", "--family", "tcn", "--graph", "embedder=" + os.path.join(d, "tcn.onnx"),
+                "--preprocess", "embedder:" + RECIPE]
+        keep = []
+    else:
+        stride = args.stride
+        if stride is None:
+            with open(os.path.join(d, "train_log.json")) as f:
+                stride = json.load(f)["stride"]
+        head = os.path.join(d, "head.onnx")
+        base = [embedrt, "convert", "--family", "mftcn", "--graph", "trunk=" + os.path.join(d, "trunk.onnx"),
+                "--graph", "head=" + head, "--preprocess", "trunk:" + RECIPE, "--window", "2",
+                "--stride", str(stride)]
+        keep = [n for n, op in onnx_nodes(head) if op in ("Conv", "Gemm", "MatMul")]
+    run(base + ["-o", os.path.join(d, f"{args.family}.erb")])
+    if args.fp32_only:
+        return
+    calib_src = os.path.join(args.work, "demo_s1_calib_150_10")
+    tcn_data.render_demo(simworld, calib_src, tcn_data.TRAIN_SEED, 10, attempts=0, first=150)
+    tmp = tempfile.mkdtemp(prefix="tcn-calib-")
+    try:
+        n = 0
+        for s in tcn_data.load(calib_src):
+            for v in range(2):
+                for img in s.views[v][::3]:
+                    with open(os.path.join(tmp, f"{n:05d}.ppm"), "wb") as f:
+                        f.write(tcn_data.ppm_bytes(img))
+                    n += 1
+        cmd = base + ["-o", os.path.join(d, f"{args.family}.int8.erb"), "--quantize", "int8", "--calibration", tmp]
+        if keep:
+            cmd += ["--keep-fp32", ",".join(keep)]
+        run(cmd)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
