@@ -443,7 +443,8 @@ def run(args):
                         "target": g["target"], "top1": int(max(retrieval, key=retrieval.get)) == g["target"]}
         for (m, cam_name), d in tcn_series.items():
             vals = [d[k] for k in sorted(d)]
-            res["tcn"][f"{m}@{cam_name}"] = {"mean": round(float(np.mean(vals)), 6), "frames": len(vals)}
+            res["tcn"][f"{m}@{cam_name}"] = {"mean": round(float(np.mean(vals)), 6), "frames": len(vals),
+                                             "rewards": [round(float(v), 6) for v in vals]}
         st = c.stats()
         res["stats"] = {m.model + "@" + m.camera: {"frames": m.frames_out, "p50_ms": round(m.latency_p50_ms, 2),
                                                    "inference_p50_ms": round(m.inference_p50_ms, 2)} for m in st.models}

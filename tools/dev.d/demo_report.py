@@ -1,12 +1,42 @@
 """demo-report.png for tools/dev demo (tools/dev.d/demo.py): the push rewards against the true
 distance (over time, scaled, and as a scatter in reward units), the grasp2vec heatmap on the
-pre-grasp scene with the true box and keypoint, the push frames, drawn with pngplot.py."""
+pre-grasp scene with the true box and keypoint, the push frames and, when the demo ran TCN or
+mfTCN, their imitation rewards over a faithful and a deviating attempt; drawn with pngplot.py."""
 
 import numpy as np
 
 import pngplot
 
-COLOURS = {"distance": (0, 0, 0), "rig": (31, 119, 180), "rig_imagined": (148, 103, 189), "ccvae": (230, 110, 20)}
+COLOURS = {"distance": (0, 0, 0), "rig": (31, 119, 180), "rig_imagined": (148, 103, 189), "ccvae": (230, 110, 20),
+           "faithful": (20, 150, 40), "deviating": (200, 30, 30)}
+
+
+def imitation_panel(cv, x0, y0, w, h, name, series):
+    """One family's imitation reward per attempt frame: faithful and deviating attempts."""
+    cv.text(x0, y0 - 30, f"{name.upper()}: IMITATION REWARD OVER THE ATTEMPT (DEMONSTRATION: THE DEMO VIDEO)",
+            (0, 0, 0))
+    allv = np.concatenate([np.asarray(v, np.float64) for v in series.values()])
+    lo, hi = float(allv.min()), float(allv.max())
+    if hi <= lo:
+        hi = lo + 1
+    cv.rect(x0, y0, x0 + w, y0 + h, (120, 120, 120))
+    for yv in np.linspace(lo, hi, 4):
+        y = y0 + h - h * (yv - lo) / (hi - lo)
+        cv.line(x0 - 4, y, x0, y, (120, 120, 120))
+        cv.text(x0 - 44, y - 3, f"{yv:+.1f}", (90, 90, 90))
+    n = max(len(v) for v in series.values())
+    for f in range(0, n, 10):
+        x = x0 + w * f / max(n - 1, 1)
+        cv.line(x, y0 + h, x, y0 + h + 4, (120, 120, 120))
+        cv.text(x - 6, y0 + h + 8, str(f), (90, 90, 90))
+    cv.text(x0 + w / 2 - 40, y0 + h + 20, "ATTEMPT FRAME", (90, 90, 90))
+    for i, (kind, v) in enumerate(sorted(series.items())):
+        xs = [x0 + w * j / max(len(v) - 1, 1) for j in range(len(v))]
+        ys = [y0 + h - 2 - (h - 4) * (val - lo) / (hi - lo) for val in v]
+        cv.polyline(xs, ys, COLOURS[kind], 2)
+        ly = y0 + h + 36 + 12 * i
+        cv.fill(x0, ly + 2, x0 + 18, ly + 5, COLOURS[kind])
+        cv.text(x0 + 24, ly, f"{kind.upper()} ATTEMPT, MEAN {np.mean(v):+.3f}", COLOURS[kind])
 
 
 def heat_overlay(scene, values, w, h, k):
@@ -34,7 +64,13 @@ def heat_overlay(scene, values, w, h, k):
 
 
 def draw_report(path, res, push, g):
-    W, H = 1130, 760
+    fams = {}
+    for key, v in res.get("tcn", {}).items():
+        model = key.split("@")[0]
+        fam, kind = model.rsplit("_", 1)
+        if "rewards" in v:
+            fams.setdefault(fam, {})[kind] = v["rewards"]
+    W, H = 1130, 760 + (280 if fams else 0)
     cv = pngplot.Canvas(W, H)
     T = len(push.distance)
     cv.text(16, 10, f"EMBEDRT DEMO: TRAINED MODELS ON A HELD-OUT SIMWORLD EPISODE (SEED {res['seed']}), "
@@ -141,7 +177,6 @@ def draw_report(path, res, push, g):
         cv.text(tx + j * 104, ty2 + 110, f"{100 * push.distance[fi]:.1f} CM TO GO", (90, 90, 90))
     cv.blit(tx + len(picks) * 104, ty2, pngplot.upscale(push.goal, 2))
     cv.text(tx + len(picks) * 104, ty2 + 100, "GOAL IMAGE", (90, 90, 90))
-    if res["tcn"]:
-        line = "; ".join(f"{k_.upper()} {v['mean']:+.3f}" for k_, v in sorted(res["tcn"].items()))
-        cv.text(16, H - 16, "TCN IMITATION (MEAN): " + line, (0, 0, 0))
+    for i, (fam, series) in enumerate(sorted(fams.items(), key=lambda kv: kv[0] != "tcn")):
+        imitation_panel(cv, 60 + 530 * i, 800, 470, 160, fam, series)
     cv.save_png(path)
