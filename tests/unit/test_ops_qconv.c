@@ -424,6 +424,7 @@ static void test_qconv_int8_winograd_same_bits_as_direct(void)
          .pads = {3, 3, 3, 3}, .bias = true, .zx = 128, .inv = 100.0f},
     };
     bool avx2 = ert_qgemm_kernel() == ERT_QK_AVX2;
+    setenv("ERT_QCONV_WINOGRAD", "on", 1); /* also below 32 channels */
     for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++) {
         check_qconv(&cs[i], 500 + (unsigned)i);
         qdata d;
@@ -432,7 +433,7 @@ static void test_qconv_int8_winograd_same_bits_as_direct(void)
         setenv("ERT_QCONV_WINOGRAD", "off", 1);
         size_t off = qconv_prepared_bytes(&cs[i], &d);
         float *direct = run_qconv_model(&cs[i], &d, 2);
-        unsetenv("ERT_QCONV_WINOGRAD");
+        setenv("ERT_QCONV_WINOGRAD", "on", 1);
         float *wino = run_qconv_model(&cs[i], &d, 2);
         CU_ASSERT(same_bits(wino, direct, d.ny, "winograd vs direct"));
         if (avx2)
@@ -464,6 +465,19 @@ static void test_qconv_int8_winograd_same_bits_as_direct(void)
             qdata_free(&d);
         }
     }
+    unsetenv("ERT_QCONV_WINOGRAD");
+    /* The default rule: 32 channels and more. */
+    qcfg c31 = cs[0], c32 = cs[0];
+    c31.C = 31, c32.C = 32;
+    qdata d31, d32;
+    qdata_make(&c31, 700, &d31), qdata_make(&c32, 701, &d32);
+    size_t b31 = qconv_prepared_bytes(&c31, &d31), b32 = qconv_prepared_bytes(&c32, &d32);
+    setenv("ERT_QCONV_WINOGRAD", "off", 1);
+    CU_ASSERT_EQUAL(b31, qconv_prepared_bytes(&c31, &d31));
+    if (avx2)
+        CU_ASSERT_NOT_EQUAL(b32, qconv_prepared_bytes(&c32, &d32));
+    unsetenv("ERT_QCONV_WINOGRAD");
+    qdata_free(&d31), qdata_free(&d32);
 }
 
 static void test_qconv_reference_kernel_and_simd_kernel_same_bits(void)

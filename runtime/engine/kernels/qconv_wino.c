@@ -61,17 +61,20 @@ bool ert_qwino_init(ert_qwino *w, const ert_sp_geom *g, size_t C, size_t M, size
     return true;
 }
 
-static bool wino_switch_on(void)
-{
-    const char *e = getenv("ERT_QCONV_WINOGRAD");
-    return !(e && strcmp(e, "off") == 0);
-}
+/* The measured rule (qconv_bench --cpu-time --threads 1, int8/fp32 op time, 2-core AMD
+ * EPYC; int8 Winograd vs direct int8): 64->64 @56x56 0.69 vs 1.07, 128->128 @28x28 0.82 vs
+ * 1.26, 256->256 @14x14 0.44 vs 0.82, 512->512 @7x7 0.31 vs 0.62, 80->192 @71x71 0.65 vs
+ * 0.96, 64->96 / 96->96 @35x35 0.71 / 0.77 vs 1.01 / 1.07, 288->512 / 512->512 @35x35
+ * 0.53 / 0.63 vs 1.00 / 1.09; a tie at 32 input channels (32->32 and 32->64 @147x147 0.56 /
+ * 0.63 vs 0.57 / 0.62). Fewer channels (not measured) keep the direct path. */
+#define QW_MIN_C 32
 
 bool ert_qwino_wanted(const ert_qwino *w)
 {
-    if (!w->C || !wino_switch_on() || ert_qgemm_kernel() != ERT_QK_AVX2)
+    const char *e = getenv("ERT_QCONV_WINOGRAD"); /* off | on (any eligible shape) | unset */
+    if (!w->C || ert_qgemm_kernel() != ERT_QK_AVX2 || (e && strcmp(e, "off") == 0))
         return false;
-    return true;
+    return (e && strcmp(e, "on") == 0) || w->C >= QW_MIN_C;
 }
 
 static size_t panel_elems(const ert_qwino *w)
@@ -144,58 +147,98 @@ static inline size_t v_off(size_t kp, size_t c, size_t t)
     return (t / QW_NR) * (kp / 2) * 32 + (c / 2) * 32 + ((t % QW_NR) >= 8 ? 16 : 0) + (t % 8) * 2 + (c & 1);
 }
 
-/* V = B^T d B of one 4x4 tile, B^T = [[1,0,-1,0],[0,1,1,0],[0,-1,1,0],[0,1,0,-1]]. */
-static inline void in_tf(const int16_t d[4][4], int16_t v[16])
+typedef int16_t v8s __attribute__((vector_size(16)));
+typedef uint16_t v8u __attribute__((vector_size(16)));
+typedef int32_t v4i __attribute__((vector_size(16)));
+typedef uint32_t v4u __attribute__((vector_size(16)));
+typedef float v4f __attribute__((vector_size(16)));
+
+/* d[i][j]: lane k is input (y0 + i, x0 + j) of tile k (minus z_x, 0 outside the map) of
+ * 8 tiles; V = B^T d B, B^T = [[1,0,-1,0],[0,1,1,0],[0,-1,1,0],[0,1,0,-1]]. */
+static inline void in_tf8(const v8s d[4][4], v8s v[16])
 {
-    int16_t t[4][4];
+    v8s t[4][4];
     for (int j = 0; j < 4; j++) {
-        t[0][j] = (int16_t)(d[0][j] - d[2][j]);
-        t[1][j] = (int16_t)(d[1][j] + d[2][j]);
-        t[2][j] = (int16_t)(d[2][j] - d[1][j]);
-        t[3][j] = (int16_t)(d[1][j] - d[3][j]);
+        t[0][j] = d[0][j] - d[2][j];
+        t[1][j] = d[1][j] + d[2][j];
+        t[2][j] = d[2][j] - d[1][j];
+        t[3][j] = d[1][j] - d[3][j];
     }
     for (int i = 0; i < 4; i++) {
-        v[4 * i + 0] = (int16_t)(t[i][0] - t[i][2]);
-        v[4 * i + 1] = (int16_t)(t[i][1] + t[i][2]);
-        v[4 * i + 2] = (int16_t)(t[i][2] - t[i][1]);
-        v[4 * i + 3] = (int16_t)(t[i][1] - t[i][3]);
+        v[4 * i + 0] = t[i][0] - t[i][2];
+        v[4 * i + 1] = t[i][1] + t[i][2];
+        v[4 * i + 2] = t[i][2] - t[i][1];
+        v[4 * i + 3] = t[i][1] - t[i][3];
     }
+}
+
+/* The 4x4 inputs of tiles tg .. tg + 7 (global indices, < T or zero) of channel xc. */
+static void load_d8(const ert_qwino *w, const uint8_t *xc, uint8_t zx, size_t tg, size_t count, v8s d[4][4])
+{
+    const int64_t H = (int64_t)w->H, W = (int64_t)w->W;
+    size_t ty = tg / w->tw, tx = tg % w->tw;
+    int64_t y0 = (int64_t)(2 * ty) - (int64_t)w->pt, x0 = (int64_t)(2 * tx) - (int64_t)w->pl;
+    const v8s z = {zx, zx, zx, zx, zx, zx, zx, zx};
+    if (count == 8 && tx + 8 <= w->tw && y0 >= 0 && y0 + 4 <= H && x0 >= 0 && x0 + 18 <= W) {
+        /* One tile row, inside the map: 16 bytes at x0 hold columns x0 + 2k (even bytes) and
+         * x0 + 2k + 1 (odd bytes) of tiles k = 0..7; 16 bytes at x0 + 2 the next two. */
+        const v8u lowb = {255, 255, 255, 255, 255, 255, 255, 255};
+        for (int i = 0; i < 4; i++) {
+            const uint8_t *row = xc + (size_t)(y0 + i) * w->W + (size_t)x0;
+            v8u a, b;
+            memcpy(&a, row, sizeof a);
+            memcpy(&b, row + 2, sizeof b);
+            d[i][0] = (v8s)(a & lowb) - z;
+            d[i][1] = (v8s)(a >> 8) - z;
+            d[i][2] = (v8s)(b & lowb) - z;
+            d[i][3] = (v8s)(b >> 8) - z;
+        }
+        return;
+    }
+    int16_t e[4][4][8];
+    memset(e, 0, sizeof e);
+    for (size_t k = 0; k < count; k++, tx++) {
+        if (tx == w->tw)
+            tx = 0, ty++;
+        y0 = (int64_t)(2 * ty) - (int64_t)w->pt, x0 = (int64_t)(2 * tx) - (int64_t)w->pl;
+        for (int i = 0; i < 4; i++)
+            for (int j = 0; j < 4; j++) {
+                int64_t yy = y0 + i, xx = x0 + j;
+                if (yy >= 0 && yy < H && xx >= 0 && xx < W)
+                    e[i][j][k] = (int16_t)((int)xc[(size_t)yy * w->W + (size_t)xx] - (int)zx);
+            }
+    }
+    memcpy(d, e, sizeof e);
 }
 
 static void transform_input(const ert_qwino *w, const uint8_t *xq, uint8_t zx, size_t t0, size_t nt, int16_t *V)
 {
     const size_t kp = w->kp, vs = v_elems(w), ntp = ru(nt, QW_NR);
-    const int64_t H = (int64_t)w->H, W = (int64_t)w->W;
-    for (size_t c = 0; c < kp; c++) {
-        const uint8_t *xc = c < w->C ? xq + c * w->H * w->W : xq;
-        for (size_t t = 0; t < ntp; t++) {
-            int16_t v[16];
-            size_t o = v_off(kp, c, t);
-            if (c >= w->C || t >= nt) {
-                for (int xi = 0; xi < 16; xi++)
-                    V[(size_t)xi * vs + o] = 0;
-                continue;
-            }
-            size_t tg = t0 + t, ty = tg / w->tw, tx = tg % w->tw;
-            int64_t y0 = (int64_t)(2 * ty) - (int64_t)w->pt, x0 = (int64_t)(2 * tx) - (int64_t)w->pl;
-            int16_t d[4][4];
-            if (y0 >= 0 && x0 >= 0 && y0 + 4 <= H && x0 + 4 <= W) {
-                const uint8_t *s = xc + (size_t)y0 * w->W + (size_t)x0;
-                for (int i = 0; i < 4; i++)
-                    for (int j = 0; j < 4; j++)
-                        d[i][j] = (int16_t)((int)s[(size_t)i * w->W + (size_t)j] - (int)zx);
+    for (size_t c = 0; c < kp; c += 2) {
+        for (size_t t = 0; t < ntp; t += 8) {
+            size_t count = t >= nt ? 0 : nt - t < 8 ? nt - t : 8;
+            v8s v0[16], v1[16];
+            v8s d[4][4];
+            if (c < w->C && count) {
+                load_d8(w, xq + c * w->H * w->W, zx, t0 + t, count, d);
+                in_tf8(d, v0);
             } else {
-                for (int i = 0; i < 4; i++)
-                    for (int j = 0; j < 4; j++) {
-                        int64_t yy = y0 + i, xx = x0 + j;
-                        d[i][j] = (yy >= 0 && yy < H && xx >= 0 && xx < W)
-                                      ? (int16_t)((int)xc[(size_t)yy * w->W + (size_t)xx] - (int)zx)
-                                      : 0;
-                    }
+                memset(v0, 0, sizeof v0);
             }
-            in_tf(d, v);
-            for (int xi = 0; xi < 16; xi++)
-                V[(size_t)xi * vs + o] = v[xi];
+            if (c + 1 < w->C && count) {
+                load_d8(w, xq + (c + 1) * w->H * w->W, zx, t0 + t, count, d);
+                in_tf8(d, v1);
+            } else {
+                memset(v1, 0, sizeof v1);
+            }
+            size_t o = v_off(kp, c, t);
+            for (int xi = 0; xi < 16; xi++) {
+                /* (channel c, c + 1) pairs of tiles 0-3, then 4-7 */
+                v8s lo = __builtin_shufflevector(v0[xi], v1[xi], 0, 8, 1, 9, 2, 10, 3, 11);
+                v8s hi = __builtin_shufflevector(v0[xi], v1[xi], 4, 12, 5, 13, 6, 14, 7, 15);
+                memcpy(V + (size_t)xi * vs + o, &lo, sizeof lo);
+                memcpy(V + (size_t)xi * vs + o + 8, &hi, sizeof hi);
+            }
         }
     }
 }
@@ -213,6 +256,84 @@ static void tile_portable(const int16_t *wp, const int16_t *xp, size_t kp, int32
     memcpy(acc, a, sizeof a);
 }
 
+static inline v4f f4_sel(v4i m, v4f a, v4f b)
+{
+    return (v4f)((m & (v4i)a) | (~m & (v4i)b));
+}
+
+/* Output positions of the 4 outputs of tiles tg .. tg + 15 (S: outside the map or past cols). */
+static void out_pos(const ert_qwino *w, size_t tg, size_t cols, size_t pos[4][QW_NR])
+{
+    const size_t S = w->OH * w->OW;
+    size_t ty = tg / w->tw, tx = tg % w->tw;
+    for (size_t tt = 0; tt < QW_NR; tt++, tx++) {
+        if (tx == w->tw)
+            tx = 0, ty++;
+        for (int q = 0; q < 4; q++) {
+            size_t yy = 2 * ty + (size_t)(q / 2), xx = 2 * tx + (size_t)(q % 2);
+            pos[q][tt] = tt < cols && yy < w->OH && xx < w->OW ? yy * w->OW + xx : S;
+        }
+    }
+}
+
+/* Output channel m of the tiles at pos (cols <= 16) from the 16 kernel tiles in
+ * acc (xi-th at acc + xi * 96, this channel's row first): Y = A^T M A with A^T =
+ * [[1,1,1,0],[0,1,-1,-1]] modulo 2^32, S = Y / 4 exactly (an arithmetic shift of a
+ * multiple of 4), then the scalar epilogue of qgemm_impl.h 4 lanes at a time (the same
+ * operations in the same order, as qgemm.c's 4-lane form). */
+static void out_row(const ert_qwino *w, const int32_t *acc, size_t m, size_t pos[4][QW_NR], size_t cols,
+                    const int32_t *bias, const float *scale, const float *res, float lo, float hi, float *y)
+{
+    const size_t S = w->OH * w->OW;
+    const uint32_t b = bias ? (uint32_t)bias[m] : 0u;
+    const float s = scale[m];
+    const v4u bv = {b, b, b, b};
+    const v4f sv = {s, s, s, s}, lov = {lo, lo, lo, lo}, hiv = {hi, hi, hi, hi};
+    float f[4][QW_NR], rv[4][QW_NR];
+    if (res)
+        for (size_t tt = 0; tt < QW_NR; tt++)
+            for (int q = 0; q < 4; q++)
+                rv[q][tt] = pos[q][tt] < S ? res[m * S + pos[q][tt]] : 0.0f;
+    for (size_t l = 0; l < QW_NR; l += 4) {
+        v4u mm[16];
+        for (int xi = 0; xi < 16; xi++)
+            memcpy(&mm[xi], acc + (size_t)xi * QW_MR * QW_NR + l, sizeof mm[xi]);
+        v4u s0[4], s1[4], yv[4];
+        for (int j = 0; j < 4; j++) {
+            s0[j] = mm[j] + mm[4 + j] + mm[8 + j];
+            s1[j] = mm[4 + j] - mm[8 + j] - mm[12 + j];
+        }
+        yv[0] = s0[0] + s0[1] + s0[2];
+        yv[1] = s0[1] - s0[2] - s0[3];
+        yv[2] = s1[0] + s1[1] + s1[2];
+        yv[3] = s1[1] - s1[2] - s1[3];
+        for (int q = 0; q < 4; q++) {
+#ifndef NDEBUG
+            for (int k = 0; k < 4; k++)
+                assert((yv[q][k] & 3u) == 0); /* 4 x the exact sum */
+#endif
+            v4i sum = (v4i)yv[q] >> 2;
+            v4i a = (v4i)((v4u)sum + bv);
+            v4f v = __builtin_convertvector(a, v4f) * sv;
+            ERT_Q_NOFUSE(v);
+            if (res) {
+                v4f rr;
+                memcpy(&rr, &rv[q][l], sizeof rr);
+                v = v + rr;
+                ERT_Q_NOFUSE(v);
+            }
+            v = f4_sel(lov > v, lov, v);
+            v = f4_sel(hiv < v, hiv, v);
+            memcpy(&f[q][l], &v, sizeof v);
+        }
+    }
+    float *ym = y + m * S;
+    for (size_t tt = 0; tt < cols; tt++)
+        for (int q = 0; q < 4; q++)
+            if (pos[q][tt] < S)
+                ym[pos[q][tt]] = f[q][tt];
+}
+
 void ert_qwino_block(const ert_qwino *w, const void *prepared, const uint8_t *xq, uint8_t zx, size_t t0, size_t nt,
                      const int32_t *bias, const float *scale, const float *res, float lo, float hi, float *y,
                      void *scratch)
@@ -226,7 +347,7 @@ void ert_qwino_block(const ert_qwino *w, const void *prepared, const uint8_t *xq
     tile = ert_qk_avx2.tile;
 #endif
     transform_input(w, xq, zx, t0, nt, V);
-    const size_t rps = (w->M + QW_MR - 1) / QW_MR, cps = (nt + QW_NR - 1) / QW_NR, S = w->OH * w->OW;
+    const size_t rps = (w->M + QW_MR - 1) / QW_MR, cps = (nt + QW_NR - 1) / QW_NR;
     for (size_t rp = 0; rp < rps; rp++) {
         size_t rows = w->M - rp * QW_MR < QW_MR ? w->M - rp * QW_MR : QW_MR;
         const int16_t *ur = U + rp * 16 * pe;
@@ -239,39 +360,10 @@ void ert_qwino_block(const ert_qwino *w, const void *prepared, const uint8_t *xq
                 else
                     tile_portable(up, vp, kp, ap);
             }
-            size_t cols = nt - cp * QW_NR < QW_NR ? nt - cp * QW_NR : QW_NR;
-            for (size_t r = 0; r < rows; r++) {
-                size_t m = rp * QW_MR + r;
-                uint32_t b = bias ? (uint32_t)bias[m] : 0u;
-                float s = scale[m];
-                float *ym = y + m * S;
-                const float *rm = res ? res + m * S : NULL;
-                for (size_t tt = 0; tt < cols; tt++) {
-                    uint32_t mm[16];
-                    for (int xi = 0; xi < 16; xi++)
-                        mm[xi] = (uint32_t)acc[(size_t)xi * QW_MR * QW_NR + r * QW_NR + tt];
-                    /* A^T = [[1,1,1,0],[0,1,-1,-1]]: rows, then columns. */
-                    uint32_t s0[4], s1[4], yv[4];
-                    for (int j = 0; j < 4; j++) {
-                        s0[j] = mm[j] + mm[4 + j] + mm[8 + j];
-                        s1[j] = mm[4 + j] - mm[8 + j] - mm[12 + j];
-                    }
-                    yv[0] = s0[0] + s0[1] + s0[2];
-                    yv[1] = s0[1] - s0[2] - s0[3];
-                    yv[2] = s1[0] + s1[1] + s1[2];
-                    yv[3] = s1[1] - s1[2] - s1[3];
-                    size_t tg = t0 + cp * QW_NR + tt, oy = 2 * (tg / w->tw), ox = 2 * (tg % w->tw);
-                    for (int q = 0; q < 4; q++) {
-                        size_t yy = oy + (size_t)(q / 2), xx = ox + (size_t)(q % 2);
-                        if (yy >= w->OH || xx >= w->OW)
-                            continue;
-                        assert((yv[q] & 3u) == 0); /* 4 x the exact sum */
-                        int32_t sum = (int32_t)yv[q] / 4;
-                        size_t o = yy * w->OW + xx;
-                        ym[o] = epi_f32_one((int32_t)((uint32_t)sum + b), s, rm ? rm + o : NULL, lo, hi);
-                    }
-                }
-            }
+            size_t cols = nt - cp * QW_NR < QW_NR ? nt - cp * QW_NR : QW_NR, pos[4][QW_NR];
+            out_pos(w, t0 + cp * QW_NR, cols, pos);
+            for (size_t r = 0; r < rows; r++)
+                out_row(w, acc + r * QW_NR, rp * QW_MR + r, pos, cols, bias, scale, res, lo, hi, y);
         }
     }
 }

@@ -9,7 +9,9 @@
  *   so C <= ERT_QWINO_MAX_C. Then the usual epilogue on S + bias.
  *
  * Used only with the AVX2 int8 kernel (its 6 x 16 tile on int16 panels); other kernels
- * keep the direct path. ERT_QCONV_WINOGRAD=off (read at bind time) disables it. */
+ * keep the direct path. Default: C >= 32 (the measured rule in qconv_wino.c); the
+ * environment variable ERT_QCONV_WINOGRAD=off disables it, =on takes it for every eligible
+ * shape (tests), read when the model is bound. */
 #ifndef ERT_QCONV_WINO_H
 #define ERT_QCONV_WINO_H
 
