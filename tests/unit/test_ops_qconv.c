@@ -480,6 +480,57 @@ static void test_qconv_int8_winograd_same_bits_as_direct(void)
     qdata_free(&d31), qdata_free(&d32);
 }
 
+/* A blob planned before the int8 Winograd path gives less scratch: the op lowers its tile
+ * block to fit (same bits), and refuses with a message when not even 16 tiles fit. */
+static void test_qconv_int8_winograd_fits_smaller_scratch(void)
+{
+    if (ert_qgemm_kernel() != ERT_QK_AVX2)
+        return;
+    qcfg c = {.nsp = 2, .N = 1, .C = 64, .M = 20, .group = 1, .in = {40, 37}, .k = {3, 3}, .s = {1, 1},
+              .d = {1, 1}, .pads = {1, 1, 1, 1}, .bias = true, .resid = true, .zx = 128, .inv = 100.0f};
+    qdata d;
+    qdata_make(&c, 800, &d);
+    float *want = malloc(d.ny * sizeof *want);
+    ref_qconv(&c, d.x, d.w, d.b, d.s, d.r, want);
+    ert_error err;
+    uint32_t node;
+    ert_graph *g = qconv_graph(&c, &d, false, &node, &err);
+    ert_node *nd = &g->nodes[node];
+    CU_ASSERT_EQUAL_FATAL(ert_node_eval(g, node, &err), ERT_OK);
+    size_t pb = nd->def->prepare_bytes(g, nd), wb = nd->def->workspace(g, nd), full = nd->def->scratch(g, nd);
+    size_t small = 16 * 16 * 64 * 2 + 16 * 6 * 16 * 4; /* 16 tiles: V (16 x kp x 16 int16) + sums */
+    CU_ASSERT_FATAL(full > small);
+    void *prep = aligned_alloc(64, (pb + 63) / 64 * 64), *ws = aligned_alloc(64, (wb + 63) / 64 * 64);
+    void *scr = aligned_alloc(64, full);
+    nd->def->prepare(g, nd, prep);
+    float *y = ert_node_output(g, nd, 0)->data;
+    const size_t sizes[3] = {full, small, small - 64};
+    for (int i = 0; i < 3; i++) {
+        memset(y, 0, d.ny * sizeof *y);
+        ert_ctx ctx = {.scratch = scr, .scratch_bytes = sizes[i], .threads = 1, .prepared = prep, .workspace = ws,
+                       .workspace_bytes = wb};
+        ert_status st = nd->def->run(&ctx, g, nd, &err);
+        if (i < 2) {
+            CU_ASSERT_EQUAL(st, ERT_OK);
+            CU_ASSERT(same_bits(y, want, d.ny, "winograd in a smaller scratch"));
+        } else {
+            CU_ASSERT_EQUAL(st, ERT_EINTERNAL);
+            CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "needed (int8 Winograd)"));
+            CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "'qc'"));
+        }
+    }
+    /* Winograd weights with another kernel active: refused, naming the fix. */
+    CU_ASSERT_EQUAL_FATAL(ert_qgemm_force(ERT_QK_REF, &err), ERT_OK);
+    ert_ctx ctx = {.scratch = scr, .scratch_bytes = full, .threads = 1, .prepared = prep, .workspace = ws,
+                   .workspace_bytes = wb};
+    CU_ASSERT_EQUAL(nd->def->run(&ctx, g, nd, &err), ERT_EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "active kernel is 'ref'; bind the model again"));
+    ert_qgemm_force(ERT_QK_AUTO, &err);
+    free(prep), free(ws), free(scr), free(want);
+    ert_graph_free(g);
+    qdata_free(&d);
+}
+
 static void test_qconv_reference_kernel_and_simd_kernel_same_bits(void)
 {
     qcfg c = {.nsp = 2, .N = 1, .C = 32, .M = 27, .group = 1, .in = {20, 19}, .k = {3, 3}, .s = {1, 1}, .d = {1, 1},
@@ -815,6 +866,7 @@ static const ert_test_case cases[] = {
     ERT_TEST(test_qconv_wide_maps_split_in_tiles_match_reference),
     ERT_TEST(test_qconv_quantizes_ties_nan_inf_like_ert_qquantize),
     ERT_TEST(test_qconv_int8_winograd_same_bits_as_direct),
+    ERT_TEST(test_qconv_int8_winograd_fits_smaller_scratch),
     ERT_TEST(test_qconv_reference_kernel_and_simd_kernel_same_bits),
     ERT_TEST(test_qconv_close_to_fp32_conv_on_dequantized_weights),
     ERT_TEST(test_qgemm_op_matches_reference_and_fp32_gemm),

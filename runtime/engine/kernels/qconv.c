@@ -151,7 +151,8 @@ typedef struct qc_plan {
     size_t t;         /* wide: columns per tile (multiple of 16 unless the whole map) */
     size_t col_bytes; /* uint8 columns, K x t (wide) or K x S (narrow); 0 when direct */
     size_t pk_bytes;  /* packed columns (bound over kernels) */
-    size_t scratch;
+    size_t scratch;   /* the larger of both paths' (planned into blobs) */
+    size_t dscratch;  /* the direct path's */
     size_t xq_bytes;  /* quantized input, N x C x IS, in the workspace */
     size_t wpack;     /* bytes per group of packed weights (current kernel), 64-aligned */
     bool wino_shape;  /* the int8 Winograd F(2x2,3x3) path can run this shape (qconv_wino.h) */
@@ -252,6 +253,7 @@ static ert_status qc_plan_make(const ert_graph *gr, const ert_node *n, qc_plan *
     if (!p->pk_bytes || !ert_add_size(p->col_bytes, p->pk_bytes, &p->scratch))
         return ert_node_fail(err, n, ERT_EINVAL, "column buffer size overflows");
     /* Scratch for either path: the choice is made at bind time, maybe on another CPU. */
+    p->dscratch = p->scratch;
     p->wino_shape = ert_qwino_init(&p->wg, g, p->C, p->M, p->group);
     if (p->wino_shape && ert_qwino_scratch(&p->wg) > p->scratch)
         p->scratch = ert_qwino_scratch(&p->wg);
@@ -614,18 +616,21 @@ static ert_status qc_run(const ert_ctx *ctx, const ert_graph *gr, const ert_node
         qc_naive(&p, x, ert_node_input(gr, n, 1)->data, j.b, j.s, j.r, j.y);
         return ERT_OK;
     }
-    if (p.scratch > ctx->scratch_bytes || !ctx->scratch)
-        return ert_node_fail(err, n, ERT_EINTERNAL, "scratch of %zu bytes given, %zu needed", ctx->scratch_bytes,
-                             p.scratch);
     j.wp = ctx->prepared;
-    j.xq = ctx->workspace;
-    double macs = (double)p.N * (double)p.M * (double)p.S * (double)p.K;
-    ert_pool *pool = macs < 2e6 ? NULL : ctx->pool;
-    const int threads = ert_pool_size(pool);
     bool wino_ok = false;
     if (p.wino_shape && ert_qwino_is_prepared(j.wp, &p.wg, &wino_ok) && !wino_ok)
         return ert_node_fail(err, n, ERT_EINVAL, "weights were prepared for the int8 Winograd path of the avx2 kernel "
                              "but the active kernel is '%s'; bind the model again", ert_qgemm_kernel_name());
+    if (wino_ok && (!ctx->scratch || !ert_qwino_fit(&p.wg, ctx->scratch_bytes)))
+        return ert_node_fail(err, n, ERT_EINTERNAL, "scratch of %zu bytes given, %zu needed (int8 Winograd)",
+                             ctx->scratch_bytes, ert_qwino_scratch(&p.wg));
+    if (!wino_ok && (p.dscratch > ctx->scratch_bytes || !ctx->scratch))
+        return ert_node_fail(err, n, ERT_EINTERNAL, "scratch of %zu bytes given, %zu needed", ctx->scratch_bytes,
+                             p.dscratch);
+    j.xq = ctx->workspace;
+    double macs = (double)p.N * (double)p.M * (double)p.S * (double)p.K;
+    ert_pool *pool = macs < 2e6 ? NULL : ctx->pool;
+    const int threads = ert_pool_size(pool);
     /* 1. Quantize X once, in chunks of 16 kB over the threads. */
     ert_pool_run(pool, (p.xq_bytes + 16383) / 16384, 1, qc_quant_part, &j);
     if (wino_ok) {

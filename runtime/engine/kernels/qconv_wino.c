@@ -98,6 +98,13 @@ size_t ert_qwino_scratch(const ert_qwino *w)
     return ru(16 * v_elems(w) * sizeof(int16_t), 64) + 16 * QW_MR * QW_NR * sizeof(int32_t);
 }
 
+bool ert_qwino_fit(ert_qwino *w, size_t bytes)
+{
+    while (ert_qwino_scratch(w) > bytes && w->tb > QW_NR)
+        w->tb -= QW_NR;
+    return ert_qwino_scratch(w) <= bytes;
+}
+
 void ert_qwino_prepare(const ert_qwino *w, const int8_t *wq, void *out)
 {
     qw_hdr h = {QW_MAGIC, (uint32_t)ert_qgemm_kernel(), w->C, w->M, w->kp};

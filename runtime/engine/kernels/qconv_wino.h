@@ -40,6 +40,9 @@ bool ert_qwino_wanted(const ert_qwino *w);
 
 size_t ert_qwino_prepared_bytes(const ert_qwino *w);
 size_t ert_qwino_scratch(const ert_qwino *w);
+/* Lowers w->tb (by whole 16-tile panels) until the scratch fits bytes (blobs planned before
+ * this path existed); false when not even 16 tiles fit. */
+bool ert_qwino_fit(ert_qwino *w, size_t bytes);
 void ert_qwino_prepare(const ert_qwino *w, const int8_t *wq, void *out);
 
 /* Whether prepared holds Winograd weights (any kernel); ok: for the active kernel and shape. */
