@@ -390,6 +390,147 @@ static void test_qconv_quantizes_ties_nan_inf_like_ert_qquantize(void)
     }
 }
 
+/* Bytes the op prepares for c (int8 Winograd weights or packed direct weights). */
+static size_t qconv_prepared_bytes(const qcfg *c, const qdata *d)
+{
+    ert_error err;
+    uint32_t node;
+    ert_graph *g = qconv_graph(c, d, false, &node, &err);
+    ert_node *nd = &g->nodes[node];
+    CU_ASSERT_EQUAL_FATAL(nd->def->infer(g, nd, &err), ERT_OK);
+    size_t b = nd->def->prepare_bytes(g, nd);
+    ert_graph_free(g);
+    return b;
+}
+
+/* int8 Winograd F(2x2,3x3) (qconv_wino.h) against the int64 reference, bit for bit: edge
+ * tiles (odd maps), pads 0/1/2 and asymmetric, one channel, C not a multiple of 8,
+ * residual, Relu/Clip, z_x 0/128/255, batch 2, threads 1 and 2 (check_qconv); extreme
+ * values (all weights +-127, inputs clamped to 0 or 255) up to C = 1841, the largest
+ * channel count whose 4 x sum fits int32; with AVX2 it must be the path taken, and the
+ * same bits as ERT_QCONV_WINOGRAD=off (direct path) and the reference kernel. */
+static void test_qconv_int8_winograd_same_bits_as_direct(void)
+{
+    qcfg cs[] = {
+        {.nsp = 2, .N = 2, .C = 40, .M = 13, .group = 1, .in = {11, 9}, .k = {3, 3}, .s = {1, 1}, .d = {1, 1},
+         .pads = {1, 1, 1, 1}, .bias = true, .resid = true, .act = ERT_ACT_RELU, .zx = 128, .inv = 100.0f},
+        {.nsp = 2, .N = 1, .C = 1, .M = 7, .group = 1, .in = {5, 6}, .k = {3, 3}, .s = {1, 1}, .d = {1, 1},
+         .bias = true, .zx = 0, .inv = 90.0f},
+        {.nsp = 2, .N = 1, .C = 13, .M = 19, .group = 1, .in = {10, 13}, .k = {3, 3}, .s = {1, 1}, .d = {1, 1},
+         .pads = {2, 0, 1, 2}, .act = ERT_ACT_CLIP, .alpha = -0.25f, .beta = 0.5f, .zx = 255, .inv = 80.0f},
+        {.nsp = 2, .N = 1, .C = 70, .M = 33, .group = 1, .in = {35, 35}, .k = {3, 3}, .s = {1, 1}, .d = {1, 1},
+         .pads = {1, 1, 1, 1}, .bias = true, .resid = true, .zx = 77, .inv = 120.0f},
+        {.nsp = 2, .N = 1, .C = 9, .M = 6, .group = 1, .in = {3, 3}, .k = {3, 3}, .s = {1, 1}, .d = {1, 1},
+         .pads = {3, 3, 3, 3}, .bias = true, .zx = 128, .inv = 100.0f},
+    };
+    bool avx2 = ert_qgemm_kernel() == ERT_QK_AVX2;
+    setenv("ERT_QCONV_WINOGRAD", "on", 1); /* also below 32 channels */
+    for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++) {
+        check_qconv(&cs[i], 500 + (unsigned)i);
+        qdata d;
+        qdata_make(&cs[i], 500 + (unsigned)i, &d);
+        size_t on = qconv_prepared_bytes(&cs[i], &d);
+        setenv("ERT_QCONV_WINOGRAD", "off", 1);
+        size_t off = qconv_prepared_bytes(&cs[i], &d);
+        float *direct = run_qconv_model(&cs[i], &d, 2);
+        setenv("ERT_QCONV_WINOGRAD", "on", 1);
+        float *wino = run_qconv_model(&cs[i], &d, 2);
+        CU_ASSERT(same_bits(wino, direct, d.ny, "winograd vs direct"));
+        if (avx2)
+            CU_ASSERT(on != off); /* the Winograd weights were prepared */
+        free(direct), free(wino);
+        qdata_free(&d);
+    }
+    /* Extreme values at the channel bound: every weight +-127, every input at 0 or 255. */
+    const size_t chans[2] = {1841, 1842};
+    for (int ci = 0; ci < 2; ci++) {
+        for (int sign = 0; sign < 2; sign++) {
+            qcfg c = {.nsp = 2, .N = 1, .C = chans[ci], .M = 2, .group = 1, .in = {5, 4}, .k = {3, 3}, .s = {1, 1},
+                      .d = {1, 1}, .pads = {1, 0, 0, 1}, .zx = sign ? 255 : 0, .inv = 100.0f};
+            qdata d;
+            qdata_make(&c, 600, &d);
+            for (size_t i = 0; i < d.nw; i++)
+                d.w[i] = (int8_t)(i < d.nw / 2 ? 127 : -127);
+            for (size_t i = 0; i < d.nx; i++)
+                d.x[i] = sign ? -10.0f : 10.0f;
+            for (size_t m = 0; m < c.M; m++)
+                d.s[m] = 1.0f;
+            float *want = malloc(d.ny * sizeof *want);
+            ref_qconv(&c, d.x, d.w, d.b, d.s, NULL, want);
+            float *got = run_qconv_model(&c, &d, 1);
+            CU_ASSERT(same_bits(got, want, d.ny, "extreme values"));
+            /* the centre output of channel 0 sums 9 * C * 255 * 127 */
+            CU_ASSERT_DOUBLE_EQUAL(fabs(want[1 * 3 + 1]), 9.0 * (double)c.C * 255 * 127, 0.5 * 9 * c.C * 255 * 127 * 1e-7);
+            free(want), free(got);
+            qdata_free(&d);
+        }
+    }
+    unsetenv("ERT_QCONV_WINOGRAD");
+    /* The default rule: 32 channels and more. */
+    qcfg c31 = cs[0], c32 = cs[0];
+    c31.C = 31, c32.C = 32;
+    qdata d31, d32;
+    qdata_make(&c31, 700, &d31), qdata_make(&c32, 701, &d32);
+    size_t b31 = qconv_prepared_bytes(&c31, &d31), b32 = qconv_prepared_bytes(&c32, &d32);
+    setenv("ERT_QCONV_WINOGRAD", "off", 1);
+    CU_ASSERT_EQUAL(b31, qconv_prepared_bytes(&c31, &d31));
+    if (avx2)
+        CU_ASSERT_NOT_EQUAL(b32, qconv_prepared_bytes(&c32, &d32));
+    unsetenv("ERT_QCONV_WINOGRAD");
+    qdata_free(&d31), qdata_free(&d32);
+}
+
+/* A blob planned before the int8 Winograd path gives less scratch: the op lowers its tile
+ * block to fit (same bits), and refuses with a message when not even 16 tiles fit. */
+static void test_qconv_int8_winograd_fits_smaller_scratch(void)
+{
+    if (ert_qgemm_kernel() != ERT_QK_AVX2)
+        return;
+    qcfg c = {.nsp = 2, .N = 1, .C = 64, .M = 20, .group = 1, .in = {40, 37}, .k = {3, 3}, .s = {1, 1},
+              .d = {1, 1}, .pads = {1, 1, 1, 1}, .bias = true, .resid = true, .zx = 128, .inv = 100.0f};
+    qdata d;
+    qdata_make(&c, 800, &d);
+    float *want = malloc(d.ny * sizeof *want);
+    ref_qconv(&c, d.x, d.w, d.b, d.s, d.r, want);
+    ert_error err;
+    uint32_t node;
+    ert_graph *g = qconv_graph(&c, &d, false, &node, &err);
+    ert_node *nd = &g->nodes[node];
+    CU_ASSERT_EQUAL_FATAL(ert_node_eval(g, node, &err), ERT_OK);
+    size_t pb = nd->def->prepare_bytes(g, nd), wb = nd->def->workspace(g, nd), full = nd->def->scratch(g, nd);
+    size_t small = 16 * 16 * 64 * 2 + 16 * 6 * 16 * 4; /* 16 tiles: V (16 x kp x 16 int16) + sums */
+    CU_ASSERT_FATAL(full > small);
+    void *prep = aligned_alloc(64, (pb + 63) / 64 * 64), *ws = aligned_alloc(64, (wb + 63) / 64 * 64);
+    void *scr = aligned_alloc(64, full);
+    nd->def->prepare(g, nd, prep);
+    float *y = ert_node_output(g, nd, 0)->data;
+    const size_t sizes[3] = {full, small, small - 64};
+    for (int i = 0; i < 3; i++) {
+        memset(y, 0, d.ny * sizeof *y);
+        ert_ctx ctx = {.scratch = scr, .scratch_bytes = sizes[i], .threads = 1, .prepared = prep, .workspace = ws,
+                       .workspace_bytes = wb};
+        ert_status st = nd->def->run(&ctx, g, nd, &err);
+        if (i < 2) {
+            CU_ASSERT_EQUAL(st, ERT_OK);
+            CU_ASSERT(same_bits(y, want, d.ny, "winograd in a smaller scratch"));
+        } else {
+            CU_ASSERT_EQUAL(st, ERT_EINTERNAL);
+            CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "needed (int8 Winograd)"));
+            CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "'qc'"));
+        }
+    }
+    /* Winograd weights with another kernel active: refused, naming the fix. */
+    CU_ASSERT_EQUAL_FATAL(ert_qgemm_force(ERT_QK_REF, &err), ERT_OK);
+    ert_ctx ctx = {.scratch = scr, .scratch_bytes = full, .threads = 1, .prepared = prep, .workspace = ws,
+                   .workspace_bytes = wb};
+    CU_ASSERT_EQUAL(nd->def->run(&ctx, g, nd, &err), ERT_EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "active kernel is 'ref'; bind the model again"));
+    ert_qgemm_force(ERT_QK_AUTO, &err);
+    free(prep), free(ws), free(scr), free(want);
+    ert_graph_free(g);
+    qdata_free(&d);
+}
+
 static void test_qconv_reference_kernel_and_simd_kernel_same_bits(void)
 {
     qcfg c = {.nsp = 2, .N = 1, .C = 32, .M = 27, .group = 1, .in = {20, 19}, .k = {3, 3}, .s = {1, 1}, .d = {1, 1},
@@ -724,6 +865,8 @@ static const ert_test_case cases[] = {
     ERT_TEST(test_qconv_geometries_match_reference),
     ERT_TEST(test_qconv_wide_maps_split_in_tiles_match_reference),
     ERT_TEST(test_qconv_quantizes_ties_nan_inf_like_ert_qquantize),
+    ERT_TEST(test_qconv_int8_winograd_same_bits_as_direct),
+    ERT_TEST(test_qconv_int8_winograd_fits_smaller_scratch),
     ERT_TEST(test_qconv_reference_kernel_and_simd_kernel_same_bits),
     ERT_TEST(test_qconv_close_to_fp32_conv_on_dequantized_weights),
     ERT_TEST(test_qgemm_op_matches_reference_and_fp32_gemm),

@@ -206,7 +206,7 @@ static void test_quant_mark_weights(void)
 }
 
 /* One 3x3 (or 1x1) "same" convolution c -> m on an hw x hw map: does the converter keep it
- * float32 (Winograd faster than direct int8)? */
+ * float32 (float32 Winograd faster than int8)? */
 static bool wino_keeps_fp32(int64_t c, int64_t m, int64_t hw, int64_t k)
 {
     ert_graph *g = ert_graph_new("one");
@@ -228,16 +228,17 @@ static bool wino_keeps_fp32(int64_t c, int64_t m, int64_t hw, int64_t k)
     return keep;
 }
 
-/* The measured rule of qcompute.c: float32 only for Winograd F(4x4,3x3) with > 32 input
- * channels; direct int8 for C <= 32, for maps on F(2x2,3x3) and for non-Winograd layers. */
+/* The measured rule of qcompute.c: with the int8 Winograd F(2x2,3x3) of ErtQConv, int8 for
+ * every 3x3 layer; float32 only for F(4x4) layers beyond its channel bound (1841). */
 static void test_quant_winograd_rule(void)
 {
-    CU_ASSERT_TRUE(wino_keeps_fp32(64, 64, 56, 3));    /* F(4x4): 1.06-1.14 int8/fp32 */
-    CU_ASSERT_TRUE(wino_keeps_fp32(512, 512, 35, 3));  /* tcn conv2 */
-    CU_ASSERT_TRUE(wino_keeps_fp32(33, 64, 56, 3));
-    CU_ASSERT_FALSE(wino_keeps_fp32(32, 64, 56, 3));   /* short reduction: 0.54-0.62 */
-    CU_ASSERT_FALSE(wino_keeps_fp32(16, 16, 56, 3));
-    CU_ASSERT_FALSE(wino_keeps_fp32(256, 256, 14, 3)); /* F(2x2) map: 0.76-0.79 */
+    CU_ASSERT_FALSE(wino_keeps_fp32(64, 64, 56, 3));   /* int8 Winograd: 0.69 int8/fp32 */
+    CU_ASSERT_FALSE(wino_keeps_fp32(512, 512, 35, 3)); /* tcn conv2: 0.63 */
+    CU_ASSERT_FALSE(wino_keeps_fp32(33, 64, 56, 3));
+    CU_ASSERT_FALSE(wino_keeps_fp32(32, 64, 56, 3));   /* direct int8 */
+    CU_ASSERT_FALSE(wino_keeps_fp32(256, 256, 14, 3)); /* 0.44 */
+    CU_ASSERT_FALSE(wino_keeps_fp32(1841, 64, 28, 3));  /* the int8 Winograd bound */
+    CU_ASSERT_TRUE(wino_keeps_fp32(1842, 64, 28, 3));   /* beyond it: float32 F(4x4) */
     CU_ASSERT_FALSE(wino_keeps_fp32(64, 64, 4, 3));    /* too few tiles: im2col, not Winograd */
     CU_ASSERT_FALSE(wino_keeps_fp32(64, 64, 56, 1));   /* 1x1 */
 }

@@ -1,6 +1,7 @@
 /* int8 compute rewrites (see qcompute.h). */
 #include "qcompute.h"
 
+#include "../../runtime/engine/kernels/qconv_wino.h"
 #include "../../runtime/engine/kernels/spatial.h"
 #include "../../runtime/engine/op.h"
 #include "embedrt/qgemm.h"
@@ -86,17 +87,18 @@ const char *ert_qc_why_not(const ert_graph *g, const ert_node *n)
     return NULL;
 }
 
-/* Which Winograd layers direct int8 beats (qconv_bench --cpu-time --threads 1, int8/fp32
- * op time, medians of 5 alternating rounds, 2-core AMD EPYC, AVX2; wall time at 2 threads
- * in brackets):
- * - at most QC_WINO_INT8_MAX_C input channels: the transforms (per input and output channel)
- *   outweigh the saved multiplies when the GEMM reduction is this short: 32->32 and 32->64
- *   at 147x147 0.54-0.62 (0.54-0.55); 16->16, 32->32, 32->128 at 56x56 0.6-0.9 (wall);
- * - maps the float32 op runs as F(2x2,3x3) (too few 4x4 tiles: below ~24x24), 2.25x fewer
- *   multiplies instead of 4x: 256->256 at 14x14 0.76-0.79 (0.79-0.85).
- * The rest stays float32 F(4x4,3x3): 64->64 at 56x56 1.06-1.14, 128->128 at 28x28 1.21-1.23,
- * 288->512 and 512->512 at 35x35 0.99-1.16, 64->96 and 96->96 at 35x35 0.92-1.06, 80->192
- * at 71x71 0.91-0.94 (a tie within the noise: kept). */
+/* Which float32 Winograd layers int8 beats. With the exact int8 Winograd F(2x2,3x3) of
+ * ErtQConv (runtime/engine/kernels/qconv_wino.c: 3x3 stride-1 2-D, one group, AVX2 kernel)
+ * int8 wins on every measured 3x3 stride-1 layer (qconv_bench --cpu-time --threads 1,
+ * int8/fp32 op time, medians of 5 alternating rounds, 2-core AMD EPYC, AVX2): 64->64 @56x56
+ * 0.69, 128->128 @28x28 0.82, 256->256 @14x14 0.44, 512->512 @7x7 0.31, 80->192 @71x71
+ * 0.65, 64->96 / 96->96 @35x35 0.71 / 0.77, 288->512 / 512->512 @35x35 0.53 / 0.63, and
+ * with direct int8 (C <= 32, where the int8 Winograd path does not pay): 32->32 / 32->64
+ * @147x147 0.57 / 0.62. Before it, direct int8 lost to float32 F(4x4,3x3) above 32 input
+ * channels (64->64 @56x56 1.07, 512->512 @35x35 1.09). Float32 stays only where neither
+ * int8 path applies well: F(4x4) layers with more than ERT_QWINO_MAX_C input channels (the
+ * int8 Winograd sums would not fit int32). The choice is for the x86 host the rule was
+ * measured on: Arm kernels have no int8 Winograd path (yet). */
 #define QC_WINO_INT8_MAX_C 32
 
 bool ert_qc_float_faster(const ert_graph *g, const ert_node *n)
@@ -110,7 +112,7 @@ bool ert_qc_float_faster(const ert_graph *g, const ert_node *n)
     size_t c = (size_t)w->shape.dims[1], m = (size_t)w->shape.dims[0];
     /* Prepared weights are (tile + 2)^2 transformed positions x C x M floats. */
     size_t pos = prep / (c * m * sizeof(float));
-    return c > QC_WINO_INT8_MAX_C && pos != 16;
+    return c > QC_WINO_INT8_MAX_C && c > ERT_QWINO_MAX_C && pos != 16;
 }
 
 /* Per-row int8 weights of W viewed as [N, K] (stored [N, K], or [K, N] when transposed). */

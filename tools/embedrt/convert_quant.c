@@ -319,9 +319,9 @@ static ert_status quantize_int8(const char *out, ert_graph **gs, uint32_t n, ert
             const ert_node *nd = &gs[i]->nodes[k];
             const char *why = ert_qc_why_not(gs[i], nd);
             keep[i][k] = kept_by_user(q, nd->name);
-            /* A 3x3 convolution the float32 op runs as Winograd (2.25x-4x fewer multiplies)
-             * with more than 32 input channels is faster than direct int8 on these kernels:
-             * it keeps float32 compute and gets int8 storage below. */
+            /* A convolution float32 runs faster than int8 (ert_qc_float_faster: since the
+             * int8 Winograd F(2x2,3x3), only F(4x4) layers beyond its channel bound) keeps
+             * float32 compute and gets int8 storage below. */
             wino[i][k] = !why && ert_qc_float_faster(gs[i], nd);
             if (!why && !keep[i][k] && !wino[i][k]) {
                 ert_qstats_init(&cc.st[i][k].s);

@@ -16,6 +16,7 @@
 #include "../qgemm_impl.h"
 #include "embedrt/pool.h"
 #include "embedrt/qgemm.h"
+#include "qconv_wino.h"
 #include "spatial.h"
 
 #include <string.h>
@@ -150,9 +151,12 @@ typedef struct qc_plan {
     size_t t;         /* wide: columns per tile (multiple of 16 unless the whole map) */
     size_t col_bytes; /* uint8 columns, K x t (wide) or K x S (narrow); 0 when direct */
     size_t pk_bytes;  /* packed columns (bound over kernels) */
-    size_t scratch;
+    size_t scratch;   /* the larger of both paths' (planned into blobs) */
+    size_t dscratch;  /* the direct path's */
     size_t xq_bytes;  /* quantized input, N x C x IS, in the workspace */
     size_t wpack;     /* bytes per group of packed weights (current kernel), 64-aligned */
+    bool wino_shape;  /* the int8 Winograd F(2x2,3x3) path can run this shape (qconv_wino.h) */
+    ert_qwino wg;
     ert_shape out;
 } qc_plan;
 
@@ -248,7 +252,18 @@ static ert_status qc_plan_make(const ert_graph *gr, const ert_node *n, qc_plan *
     }
     if (!p->pk_bytes || !ert_add_size(p->col_bytes, p->pk_bytes, &p->scratch))
         return ert_node_fail(err, n, ERT_EINVAL, "column buffer size overflows");
+    /* Scratch for either path: the choice is made at bind time, maybe on another CPU. */
+    p->dscratch = p->scratch;
+    p->wino_shape = ert_qwino_init(&p->wg, g, p->C, p->M, p->group);
+    if (p->wino_shape && ert_qwino_scratch(&p->wg) > p->scratch)
+        p->scratch = ert_qwino_scratch(&p->wg);
     return ERT_OK;
+}
+
+/* Whether this bind takes the int8 Winograd path (shape, kernel, switch, measured rule). */
+static bool qc_wino(const qc_plan *p)
+{
+    return p->wino_shape && ert_qwino_wanted(&p->wg);
 }
 
 static ert_status qc_infer(ert_graph *gr, ert_node *n, ert_error *err)
@@ -285,7 +300,11 @@ static size_t qc_prepare_bytes(const ert_graph *gr, const ert_node *n)
 {
     qc_plan p;
     size_t per, total;
-    if (qc_plan_make(gr, n, &p, false, NULL) != ERT_OK || !(per = qc_wpack(&p)) || !ert_mul_size(per, p.group, &total))
+    if (qc_plan_make(gr, n, &p, false, NULL) != ERT_OK)
+        return 0;
+    if (qc_wino(&p))
+        return ert_qwino_prepared_bytes(&p.wg);
+    if (!(per = qc_wpack(&p)) || !ert_mul_size(per, p.group, &total))
         return 0;
     return total;
 }
@@ -295,8 +314,12 @@ static void qc_prepare(const ert_graph *gr, const ert_node *n, void *out)
     qc_plan p;
     if (qc_plan_make(gr, n, &p, false, NULL) != ERT_OK)
         return;
-    size_t per = qc_wpack(&p);
     const int8_t *w = ert_node_input(gr, n, 1)->data;
+    if (qc_wino(&p)) {
+        ert_qwino_prepare(&p.wg, w, out);
+        return;
+    }
+    size_t per = qc_wpack(&p);
     for (size_t gi = 0; gi < p.group; gi++)
         if (ert_qgemm_pack(w + gi * p.Mg * p.K, p.Mg, p.K, (char *)out + gi * per, per, NULL) != ERT_OK)
             memset((char *)out + gi * per, 0, per); /* bad magic: ert_qgemm reports it at run */
@@ -520,6 +543,21 @@ static void qc_units(void *arg, size_t begin, size_t end, int worker)
     }
 }
 
+/* int8 Winograd: units are (image, block of j->span tiles), each in its worker's scratch. */
+static void qc_wino_units(void *arg, size_t begin, size_t end, int worker)
+{
+    qc_job *j = arg;
+    const qc_plan *p = j->p;
+    void *scr = ert_ctx_scratch(j->ctx, worker);
+    for (size_t u = begin; u < end; u++) {
+        size_t bn = u / j->tiles, t0 = u % j->tiles * j->span;
+        size_t nt = p->wg.T - t0 < j->span ? p->wg.T - t0 : j->span;
+        size_t yo = bn * p->M * p->S;
+        ert_qwino_block(&p->wg, j->wp, j->xq + bn * p->C * p->IS, p->zx, t0, nt, j->b, j->s, j->r ? j->r + yo : NULL,
+                        p->lo, p->hi, j->y + yo, scr);
+    }
+}
+
 /* The specification as plain loops: used when no weights were prepared. */
 static void qc_naive(const qc_plan *p, const float *x, const int8_t *w, const int32_t *b, const float *s,
                      const float *r, float *y)
@@ -578,16 +616,32 @@ static ert_status qc_run(const ert_ctx *ctx, const ert_graph *gr, const ert_node
         qc_naive(&p, x, ert_node_input(gr, n, 1)->data, j.b, j.s, j.r, j.y);
         return ERT_OK;
     }
-    if (p.scratch > ctx->scratch_bytes || !ctx->scratch)
-        return ert_node_fail(err, n, ERT_EINTERNAL, "scratch of %zu bytes given, %zu needed", ctx->scratch_bytes,
-                             p.scratch);
     j.wp = ctx->prepared;
+    bool wino_ok = false;
+    if (p.wino_shape && ert_qwino_is_prepared(j.wp, &p.wg, &wino_ok) && !wino_ok)
+        return ert_node_fail(err, n, ERT_EINVAL, "weights were prepared for the int8 Winograd path of the avx2 kernel "
+                             "but the active kernel is '%s'; bind the model again", ert_qgemm_kernel_name());
+    if (wino_ok && (!ctx->scratch || !ert_qwino_fit(&p.wg, ctx->scratch_bytes)))
+        return ert_node_fail(err, n, ERT_EINTERNAL, "scratch of %zu bytes given, %zu needed (int8 Winograd)",
+                             ctx->scratch_bytes, ert_qwino_scratch(&p.wg));
+    if (!wino_ok && (p.dscratch > ctx->scratch_bytes || !ctx->scratch))
+        return ert_node_fail(err, n, ERT_EINTERNAL, "scratch of %zu bytes given, %zu needed", ctx->scratch_bytes,
+                             p.dscratch);
     j.xq = ctx->workspace;
     double macs = (double)p.N * (double)p.M * (double)p.S * (double)p.K;
     ert_pool *pool = macs < 2e6 ? NULL : ctx->pool;
     const int threads = ert_pool_size(pool);
     /* 1. Quantize X once, in chunks of 16 kB over the threads. */
     ert_pool_run(pool, (p.xq_bytes + 16383) / 16384, 1, qc_quant_part, &j);
+    if (wino_ok) {
+        /* 2w. Blocks of tiles (whole 16-tile panels), at least 4 per thread when they can be. */
+        size_t per = (p.wg.T + (size_t)threads * 4 - 1) / ((size_t)threads * 4);
+        size_t span = threads > 1 ? ru(per, 16) : p.wg.tb;
+        j.span = span < p.wg.tb ? span : p.wg.tb;
+        j.tiles = (p.wg.T + j.span - 1) / j.span;
+        ert_pool_run(pool, p.N * j.tiles, 1, qc_wino_units, &j);
+        return ERT_OK;
+    }
     if (p.narrow) {
         /* 2a. Few columns: gather and pack each (image, group) once, split the product.
          * With threads, the gather splits over channels and the packing over whole

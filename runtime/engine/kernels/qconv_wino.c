@@ -1,0 +1,376 @@
+/* Exact int8 Winograd F(2x2,3x3) for ErtQConv: see qconv_wino.h for the numerics.
+ *
+ * Prepared weights (bind time): a 64-byte header, then for each panel of 6 output channels
+ * and each of the 16 transformed positions xi, the AVX2 kernel's weight panel layout
+ * (qgemm_impl.h: per channel pair j, the 6 rows' (U[2j], U[2j+1]) int16 pairs), channels
+ * past C zero. Per block of tiles (scratch): for each xi, the kernel's activation panels of
+ * 16 tiles (per channel pair, the (V[2j][t], V[2j+1][t]) int16 pairs of tiles 0-7, then
+ * 8-15). Per (6 channels, 16 tiles): 16 kernel tiles, then the output transform, the exact
+ * division by 4 and the scalar epilogue of qgemm_impl.h (the direct path's bits). */
+#include "qconv_wino.h"
+
+#include "../qgemm_impl.h"
+#include "embedrt/qgemm.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define QW_MAGIC 0x57575145u /* "EQWW" */
+#define QW_HDR 64
+#define QW_MR 6
+#define QW_NR 16
+/* Bytes of one block's transformed input: with one 6-row weight group (192 x C bytes),
+ * well inside a 1 MB L2. */
+#define QW_BLOCK_BYTES ((size_t)384 << 10)
+
+typedef struct qw_hdr {
+    uint32_t magic, kernel;
+    uint64_t C, M, kp;
+} qw_hdr;
+
+static size_t ru(size_t v, size_t a)
+{
+    return (v + a - 1) / a * a;
+}
+
+bool ert_qwino_init(ert_qwino *w, const ert_sp_geom *g, size_t C, size_t M, size_t group)
+{
+    memset(w, 0, sizeof *w);
+    if (g->nsp != 2 || group != 1 || C < 1 || C > ERT_QWINO_MAX_C || M < 1)
+        return false;
+    if (g->k[0] != 1 || g->k[1] != 3 || g->k[2] != 3)
+        return false;
+    for (int i = 0; i < 3; i++)
+        if (g->s[i] != 1 || g->d[i] != 1)
+            return false;
+    if (g->pb[0] != 0 || g->pe[0] != 0 || g->in[0] != 1 || g->out[1] < 1 || g->out[2] < 1)
+        return false;
+    w->C = C, w->M = M;
+    w->H = (size_t)g->in[1], w->W = (size_t)g->in[2];
+    w->OH = (size_t)g->out[1], w->OW = (size_t)g->out[2];
+    w->pt = (size_t)g->pb[1], w->pl = (size_t)g->pb[2];
+    w->th = (w->OH + 1) / 2, w->tw = (w->OW + 1) / 2, w->T = w->th * w->tw;
+    w->kp = ru(C, 8);
+    size_t tb = QW_BLOCK_BYTES / (32 * w->kp) / QW_NR * QW_NR;
+    if (tb < QW_NR)
+        tb = QW_NR;
+    if (tb > ru(w->T, QW_NR))
+        tb = ru(w->T, QW_NR);
+    w->tb = tb;
+    return true;
+}
+
+/* The measured rule (qconv_bench --cpu-time --threads 1, int8/fp32 op time, 2-core AMD
+ * EPYC; int8 Winograd vs direct int8): 64->64 @56x56 0.69 vs 1.07, 128->128 @28x28 0.82 vs
+ * 1.26, 256->256 @14x14 0.44 vs 0.82, 512->512 @7x7 0.31 vs 0.62, 80->192 @71x71 0.65 vs
+ * 0.96, 64->96 / 96->96 @35x35 0.71 / 0.77 vs 1.01 / 1.07, 288->512 / 512->512 @35x35
+ * 0.53 / 0.63 vs 1.00 / 1.09; a tie at 32 input channels (32->32 and 32->64 @147x147 0.56 /
+ * 0.63 vs 0.57 / 0.62). Fewer channels (not measured) keep the direct path. */
+#define QW_MIN_C 32
+
+bool ert_qwino_wanted(const ert_qwino *w)
+{
+    const char *e = getenv("ERT_QCONV_WINOGRAD"); /* off | on (any eligible shape) | unset */
+    if (!w->C || ert_qgemm_kernel() != ERT_QK_AVX2 || (e && strcmp(e, "off") == 0))
+        return false;
+    return (e && strcmp(e, "on") == 0) || w->C >= QW_MIN_C;
+}
+
+static size_t panel_elems(const ert_qwino *w)
+{
+    return QW_MR * w->kp;
+}
+
+size_t ert_qwino_prepared_bytes(const ert_qwino *w)
+{
+    size_t rp = (w->M + QW_MR - 1) / QW_MR;
+    return QW_HDR + rp * 16 * panel_elems(w) * sizeof(int16_t);
+}
+
+static size_t v_elems(const ert_qwino *w)
+{
+    return w->tb * w->kp; /* one xi: tb / 16 panels of kp / 2 x 32 int16 */
+}
+
+size_t ert_qwino_scratch(const ert_qwino *w)
+{
+    return ru(16 * v_elems(w) * sizeof(int16_t), 64) + 16 * QW_MR * QW_NR * sizeof(int32_t);
+}
+
+bool ert_qwino_fit(ert_qwino *w, size_t bytes)
+{
+    while (ert_qwino_scratch(w) > bytes && w->tb > QW_NR)
+        w->tb -= QW_NR;
+    return ert_qwino_scratch(w) <= bytes;
+}
+
+void ert_qwino_prepare(const ert_qwino *w, const int8_t *wq, void *out)
+{
+    qw_hdr h = {QW_MAGIC, (uint32_t)ert_qgemm_kernel(), w->C, w->M, w->kp};
+    memset(out, 0, QW_HDR);
+    memcpy(out, &h, sizeof h);
+    int16_t *body = (int16_t *)((char *)out + QW_HDR);
+    size_t pe = panel_elems(w), rps = (w->M + QW_MR - 1) / QW_MR;
+    memset(body, 0, rps * 16 * pe * sizeof *body);
+    for (size_t m = 0; m < w->M; m++)
+        for (size_t c = 0; c < w->C; c++) {
+            const int8_t *g = wq + (m * w->C + c) * 9;
+            int32_t t[4][3], u[4][4];
+            for (int j = 0; j < 3; j++) {
+                t[0][j] = 2 * g[j];
+                t[1][j] = g[j] + g[3 + j] + g[6 + j];
+                t[2][j] = g[j] - g[3 + j] + g[6 + j];
+                t[3][j] = 2 * g[6 + j];
+            }
+            for (int i = 0; i < 4; i++) {
+                u[i][0] = 2 * t[i][0];
+                u[i][1] = t[i][0] + t[i][1] + t[i][2];
+                u[i][2] = t[i][0] - t[i][1] + t[i][2];
+                u[i][3] = 2 * t[i][2];
+            }
+            size_t rp = m / QW_MR, r = m % QW_MR;
+            for (int xi = 0; xi < 16; xi++) {
+                int16_t *panel = body + (rp * 16 + (size_t)xi) * pe;
+                panel[(c / 2) * (2 * QW_MR) + r * 2 + (c & 1)] = (int16_t)u[xi / 4][xi % 4];
+            }
+        }
+}
+
+bool ert_qwino_is_prepared(const void *prepared, const ert_qwino *w, bool *ok)
+{
+    qw_hdr h;
+    memcpy(&h, prepared, sizeof h);
+    if (h.magic != QW_MAGIC)
+        return false;
+    *ok = h.kernel == (uint32_t)ert_qgemm_kernel() && h.kernel == ERT_QK_AVX2 && h.C == w->C && h.M == w->M &&
+          h.kp == w->kp;
+    return true;
+}
+
+/* Offset of (channel c, tile t) inside one xi's panels. */
+static inline size_t v_off(size_t kp, size_t c, size_t t)
+{
+    return (t / QW_NR) * (kp / 2) * 32 + (c / 2) * 32 + ((t % QW_NR) >= 8 ? 16 : 0) + (t % 8) * 2 + (c & 1);
+}
+
+typedef int16_t v8s __attribute__((vector_size(16)));
+typedef uint16_t v8u __attribute__((vector_size(16)));
+typedef int32_t v4i __attribute__((vector_size(16)));
+typedef uint32_t v4u __attribute__((vector_size(16)));
+typedef float v4f __attribute__((vector_size(16)));
+
+/* d[i][j]: lane k is input (y0 + i, x0 + j) of tile k (minus z_x, 0 outside the map) of
+ * 8 tiles; V = B^T d B, B^T = [[1,0,-1,0],[0,1,1,0],[0,-1,1,0],[0,1,0,-1]]. */
+static inline void in_tf8(const v8s d[4][4], v8s v[16])
+{
+    v8s t[4][4];
+    for (int j = 0; j < 4; j++) {
+        t[0][j] = d[0][j] - d[2][j];
+        t[1][j] = d[1][j] + d[2][j];
+        t[2][j] = d[2][j] - d[1][j];
+        t[3][j] = d[1][j] - d[3][j];
+    }
+    for (int i = 0; i < 4; i++) {
+        v[4 * i + 0] = t[i][0] - t[i][2];
+        v[4 * i + 1] = t[i][1] + t[i][2];
+        v[4 * i + 2] = t[i][2] - t[i][1];
+        v[4 * i + 3] = t[i][1] - t[i][3];
+    }
+}
+
+/* The 4x4 inputs of tiles tg .. tg + 7 (global indices, < T or zero) of channel xc. */
+static void load_d8(const ert_qwino *w, const uint8_t *xc, uint8_t zx, size_t tg, size_t count, v8s d[4][4])
+{
+    const int64_t H = (int64_t)w->H, W = (int64_t)w->W;
+    size_t ty = tg / w->tw, tx = tg % w->tw;
+    int64_t y0 = (int64_t)(2 * ty) - (int64_t)w->pt, x0 = (int64_t)(2 * tx) - (int64_t)w->pl;
+    const v8s z = {zx, zx, zx, zx, zx, zx, zx, zx};
+    if (count == 8 && tx + 8 <= w->tw && y0 >= 0 && y0 + 4 <= H && x0 >= 0 && x0 + 18 <= W) {
+        /* One tile row, inside the map: 16 bytes at x0 hold columns x0 + 2k (even bytes) and
+         * x0 + 2k + 1 (odd bytes) of tiles k = 0..7; 16 bytes at x0 + 2 the next two. */
+        const v8u lowb = {255, 255, 255, 255, 255, 255, 255, 255};
+        for (int i = 0; i < 4; i++) {
+            const uint8_t *row = xc + (size_t)(y0 + i) * w->W + (size_t)x0;
+            v8u a, b;
+            memcpy(&a, row, sizeof a);
+            memcpy(&b, row + 2, sizeof b);
+            d[i][0] = (v8s)(a & lowb) - z;
+            d[i][1] = (v8s)(a >> 8) - z;
+            d[i][2] = (v8s)(b & lowb) - z;
+            d[i][3] = (v8s)(b >> 8) - z;
+        }
+        return;
+    }
+    int16_t e[4][4][8];
+    memset(e, 0, sizeof e);
+    for (size_t k = 0; k < count; k++, tx++) {
+        if (tx == w->tw)
+            tx = 0, ty++;
+        y0 = (int64_t)(2 * ty) - (int64_t)w->pt, x0 = (int64_t)(2 * tx) - (int64_t)w->pl;
+        for (int i = 0; i < 4; i++)
+            for (int j = 0; j < 4; j++) {
+                int64_t yy = y0 + i, xx = x0 + j;
+                if (yy >= 0 && yy < H && xx >= 0 && xx < W)
+                    e[i][j][k] = (int16_t)((int)xc[(size_t)yy * w->W + (size_t)xx] - (int)zx);
+            }
+    }
+    memcpy(d, e, sizeof e);
+}
+
+static void transform_input(const ert_qwino *w, const uint8_t *xq, uint8_t zx, size_t t0, size_t nt, int16_t *V)
+{
+    const size_t kp = w->kp, vs = v_elems(w), ntp = ru(nt, QW_NR);
+    for (size_t c = 0; c < kp; c += 2) {
+        for (size_t t = 0; t < ntp; t += 8) {
+            size_t count = t >= nt ? 0 : nt - t < 8 ? nt - t : 8;
+            v8s v0[16], v1[16];
+            v8s d[4][4];
+            if (c < w->C && count) {
+                load_d8(w, xq + c * w->H * w->W, zx, t0 + t, count, d);
+                in_tf8(d, v0);
+            } else {
+                memset(v0, 0, sizeof v0);
+            }
+            if (c + 1 < w->C && count) {
+                load_d8(w, xq + (c + 1) * w->H * w->W, zx, t0 + t, count, d);
+                in_tf8(d, v1);
+            } else {
+                memset(v1, 0, sizeof v1);
+            }
+            size_t o = v_off(kp, c, t);
+            for (int xi = 0; xi < 16; xi++) {
+                /* (channel c, c + 1) pairs of tiles 0-3, then 4-7 */
+                v8s lo = __builtin_shufflevector(v0[xi], v1[xi], 0, 8, 1, 9, 2, 10, 3, 11);
+                v8s hi = __builtin_shufflevector(v0[xi], v1[xi], 4, 12, 5, 13, 6, 14, 7, 15);
+                memcpy(V + (size_t)xi * vs + o, &lo, sizeof lo);
+                memcpy(V + (size_t)xi * vs + o + 8, &hi, sizeof hi);
+            }
+        }
+    }
+}
+
+/* acc[6 x 16] = weight panel x activation panel over kp (int16 pairs, int32 sums mod 2^32). */
+static void tile_portable(const int16_t *wp, const int16_t *xp, size_t kp, int32_t *acc)
+{
+    uint32_t a[QW_MR * QW_NR] = {0};
+    for (size_t j = 0; j < kp / 2; j++, wp += 2 * QW_MR, xp += 32)
+        for (size_t r = 0; r < QW_MR; r++)
+            for (size_t col = 0; col < QW_NR; col++) {
+                const int16_t *x = xp + (col >= 8 ? 16 : 0) + (col % 8) * 2;
+                a[r * QW_NR + col] += (uint32_t)(wp[2 * r] * x[0] + wp[2 * r + 1] * x[1]);
+            }
+    memcpy(acc, a, sizeof a);
+}
+
+static inline v4f f4_sel(v4i m, v4f a, v4f b)
+{
+    return (v4f)((m & (v4i)a) | (~m & (v4i)b));
+}
+
+/* Output positions of the 4 outputs of tiles tg .. tg + 15 (S: outside the map or past cols). */
+static void out_pos(const ert_qwino *w, size_t tg, size_t cols, size_t pos[4][QW_NR])
+{
+    const size_t S = w->OH * w->OW;
+    size_t ty = tg / w->tw, tx = tg % w->tw;
+    for (size_t tt = 0; tt < QW_NR; tt++, tx++) {
+        if (tx == w->tw)
+            tx = 0, ty++;
+        for (int q = 0; q < 4; q++) {
+            size_t yy = 2 * ty + (size_t)(q / 2), xx = 2 * tx + (size_t)(q % 2);
+            pos[q][tt] = tt < cols && yy < w->OH && xx < w->OW ? yy * w->OW + xx : S;
+        }
+    }
+}
+
+/* Output channel m of the tiles at pos (cols <= 16) from the 16 kernel tiles in
+ * acc (xi-th at acc + xi * 96, this channel's row first): Y = A^T M A with A^T =
+ * [[1,1,1,0],[0,1,-1,-1]] modulo 2^32, S = Y / 4 exactly (an arithmetic shift of a
+ * multiple of 4), then the scalar epilogue of qgemm_impl.h 4 lanes at a time (the same
+ * operations in the same order, as qgemm.c's 4-lane form). */
+static void out_row(const ert_qwino *w, const int32_t *acc, size_t m, size_t pos[4][QW_NR], size_t cols,
+                    const int32_t *bias, const float *scale, const float *res, float lo, float hi, float *y)
+{
+    const size_t S = w->OH * w->OW;
+    const uint32_t b = bias ? (uint32_t)bias[m] : 0u;
+    const float s = scale[m];
+    const v4u bv = {b, b, b, b};
+    const v4f sv = {s, s, s, s}, lov = {lo, lo, lo, lo}, hiv = {hi, hi, hi, hi};
+    float f[4][QW_NR], rv[4][QW_NR];
+    if (res)
+        for (size_t tt = 0; tt < QW_NR; tt++)
+            for (int q = 0; q < 4; q++)
+                rv[q][tt] = pos[q][tt] < S ? res[m * S + pos[q][tt]] : 0.0f;
+    for (size_t l = 0; l < QW_NR; l += 4) {
+        v4u mm[16];
+        for (int xi = 0; xi < 16; xi++)
+            memcpy(&mm[xi], acc + (size_t)xi * QW_MR * QW_NR + l, sizeof mm[xi]);
+        v4u s0[4], s1[4], yv[4];
+        for (int j = 0; j < 4; j++) {
+            s0[j] = mm[j] + mm[4 + j] + mm[8 + j];
+            s1[j] = mm[4 + j] - mm[8 + j] - mm[12 + j];
+        }
+        yv[0] = s0[0] + s0[1] + s0[2];
+        yv[1] = s0[1] - s0[2] - s0[3];
+        yv[2] = s1[0] + s1[1] + s1[2];
+        yv[3] = s1[1] - s1[2] - s1[3];
+        for (int q = 0; q < 4; q++) {
+#ifndef NDEBUG
+            for (int k = 0; k < 4; k++)
+                assert((yv[q][k] & 3u) == 0); /* 4 x the exact sum */
+#endif
+            v4i sum = (v4i)yv[q] >> 2;
+            v4i a = (v4i)((v4u)sum + bv);
+            v4f v = __builtin_convertvector(a, v4f) * sv;
+            ERT_Q_NOFUSE(v);
+            if (res) {
+                v4f rr;
+                memcpy(&rr, &rv[q][l], sizeof rr);
+                v = v + rr;
+                ERT_Q_NOFUSE(v);
+            }
+            v = f4_sel(lov > v, lov, v);
+            v = f4_sel(hiv < v, hiv, v);
+            memcpy(&f[q][l], &v, sizeof v);
+        }
+    }
+    float *ym = y + m * S;
+    for (size_t tt = 0; tt < cols; tt++)
+        for (int q = 0; q < 4; q++)
+            if (pos[q][tt] < S)
+                ym[pos[q][tt]] = f[q][tt];
+}
+
+void ert_qwino_block(const ert_qwino *w, const void *prepared, const uint8_t *xq, uint8_t zx, size_t t0, size_t nt,
+                     const int32_t *bias, const float *scale, const float *res, float lo, float hi, float *y,
+                     void *scratch)
+{
+    const size_t kp = w->kp, vs = v_elems(w), pe = panel_elems(w), panel = (kp / 2) * 32;
+    int16_t *V = scratch;
+    int32_t *acc = (int32_t *)((char *)scratch + ru(16 * vs * sizeof(int16_t), 64));
+    const int16_t *U = (const int16_t *)((const char *)prepared + QW_HDR);
+    void (*tile)(const void *, const void *, size_t, int32_t *) = NULL;
+#if defined(__x86_64__)
+    tile = ert_qk_avx2.tile;
+#endif
+    transform_input(w, xq, zx, t0, nt, V);
+    const size_t rps = (w->M + QW_MR - 1) / QW_MR, cps = (nt + QW_NR - 1) / QW_NR;
+    for (size_t rp = 0; rp < rps; rp++) {
+        size_t rows = w->M - rp * QW_MR < QW_MR ? w->M - rp * QW_MR : QW_MR;
+        const int16_t *ur = U + rp * 16 * pe;
+        for (size_t cp = 0; cp < cps; cp++) {
+            for (size_t xi = 0; xi < 16; xi++) {
+                const int16_t *up = ur + xi * pe, *vp = V + xi * vs + cp * panel;
+                int32_t *ap = acc + xi * QW_MR * QW_NR;
+                if (tile)
+                    tile(up, vp, kp, ap);
+                else
+                    tile_portable(up, vp, kp, ap);
+            }
+            size_t cols = nt - cp * QW_NR < QW_NR ? nt - cp * QW_NR : QW_NR, pos[4][QW_NR];
+            out_pos(w, t0 + cp * QW_NR, cols, pos);
+            for (size_t r = 0; r < rows; r++)
+                out_row(w, acc + r * QW_NR, rp * QW_MR + r, pos, cols, bias, scale, res, lo, hi, y);
+        }
+    }
+}
