@@ -524,11 +524,42 @@ static void test_qconv_int8_winograd_fits_smaller_scratch(void)
     ert_ctx ctx = {.scratch = scr, .scratch_bytes = full, .threads = 1, .prepared = prep, .workspace = ws,
                    .workspace_bytes = wb};
     CU_ASSERT_EQUAL(nd->def->run(&ctx, g, nd, &err), ERT_EINVAL);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "active kernel is 'ref'; bind the model again"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "than the active 'ref'; bind the model again"));
     ert_qgemm_force(ERT_QK_AUTO, &err);
     free(prep), free(ws), free(scr), free(want);
     ert_graph_free(g);
     qdata_free(&d);
+}
+
+/* ERT_QCONV_WINOGRAD=on with the reference kernel: the portable C tile (the path other
+ * CPUs would take) on the same panels, the same bits as the direct path. */
+static void test_qconv_int8_winograd_portable_tile_same_bits(void)
+{
+    qcfg cs[] = {
+        {.nsp = 2, .N = 2, .C = 40, .M = 13, .group = 1, .in = {11, 9}, .k = {3, 3}, .s = {1, 1}, .d = {1, 1},
+         .pads = {1, 1, 1, 1}, .bias = true, .resid = true, .act = ERT_ACT_RELU, .zx = 128, .inv = 100.0f},
+        {.nsp = 2, .N = 1, .C = 13, .M = 19, .group = 1, .in = {10, 13}, .k = {3, 3}, .s = {1, 1}, .d = {1, 1},
+         .pads = {2, 0, 1, 2}, .act = ERT_ACT_CLIP, .alpha = -0.25f, .beta = 0.5f, .zx = 255, .inv = 80.0f},
+    };
+    ert_error err;
+    for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++) {
+        qdata d;
+        qdata_make(&cs[i], 800 + (unsigned)i, &d);
+        setenv("ERT_QCONV_WINOGRAD", "off", 1);
+        float *direct = run_qconv_model(&cs[i], &d, 2);
+        CU_ASSERT_EQUAL_FATAL(ert_qgemm_force(ERT_QK_REF, &err), ERT_OK);
+        size_t off = qconv_prepared_bytes(&cs[i], &d);
+        setenv("ERT_QCONV_WINOGRAD", "on", 1);
+        CU_ASSERT_NOT_EQUAL(qconv_prepared_bytes(&cs[i], &d), off); /* Winograd weights prepared */
+        float *wino = run_qconv_model(&cs[i], &d, 2);
+        CU_ASSERT(same_bits(wino, direct, d.ny, "portable winograd tile vs direct"));
+        setenv("ERT_QCONV_WINOGRAD", "off", 1);
+        CU_ASSERT_EQUAL(qconv_prepared_bytes(&cs[i], &d), off);
+        ert_qgemm_force(ERT_QK_AUTO, &err);
+        unsetenv("ERT_QCONV_WINOGRAD");
+        free(direct), free(wino);
+        qdata_free(&d);
+    }
 }
 
 static void test_qconv_reference_kernel_and_simd_kernel_same_bits(void)
@@ -867,6 +898,7 @@ static const ert_test_case cases[] = {
     ERT_TEST(test_qconv_quantizes_ties_nan_inf_like_ert_qquantize),
     ERT_TEST(test_qconv_int8_winograd_same_bits_as_direct),
     ERT_TEST(test_qconv_int8_winograd_fits_smaller_scratch),
+    ERT_TEST(test_qconv_int8_winograd_portable_tile_same_bits),
     ERT_TEST(test_qconv_reference_kernel_and_simd_kernel_same_bits),
     ERT_TEST(test_qconv_close_to_fp32_conv_on_dequantized_weights),
     ERT_TEST(test_qgemm_op_matches_reference_and_fp32_gemm),

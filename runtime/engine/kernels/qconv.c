@@ -619,8 +619,8 @@ static ert_status qc_run(const ert_ctx *ctx, const ert_graph *gr, const ert_node
     j.wp = ctx->prepared;
     bool wino_ok = false;
     if (p.wino_shape && ert_qwino_is_prepared(j.wp, &p.wg, &wino_ok) && !wino_ok)
-        return ert_node_fail(err, n, ERT_EINVAL, "weights were prepared for the int8 Winograd path of the avx2 kernel "
-                             "but the active kernel is '%s'; bind the model again", ert_qgemm_kernel_name());
+        return ert_node_fail(err, n, ERT_EINVAL, "weights were prepared for the int8 Winograd path of another int8 "
+                             "kernel than the active '%s'; bind the model again", ert_qgemm_kernel_name());
     if (wino_ok && (!ctx->scratch || !ert_qwino_fit(&p.wg, ctx->scratch_bytes)))
         return ert_node_fail(err, n, ERT_EINTERNAL, "scratch of %zu bytes given, %zu needed (int8 Winograd)",
                              ctx->scratch_bytes, ert_qwino_scratch(&p.wg));

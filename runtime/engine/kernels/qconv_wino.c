@@ -72,9 +72,11 @@ bool ert_qwino_init(ert_qwino *w, const ert_sp_geom *g, size_t C, size_t M, size
 bool ert_qwino_wanted(const ert_qwino *w)
 {
     const char *e = getenv("ERT_QCONV_WINOGRAD"); /* off | on (any eligible shape) | unset */
-    if (!w->C || ert_qgemm_kernel() != ERT_QK_AVX2 || (e && strcmp(e, "off") == 0))
+    if (!w->C || (e && strcmp(e, "off") == 0))
         return false;
-    return (e && strcmp(e, "on") == 0) || w->C >= QW_MIN_C;
+    if (e && strcmp(e, "on") == 0)
+        return true; /* any kernel: others than AVX2 run the portable tile (tests) */
+    return ert_qgemm_kernel() == ERT_QK_AVX2 && w->C >= QW_MIN_C;
 }
 
 static size_t panel_elems(const ert_qwino *w)
@@ -143,7 +145,7 @@ bool ert_qwino_is_prepared(const void *prepared, const ert_qwino *w, bool *ok)
     memcpy(&h, prepared, sizeof h);
     if (h.magic != QW_MAGIC)
         return false;
-    *ok = h.kernel == (uint32_t)ert_qgemm_kernel() && h.kernel == ERT_QK_AVX2 && h.C == w->C && h.M == w->M &&
+    *ok = h.kernel == (uint32_t)ert_qgemm_kernel() && h.C == w->C && h.M == w->M &&
           h.kp == w->kp;
     return true;
 }
@@ -351,7 +353,8 @@ void ert_qwino_block(const ert_qwino *w, const void *prepared, const uint8_t *xq
     const int16_t *U = (const int16_t *)((const char *)prepared + QW_HDR);
     void (*tile)(const void *, const void *, size_t, int32_t *) = NULL;
 #if defined(__x86_64__)
-    tile = ert_qk_avx2.tile;
+    if (ert_qgemm_kernel() == ERT_QK_AVX2)
+        tile = ert_qk_avx2.tile;
 #endif
     transform_input(w, xq, zx, t0, nt, V);
     const size_t rps = (w->M + QW_MR - 1) / QW_MR, cps = (nt + QW_NR - 1) / QW_NR;

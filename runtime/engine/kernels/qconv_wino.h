@@ -8,10 +8,11 @@
  *   recovered exactly from 4 * S modulo 2^32 while |4 S| < 2^31: |S| <= 9 * C * 255 * 127,
  *   so C <= ERT_QWINO_MAX_C. Then the usual epilogue on S + bias.
  *
- * Used only with the AVX2 int8 kernel (its 6 x 16 tile on int16 panels); other kernels
- * keep the direct path. Default: C >= 32 (the measured rule in qconv_wino.c); the
+ * By default used only with the AVX2 int8 kernel (its 6 x 16 tile on int16 panels) and
+ * C >= 32 (the measured rule in qconv_wino.c); other kernels keep the direct path. The
  * environment variable ERT_QCONV_WINOGRAD=off disables it, =on takes it for every eligible
- * shape (tests), read when the model is bound. */
+ * shape with any kernel (others than AVX2 run a portable C tile on the same panels: tests),
+ * read when the model is bound. */
 #ifndef ERT_QCONV_WINO_H
 #define ERT_QCONV_WINO_H
 
