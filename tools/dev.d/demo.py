@@ -29,7 +29,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -115,23 +114,8 @@ def start_daemon(build, out, conf_lines):
         f.write("\n".join(["[daemon]", f"socket = {sock}", "threads = 1", "client_queue_depth = 4096",
                            "log_level = warn", ""] + conf_lines))
     log_path = os.path.join(out, "embedrtd.log")
-    log = open(log_path, "w")
     print(f"$ {rel(embedrtd)} --config {rel(conf)}", flush=True)
-    p = subprocess.Popen([embedrtd, "--config", conf], stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 30
-    while True:
-        if p.poll() is not None:
-            raise SystemExit(f"demo: embedrtd exited with {p.returncode}:\n" + open(log_path).read())
-        try:
-            s = socket.socket(socket.AF_UNIX)
-            s.connect(sock)
-            s.close()
-            return p, sock, log_path
-        except OSError:
-            if time.monotonic() > deadline:
-                p.kill()
-                raise SystemExit(f"demo: embedrtd did not listen on {sock}:\n" + open(log_path).read())
-            time.sleep(0.05)
+    return simdata.run_embedrtd(embedrtd, conf, sock, log_path, who="demo"), sock, log_path
 
 
 def stop_daemon(p):

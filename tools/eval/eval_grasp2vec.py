@@ -32,7 +32,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -43,6 +42,9 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "models", "grasp2vec"))
 import g2v_data  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import simdata  # noqa: E402
 
 MODELS = ("fp32", "int8")
 
@@ -72,21 +74,8 @@ def start_daemon(embedrtd, tmp, scene_dir, blobs):
         lines += [f"[model {name}]", f"blob = {os.path.abspath(blob)}", "cameras = scene", "threads = 1", ""]
     with open(conf, "w") as f:
         f.write("\n".join(lines))
-    log = open(os.path.join(tmp, "embedrtd.log"), "w")
-    p = subprocess.Popen([embedrtd, "--config", conf, "--socket", sock], stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if p.poll() is not None:
-            raise SystemExit(f"embedrtd exited with {p.returncode}: {open(log.name).read()}")
-        try:
-            s = socket.socket(socket.AF_UNIX)
-            s.connect(sock)
-            s.close()
-            return p, sock
-        except OSError:
-            time.sleep(0.05)
-    p.kill()
-    raise SystemExit(f"embedrtd did not listen on {sock}: {open(log.name).read()}")
+    p = simdata.run_embedrtd(embedrtd, conf, sock, os.path.join(tmp, "embedrtd.log"), extra=("--socket", sock))
+    return p, sock
 
 
 def loadable(embedrtd, tmp, name, blob):

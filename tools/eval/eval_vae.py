@@ -55,15 +55,8 @@ def daemon_rewards(embedrtd, blob, data_dir, episodes, fps, tmp, timeout):
                   "threads = 1", ""]
     with open(conf, "w") as f:
         f.write("\n".join(lines))
-    log = open(os.path.join(tmp, "embedrtd.log"), "w")
-    proc = subprocess.Popen([embedrtd, "--config", conf], stdout=log, stderr=subprocess.STDOUT)
+    proc = simdata.run_embedrtd(embedrtd, conf, sock, os.path.join(tmp, "embedrtd.log"), who=f"eval ({blob})")
     try:
-        deadline = time.monotonic() + 30
-        while not os.path.exists(sock):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                log.flush()
-                raise SystemExit(f"eval: embedrtd did not start ({blob}):\n" + open(log.name).read())
-            time.sleep(0.05)
         got = {ep.index: [None] * len(ep.frames) for ep in episodes}
         missing = sum(len(v) for v in got.values())
         with Client("unix:" + sock, timeout=10) as c:
@@ -93,7 +86,6 @@ def daemon_rewards(embedrtd, blob, data_dir, episodes, fps, tmp, timeout):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-        log.close()
     return {k: np.array(v, np.float64) for k, v in got.items()}
 
 

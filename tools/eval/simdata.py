@@ -2,12 +2,15 @@
 the daemon sees them (BT.601 limited range, exactly runtime/image/frame.c's integer formula,
 chroma of pixel (x, y) = sample (x/2, y/2)) and their ground truth (gt.jsonl).
 
-Used by models/rig/train.py, models/ccvae/train.py and tools/eval/eval_vae.py.
+Used by models/rig/train.py, models/ccvae/train.py and tools/eval/eval_vae.py; run_embedrtd by
+every evaluation and the demo.
 """
 
 import json
 import os
+import socket
 import subprocess
+import time
 
 import numpy as np
 
@@ -188,3 +191,28 @@ def load_push_sets(work, train_eps, build=None):
             print("render:", " ".join(os.path.relpath(c, ROOT) if c.startswith(ROOT) else c for c in cmd), flush=True)
         sets[name] = (d, load_push(d))
     return sets
+
+
+def run_embedrtd(embedrtd, conf, sock, log_path, extra=(), timeout=30, who="eval"):
+    """Starts embedrtd --config conf (+ extra arguments), its output in log_path, and waits
+    until it accepts connections on the Unix socket sock. Exits naming the log when it dies
+    or does not listen within timeout seconds. Returns the process."""
+    if os.path.exists(sock):
+        os.unlink(sock)
+    log = open(log_path, "w")
+    p = subprocess.Popen([embedrtd, "--config", conf, *extra], stdout=log, stderr=subprocess.STDOUT)
+    log.close()
+    deadline = time.monotonic() + timeout
+    while True:
+        if p.poll() is not None:
+            raise SystemExit(f"{who}: embedrtd exited with {p.returncode}:\n" + open(log_path).read())
+        try:
+            s = socket.socket(socket.AF_UNIX)
+            s.connect(sock)
+            s.close()
+            return p
+        except OSError:
+            if time.monotonic() > deadline:
+                p.kill()
+                raise SystemExit(f"{who}: embedrtd did not listen on {sock}:\n" + open(log_path).read())
+            time.sleep(0.05)
