@@ -37,11 +37,7 @@ static bool cpu_time;
 
 static double clock_s(void)
 {
-    if (!cpu_time)
-        return (double)ert_monotonic_ns() * 1e-9;
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+    return (double)(cpu_time ? ert_process_cpu_ns() : ert_monotonic_ns()) * 1e-9;
 }
 
 /* Seconds per call: the best of 3 batches, each long enough to be measured. */

@@ -3,6 +3,7 @@
 
 #include "embedrt/blob.h"
 #include "embedrt/model.h"
+#include "embedrt/util.h"
 #include "op.h"
 
 #include <stdio.h>
@@ -24,9 +25,7 @@ static void usage(FILE *f)
 
 static double now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
+    return (double)ert_monotonic_ns() * 1e-6;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -61,9 +60,7 @@ typedef struct prof_row {
 /* CPU time of the whole process (every thread), in ms. */
 static double cpu_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
+    return (double)ert_process_cpu_ns() * 1e-6;
 }
 
 static int cmp_row(const void *a, const void *b)
