@@ -39,7 +39,7 @@ def main():
     ap.add_argument("--stride", type=int, required=True, help="the mfTCN checkpoint's window stride")
     ap.add_argument("--data", default=os.path.join(ROOT, "build", "tcn-data", "demo_s7_10_a4"))
     ap.add_argument("--simworld", default=os.path.join(ROOT, "build", "tools", "simworld", "simworld"))
-    ap.add_argument("--l2", default="1e-4,1e-3,1e-2,1e-1,1,10")
+    ap.add_argument("--l2", default="1e-4,1e-3,1e-2,1e-1,1,10", help="L2 values to try (eval_tcn.py uses the one with the best mean test accuracy of both probes)")
     args = ap.parse_args()
     torch.set_num_threads(1)
     tcn_data.render_demo(args.simworld, args.data, tcn_data.VAL_SEED, 10, attempts=4)
