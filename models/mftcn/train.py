@@ -3,7 +3,7 @@
 its two graphs to ONNX.
 
 usage: /usr/bin/python3 models/mftcn/train.py [--simworld build/tools/simworld/simworld]
-           [--out models/mftcn/demo] [--episodes 150] [--steps 900] [--stride 4] [--seed 0]
+           [--out models/mftcn/demo] [--episodes 150] [--steps 900] [--stride 4] [--reverse-negatives] [--seed 0]
 
 Data: the TCN demo model's (models/tcn/tcn_data.py): `simworld demo --seed 1 --size 96x96
 --attempts 2 --episodes N`, both views of the demonstration and of each attempt.
