@@ -3,7 +3,7 @@
 its two graphs to ONNX.
 
 usage: /usr/bin/python3 models/mftcn/train.py [--simworld build/tools/simworld/simworld]
-           [--out models/mftcn/demo] [--episodes 150] [--steps 900] [--stride 4] [--seed 0]
+           [--out models/mftcn/demo] [--episodes 150] [--steps 900] [--stride 4] [--reverse-negatives] [--seed 0]
 
 Data: the TCN demo model's (models/tcn/tcn_data.py): `simworld demo --seed 1 --size 96x96
 --attempts 2 --episodes N`, both views of the demonstration and of each attempt.
@@ -78,6 +78,17 @@ def embed_sequence(model, video, stride, batch=30):
     return np.concatenate(out)
 
 
+def npairs_reversed(anchor, positive, reversed_pos, l2):
+    """The multi-view n-pairs loss with every positive's time-reversed window as an extra
+    negative for every anchor (view A -> B direction; the B -> A direction is the plain n-pairs)."""
+    import torch.nn.functional as F
+    target = torch.arange(anchor.shape[0])
+    logits = anchor @ torch.cat([positive, reversed_pos]).t()
+    ce = 0.5 * (F.cross_entropy(logits, target) + F.cross_entropy((anchor @ positive.t()).t(), target))
+    reg = l2 * 0.5 * (anchor.pow(2).sum(1).mean() + positive.pow(2).sum(1).mean())
+    return ce, reg, (logits.argmax(1) == target).float().mean()
+
+
 def validate(model, seqs, stride):
     return float(np.mean([tcn_train.alignment(embed_sequence(model, s.views[0], stride),
                                               embed_sequence(model, s.views[1], stride)) for s in seqs]))
@@ -95,6 +106,8 @@ def main():
     ap.add_argument("--times", type=int, default=8)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--l2", type=float, default=2e-3)
+    ap.add_argument("--reverse-negatives", action="store_true",
+                    help="also use the positives' time-reversed windows as negatives (forces the embedding to see motion)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--checkpoint", help="also save the state dict here (not shipped)")
     ap.add_argument("--init", help="start from this saved state dict (--checkpoint of an earlier run)")
@@ -130,11 +143,17 @@ def main():
             va = rng.randint(2)
             a_win.append(window_frames(frames[r, va], ts, args.stride))
             p_win.append(window_frames(frames[r, 1 - va], ts, args.stride))
-        x = torch.from_numpy(tcn_data.to_input(np.concatenate(a_win + p_win)))
+        parts = a_win + p_win
+        if args.reverse_negatives:
+            parts = parts + [w[:, ::-1] for w in p_win]
+        x = torch.from_numpy(tcn_data.to_input(np.concatenate(parts)))
         model.train()
         e = model(x)
-        n = e.shape[0] // 2
-        ce, reg, acc = tcn_train.npairs(e[:n], e[n:], args.l2)
+        n = sum(len(w) for w in a_win)
+        if args.reverse_negatives:
+            ce, reg, acc = npairs_reversed(e[:n], e[n:2 * n], e[2 * n:], args.l2)
+        else:
+            ce, reg, acc = tcn_train.npairs(e[:n], e[n:], args.l2)
         loss = ce + reg
         opt.zero_grad()
         loss.backward()
@@ -168,7 +187,7 @@ def main():
     info = {"command": " ".join([os.path.relpath(sys.argv[0])] + sys.argv[1:]),
             "data_command": " ".join(os.path.relpath(c, ROOT) if c.startswith(ROOT) else c for c in data_cmd),
             "torch": torch.__version__, "threads": 1, "seed": args.seed, "width": WIDTH, "side": side,
-            "window": N_FRAMES, "stride": args.stride, "parameters": n_params, "recordings": R,
+            "window": N_FRAMES, "stride": args.stride, "reverse_negatives": args.reverse_negatives, "parameters": n_params, "recordings": R,
             "steps": args.steps, "batch": [args.recordings, args.times], "lr": args.lr, "l2": args.l2,
             "train_seconds": round(train_s, 1), "train_cpu_seconds": round(cpu_s, 1), "init": args.init, "total_seconds": round(time.time() - t0, 1),
             "final_loss": log[-1]["loss"], "final_smoothed_loss": round(run_loss, 4),

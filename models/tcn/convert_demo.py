@@ -11,9 +11,10 @@ Recipe of the image role: crop=center, resize 96x96 bilinear, x * 2/255 - 1 (the
 [-1, 1] input), so any square-ish frame works. The int8 blobs are calibrated on TRAINING-seed
 frames never trained on: `simworld demo --seed 1 --first-episode 150 --episodes 10
 --attempts 0 --size 96x96`, every 3rd frame of both views (400 PPMs; the converter holds
-every 4th out to measure itself). The mfTCN head stays float32 (--keep-fp32): the converter
-calibrates a non-image input with N(0, 1) values, not with trunk maps, so its ranges would
-be wrong for the head; the trunk (the per-frame cost) is int8. Prints the commands.
+every 4th out to measure itself). mfTCN: the converter calibrates the head on the trunk's
+maps of the calibration frames (graph 'head' input <- graph 'trunk' output), so both graphs
+are int8 unless --keep-head-fp32 (the head's Conv/Gemm/MatMul nodes stay float32). Prints the
+commands.
 """
 
 import argparse
@@ -52,6 +53,7 @@ def main():
     ap.add_argument("--stride", type=int, default=None, help="mftcn window stride (default: train_log.json's)")
     ap.add_argument("--work", default=os.path.join(ROOT, "build", "tcn-data"), help="calibration episodes (kept)")
     ap.add_argument("--fp32-only", action="store_true")
+    ap.add_argument("--keep-head-fp32", action="store_true", help="mftcn: keep the head's Conv/Gemm/MatMul nodes float32")
     args = ap.parse_args()
     embedrt = os.path.join(args.build, "tools", "embedrt", "embedrt")
     simworld = os.path.join(args.build, "tools", "simworld", "simworld")
@@ -69,7 +71,7 @@ def main():
         base = [embedrt, "convert", "--family", "mftcn", "--graph", "trunk=" + os.path.join(d, "trunk.onnx"),
                 "--graph", "head=" + head, "--preprocess", "trunk:" + RECIPE, "--window", "2",
                 "--stride", str(stride)]
-        keep = [n for n, op in onnx_nodes(head) if op in ("Conv", "Gemm", "MatMul")]
+        keep = [n for n, op in onnx_nodes(head) if op in ("Conv", "Gemm", "MatMul")] if args.keep_head_fp32 else []
     run(base + ["-o", os.path.join(d, f"{args.family}.erb")])
     if args.fp32_only:
         return
