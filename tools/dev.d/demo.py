@@ -28,7 +28,6 @@ import argparse
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -116,17 +115,6 @@ def start_daemon(build, out, conf_lines):
     log_path = os.path.join(out, "embedrtd.log")
     print(f"$ {rel(embedrtd)} --config {rel(conf)}", flush=True)
     return simdata.run_embedrtd(embedrtd, conf, sock, log_path, who="demo"), sock, log_path
-
-
-def stop_daemon(p):
-    if p.poll() is None:
-        p.send_signal(signal.SIGTERM)
-        try:
-            return p.wait(15)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
-    return p.returncode
 
 
 # ------------------------------------------------------------------ display
@@ -434,7 +422,7 @@ def run(args):
                                                    "inference_p50_ms": round(m.inference_p50_ms, 2)} for m in st.models}
         c.close()
     finally:
-        rc = stop_daemon(proc)
+        rc = simdata.stop_embedrtd(proc)
     print(f"embedrtd stopped (SIGTERM, exit {rc}); its log: {rel(log_path)}", flush=True)
     if rc != 0:
         raise SystemExit(f"demo: embedrtd exited with {rc}")

@@ -31,7 +31,6 @@ import argparse
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -205,13 +204,7 @@ def evaluate(args):
                         + f"  ({frames_seen} heatmaps waited, lead {lead})", flush=True)
         elapsed = time.time() - t0
     finally:
-        if proc is not None and proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        simdata.stop_embedrtd(proc)
         shutil.rmtree(tmp, ignore_errors=True)
     summary = {m: {"top1": float(np.mean(r["top1"])), "keypoint_in_box": float(np.mean(r["kp_in"])),
                    "keypoint_in_box_kpW": float(np.mean(r["kp_in_naive"])),

@@ -46,8 +46,6 @@ import argparse
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -59,6 +57,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "models", "tcn"))
 import tcn_data  # noqa: E402
+
+sys.path.insert(0, HERE)
+import simdata  # noqa: E402
 
 KINDS = ("tcn", "tcn_int8", "mftcn", "mftcn_int8")
 DEFAULT_BLOBS = {"tcn": "models/tcn/demo/tcn.erb", "tcn_int8": "models/tcn/demo/tcn.int8.erb",
@@ -93,31 +94,8 @@ def start_daemon(embedrtd, tmp, name, cameras, models, fps):
         lines += [f"[model {m}]", f"blob = {os.path.abspath(blob)}", f"cameras = {', '.join(cams)}", "threads = 1", ""]
     with open(conf, "w") as f:
         f.write("\n".join(lines))
-    log = open(os.path.join(tmp, f"{name}.log"), "w")
-    p = subprocess.Popen([embedrtd, "--config", conf, "--socket", sock], stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if p.poll() is not None:
-            raise SystemExit(f"eval: embedrtd exited with {p.returncode}: {open(log.name).read()}")
-        try:
-            s = socket.socket(socket.AF_UNIX)
-            s.connect(sock)
-            s.close()
-            return p, sock
-        except OSError:
-            time.sleep(0.05)
-    p.kill()
-    raise SystemExit(f"eval: embedrtd did not listen on {sock}: {open(log.name).read()}")
-
-
-def stop_daemon(p):
-    if p is not None and p.poll() is None:
-        p.send_signal(signal.SIGTERM)
-        try:
-            p.wait(15)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
+    p = simdata.run_embedrtd(embedrtd, conf, sock, os.path.join(tmp, f"{name}.log"), extra=("--socket", sock))
+    return p, sock
 
 
 def loadable(embedrtd, tmp, kind, blob):
@@ -184,7 +162,7 @@ def collect_embeddings(embedrtd, tmp, seqs, blobs, stride, fps, timeout):
                 got[key][i] = np.array(e.vector, np.float64)
                 need[key].discard(i)
     finally:
-        stop_daemon(proc)
+        simdata.stop_embedrtd(proc)
     out = {}
     for (kind, cam), rows in got.items():
         d = len(next(iter(rows.values())))
@@ -315,7 +293,7 @@ def imitation_scores(embedrtd, tmp, episodes, blobs, fps, timeout):
                         st["buf"] = None
                         c.reset_episode(r.model)
         finally:
-            stop_daemon(proc)
+            simdata.stop_embedrtd(proc)
         for m, segs in done.items():
             kind, ep_index = m.rsplit("_", 1)
             cam = models[m][1][0]

@@ -20,7 +20,6 @@ sees (frame_seq 0, the episode's first frame). Exit status 1 when --min or --max
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -80,12 +79,7 @@ def daemon_rewards(embedrtd, blob, data_dir, episodes, fps, tmp, timeout):
                     row[i] = r.value
                     missing -= 1
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        simdata.stop_embedrtd(proc)
     return {k: np.array(v, np.float64) for k, v in got.items()}
 
 

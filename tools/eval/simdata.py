@@ -8,6 +8,7 @@ every evaluation and the demo.
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import time
@@ -216,3 +217,18 @@ def run_embedrtd(embedrtd, conf, sock, log_path, extra=(), timeout=30, who="eval
                 p.kill()
                 raise SystemExit(f"{who}: embedrtd did not listen on {sock}:\n" + open(log_path).read())
             time.sleep(0.05)
+
+
+def stop_embedrtd(p, timeout=15):
+    """SIGTERM (embedrtd's clean shutdown), SIGKILL after timeout seconds; returns the exit
+    status (None when p is None)."""
+    if p is None:
+        return None
+    if p.poll() is None:
+        p.send_signal(signal.SIGTERM)
+        try:
+            return p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+    return p.returncode
