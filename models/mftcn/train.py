@@ -96,35 +96,17 @@ def validate(model, seqs, stride):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--simworld", default=os.path.join(ROOT, "build", "tools", "simworld", "simworld"))
-    ap.add_argument("--work", default=os.path.join(ROOT, "build", "tcn-data"), help="rendered episodes (kept)")
-    ap.add_argument("--out", default=os.path.join(HERE, "demo"))
-    ap.add_argument("--episodes", type=int, default=150)
-    ap.add_argument("--steps", type=int, default=900)
+    tcn_train.add_common_args(ap, os.path.join(HERE, "demo"), 8)
     ap.add_argument("--stride", type=int, default=4, help="frames s between the window's two frames")
-    ap.add_argument("--recordings", type=int, default=4)
-    ap.add_argument("--times", type=int, default=8)
-    ap.add_argument("--lr", type=float, default=2e-3)
-    ap.add_argument("--l2", type=float, default=2e-3)
     ap.add_argument("--reverse-negatives", action="store_true",
                     help="also use the positives' time-reversed windows as negatives (forces the embedding to see motion)")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--checkpoint", help="also save the state dict here (not shipped)")
-    ap.add_argument("--init", help="start from this saved state dict (--checkpoint of an earlier run)")
     args = ap.parse_args()
     torch.set_num_threads(1)
     torch.manual_seed(args.seed)
     rng = np.random.RandomState(args.seed)
     os.makedirs(args.out, exist_ok=True)
     t0 = time.time()
-    train_dir = os.path.join(args.work, f"demo_s{tcn_data.TRAIN_SEED}_{args.episodes}")
-    data_cmd = tcn_data.render_demo(args.simworld, train_dir, tcn_data.TRAIN_SEED, args.episodes)
-    val_dir = os.path.join(args.work, f"demo_s{tcn_data.VAL_SEED}_10")
-    tcn_data.render_demo(args.simworld, val_dir, tcn_data.VAL_SEED, 10, attempts=0)
-    seqs = tcn_data.load(train_dir)
-    val = tcn_data.load(val_dir)
-    frames = np.stack([s.views for s in seqs])  # [R, 2, T, H, W, 3]
-    print(f"data: {len(seqs)} recordings x 2 views x {frames.shape[2]} frames in {time.time() - t0:.1f} s", flush=True)
+    data_cmd, seqs, val, frames = tcn_train.load_training_data(args)
 
     model = MfTCN()
     if args.init:

@@ -81,25 +81,26 @@ def validate(model, seqs):
     return float(np.mean([alignment(embed(model, s.views[0]), embed(model, s.views[1])) for s in seqs]))
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def add_common_args(ap, out, times):
+    """The options TCN and mfTCN training share (models/mftcn/train.py adds its own)."""
     ap.add_argument("--simworld", default=os.path.join(ROOT, "build", "tools", "simworld", "simworld"))
     ap.add_argument("--work", default=os.path.join(ROOT, "build", "tcn-data"), help="rendered episodes (kept)")
-    ap.add_argument("--out", default=os.path.join(HERE, "demo"))
+    ap.add_argument("--out", default=out)
     ap.add_argument("--episodes", type=int, default=150)
     ap.add_argument("--steps", type=int, default=900)
     ap.add_argument("--recordings", type=int, default=4, help="recordings per batch (K)")
-    ap.add_argument("--times", type=int, default=16, help="times per recording (M)")
+    ap.add_argument("--times", type=int, default=times, help="times per recording (M)")
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--l2", type=float, default=2e-3)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--checkpoint", help="also save the state dict here (not shipped)")
     ap.add_argument("--init", help="start from this saved state dict (--checkpoint of an earlier run)")
-    args = ap.parse_args()
-    torch.set_num_threads(1)
-    torch.manual_seed(args.seed)
-    rng = np.random.RandomState(args.seed)
-    os.makedirs(args.out, exist_ok=True)
+
+
+def load_training_data(args):
+    """Renders (once, kept in --work) and loads the training seed's demonstrations and 10
+    validation ones; returns the simworld command, the recordings, the validation ones and
+    the frames [R, 2, T, H, W, 3]."""
     t0 = time.time()
     train_dir = os.path.join(args.work, f"demo_s{tcn_data.TRAIN_SEED}_{args.episodes}")
     data_cmd = tcn_data.render_demo(args.simworld, train_dir, tcn_data.TRAIN_SEED, args.episodes)
@@ -107,8 +108,21 @@ def main():
     tcn_data.render_demo(args.simworld, val_dir, tcn_data.VAL_SEED, 10, attempts=0)
     seqs = tcn_data.load(train_dir)
     val = tcn_data.load(val_dir)
-    frames = np.stack([s.views for s in seqs])  # [R, 2, T, H, W, 3]
+    frames = np.stack([s.views for s in seqs])
     print(f"data: {len(seqs)} recordings x 2 views x {frames.shape[2]} frames in {time.time() - t0:.1f} s", flush=True)
+    return data_cmd, seqs, val, frames
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    add_common_args(ap, os.path.join(HERE, "demo"), 16)
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    torch.manual_seed(args.seed)
+    rng = np.random.RandomState(args.seed)
+    os.makedirs(args.out, exist_ok=True)
+    t0 = time.time()
+    data_cmd, seqs, val, frames = load_training_data(args)
 
     ref = load_reference()
     model = ref.TCNEmbedder(WIDTH, tcn_data.SIDE)
