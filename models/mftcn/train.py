@@ -115,8 +115,7 @@ def main():
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.steps, pct_start=0.1)
     R, T = frames.shape[0], frames.shape[2]
-    log, run_loss, run_acc = [], None, None
-    t_train, cpu_train = time.time(), time.process_time()
+    steps = tcn_train.StepLog(opt, sched, args.steps)
     for step in range(args.steps):
         recs = rng.choice(R, args.recordings, replace=False)
         a_win, p_win = [], []
@@ -136,23 +135,11 @@ def main():
             ce, reg, acc = npairs_reversed(e[:n], e[n:2 * n], e[2 * n:], args.l2)
         else:
             ce, reg, acc = tcn_train.npairs(e[:n], e[n:], args.l2)
-        loss = ce + reg
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        sched.step()
-        run_loss = loss.item() if run_loss is None else 0.95 * run_loss + 0.05 * loss.item()
-        run_acc = acc.item() if run_acc is None else 0.95 * run_acc + 0.05 * acc.item()
-        if step % 25 == 0 or step == args.steps - 1:
-            el = time.time() - t_train
-            log.append({"step": step, "loss": round(loss.item(), 4), "ce": round(ce.item(), 4),
-                        "smoothed_loss": round(run_loss, 4), "batch_top1": round(run_acc, 3), "seconds": round(el, 1)})
-            print(f"step {step:5d}  loss {loss.item():.4f} (ce {ce.item():.4f}, smoothed {run_loss:.4f})  "
-                  f"in-batch top-1 {run_acc:.2f}  {el:.0f} s", flush=True)
+        steps.step(step, ce, reg, acc)
         if step % 300 == 299:
             print(f"  validation (seed {tcn_data.VAL_SEED}): view alignment within 3 frames "
                   f"{validate(model, val, args.stride):.3f}", flush=True)
-    train_s, cpu_s = time.time() - t_train, time.process_time() - cpu_train
+    train_s, cpu_s = steps.times()
     val_align = validate(model, val, args.stride)
     print(f"validation view alignment {val_align:.3f}", flush=True)
     if args.checkpoint:
@@ -172,11 +159,11 @@ def main():
             "window": N_FRAMES, "stride": args.stride, "reverse_negatives": args.reverse_negatives, "parameters": n_params, "recordings": R,
             "steps": args.steps, "batch": [args.recordings, args.times], "lr": args.lr, "l2": args.l2,
             "train_seconds": round(train_s, 1), "train_cpu_seconds": round(cpu_s, 1), "init": args.init, "total_seconds": round(time.time() - t0, 1),
-            "final_loss": log[-1]["loss"], "final_smoothed_loss": round(run_loss, 4),
-            "val_alignment_3": round(val_align, 4), "log": log}
+            "final_loss": steps.rows[-1]["loss"], "final_smoothed_loss": round(steps.loss, 4),
+            "val_alignment_3": round(val_align, 4), "log": steps.rows}
     with open(os.path.join(args.out, "train_log.json"), "w") as f:
         json.dump(info, f, indent=1)
-    print(f"trained {args.steps} steps in {train_s:.0f} s, smoothed loss {run_loss:.4f}; "
+    print(f"trained {args.steps} steps in {train_s:.0f} s, smoothed loss {steps.loss:.4f}; "
           f"wrote {args.out}/trunk.onnx, head.onnx")
 
 

@@ -81,6 +81,36 @@ def validate(model, seqs):
     return float(np.mean([alignment(embed(model, s.views[0]), embed(model, s.views[1])) for s in seqs]))
 
 
+class StepLog:
+    """One optimizer step per batch, the smoothed loss and in-batch top-1, and a log row
+    (printed too) every 25 steps and at the last: TCN and mfTCN training."""
+
+    def __init__(self, opt, sched, steps):
+        self.opt, self.sched, self.steps = opt, sched, steps
+        self.rows, self.loss, self.acc = [], None, None
+        self.t0, self.cpu0 = time.time(), time.process_time()
+
+    def step(self, step, ce, reg, acc):
+        loss = ce + reg
+        self.opt.zero_grad()
+        loss.backward()
+        self.opt.step()
+        self.sched.step()
+        self.loss = loss.item() if self.loss is None else 0.95 * self.loss + 0.05 * loss.item()
+        self.acc = acc.item() if self.acc is None else 0.95 * self.acc + 0.05 * acc.item()
+        if step % 25 == 0 or step == self.steps - 1:
+            el = time.time() - self.t0
+            self.rows.append({"step": step, "loss": round(loss.item(), 4), "ce": round(ce.item(), 4),
+                              "smoothed_loss": round(self.loss, 4), "batch_top1": round(self.acc, 3),
+                              "seconds": round(el, 1)})
+            print(f"step {step:5d}  loss {loss.item():.4f} (ce {ce.item():.4f}, smoothed {self.loss:.4f})  "
+                  f"in-batch top-1 {self.acc:.2f}  {el:.0f} s", flush=True)
+
+    def times(self):
+        """Wall and CPU seconds since the first step."""
+        return time.time() - self.t0, time.process_time() - self.cpu0
+
+
 def add_common_args(ap, out, times):
     """The options TCN and mfTCN training share (models/mftcn/train.py adds its own)."""
     ap.add_argument("--simworld", default=os.path.join(ROOT, "build", "tools", "simworld", "simworld"))
@@ -132,8 +162,7 @@ def main():
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.steps, pct_start=0.1)
     R, T = frames.shape[0], frames.shape[2]
-    log, run_loss, run_acc = [], None, None
-    t_train, cpu_train = time.time(), time.process_time()
+    steps = StepLog(opt, sched, args.steps)
     for step in range(args.steps):
         recs = rng.choice(R, args.recordings, replace=False)
         a_img, p_img = [], []
@@ -147,23 +176,11 @@ def main():
         e = model(x)
         n = e.shape[0] // 2
         ce, reg, acc = npairs(e[:n], e[n:], args.l2)
-        loss = ce + reg
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        sched.step()
-        run_loss = loss.item() if run_loss is None else 0.95 * run_loss + 0.05 * loss.item()
-        run_acc = acc.item() if run_acc is None else 0.95 * run_acc + 0.05 * acc.item()
-        if step % 25 == 0 or step == args.steps - 1:
-            el = time.time() - t_train
-            log.append({"step": step, "loss": round(loss.item(), 4), "ce": round(ce.item(), 4),
-                        "smoothed_loss": round(run_loss, 4), "batch_top1": round(run_acc, 3), "seconds": round(el, 1)})
-            print(f"step {step:5d}  loss {loss.item():.4f} (ce {ce.item():.4f}, smoothed {run_loss:.4f})  "
-                  f"in-batch top-1 {run_acc:.2f}  {el:.0f} s", flush=True)
+        steps.step(step, ce, reg, acc)
         if step % 300 == 299:
             print(f"  validation (seed {tcn_data.VAL_SEED}, 10 demos): view alignment within 3 frames "
                   f"{validate(model, val):.3f}", flush=True)
-    train_s, cpu_s = time.time() - t_train, time.process_time() - cpu_train
+    train_s, cpu_s = steps.times()
     val_align = validate(model, val)
     print(f"validation view alignment {val_align:.3f}", flush=True)
     if args.checkpoint:
@@ -177,11 +194,11 @@ def main():
             "torch": torch.__version__, "threads": 1, "seed": args.seed, "width": WIDTH, "side": tcn_data.SIDE,
             "parameters": n_params, "recordings": R, "steps": args.steps, "batch": [args.recordings, args.times],
             "lr": args.lr, "l2": args.l2, "train_seconds": round(train_s, 1), "train_cpu_seconds": round(cpu_s, 1), "init": args.init,
-            "total_seconds": round(time.time() - t0, 1), "final_loss": log[-1]["loss"],
-            "final_smoothed_loss": round(run_loss, 4), "val_alignment_3": round(val_align, 4), "log": log}
+            "total_seconds": round(time.time() - t0, 1), "final_loss": steps.rows[-1]["loss"],
+            "final_smoothed_loss": round(steps.loss, 4), "val_alignment_3": round(val_align, 4), "log": steps.rows}
     with open(os.path.join(args.out, "train_log.json"), "w") as f:
         json.dump(info, f, indent=1)
-    print(f"trained {args.steps} steps in {train_s:.0f} s, smoothed loss {run_loss:.4f}; wrote {args.out}/tcn.onnx")
+    print(f"trained {args.steps} steps in {train_s:.0f} s, smoothed loss {steps.loss:.4f}; wrote {args.out}/tcn.onnx")
 
 
 if __name__ == "__main__":
