@@ -1,6 +1,7 @@
 /* The mftcn family's descriptor: roles, parameters with their defaults, and the conversion
  * check of the trunk and head graphs against each other and the window (mftcn_internal.h). */
 #include "embedrt/mftcn.h"
+#include "embedrt/tcn.h"
 
 #include "mftcn_internal.h"
 #include "../tcn/tcn_internal.h"
@@ -21,6 +22,10 @@ static const ert_family_param_def params[] = {
      NULL, 2},
     {"stride", "frames s between window members (converter --stride); 15 as in Dwibedi et al. 2018 (families.md)",
      NULL, 15},
+    {"time_window",
+     "imitation reward tempo tolerance in frames, as tcn's: live frame t is compared with the closest demo frame "
+     "within t +- time_window (0: demo frame t); whole number 0..300",
+     NULL, 0},
     {NULL, NULL, NULL, 0},
 };
 
@@ -75,7 +80,10 @@ static ert_status check(const ert_graph *const *graphs, const ert_family_param *
 {
     ert_mftcn_params p;
     ert_mftcn_layout lay;
+    ert_tcn_params reward;
     ert_status st = ert_mftcn_params_parse(prm, n_params, &p, err);
+    if (st == ERT_OK) /* time_window (the reward's keys; window and stride are ignored there) */
+        st = ert_tcn_params_parse(prm, n_params, &reward, err);
     if (st == ERT_OK)
         st = ert_mftcn_check_graphs(graphs ? graphs[0] : NULL, graphs ? graphs[1] : NULL, &p, &lay, err);
     return st;

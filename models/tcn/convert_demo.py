@@ -2,7 +2,7 @@
 """Converts the trained TCN or mfTCN ONNX files into the demo family blobs (fp32 and int8).
 
 usage: /usr/bin/python3 models/tcn/convert_demo.py --family tcn|mftcn [--build build]
-           [--demo models/FAMILY/demo] [--stride 4] [--work build/tcn-data]
+           [--demo models/FAMILY/demo] [--stride 4] [--time-window 6] [--work build/tcn-data]
 
 tcn:   DEMO/tcn.onnx -> DEMO/tcn.erb, DEMO/tcn.int8.erb (role embedder)
 mftcn: DEMO/trunk.onnx, DEMO/head.onnx -> DEMO/mftcn.erb, DEMO/mftcn.int8.erb (roles trunk,
@@ -15,6 +15,12 @@ every 4th out to measure itself). mfTCN: the converter calibrates the head on th
 maps of the calibration frames (graph 'head' input <- graph 'trunk' output), so both graphs
 are int8 unless --keep-head-fp32 (the head's Conv/Gemm/MatMul nodes stay float32). Prints the
 commands.
+Both blobs store `time_window` (--time-window, default 6 frames = 0.2 s at 30 fps): the
+imitation reward compares live frame t with the closest demonstration frame within t +- 6,
+so an attempt that runs the demonstration a little early or late is not scored as a
+deviation. simworld's faithful attempts are time-warped by up to 5.9 frames; 6 had the
+largest worst-case margin between faithful and deviating attempts on validation seed 7
+(tools/eval/eval_tcn.py --seed 7; models/tcn/demo/README.md).
 """
 
 import argparse
@@ -52,6 +58,8 @@ def main():
     ap.add_argument("--demo", help="folder of the ONNX files and blobs (default models/FAMILY/demo)")
     ap.add_argument("--stride", type=int, default=None, help="mftcn window stride (default: train_log.json's)")
     ap.add_argument("--work", default=os.path.join(ROOT, "build", "tcn-data"), help="calibration episodes (kept)")
+    ap.add_argument("--time-window", type=int, default=6,
+                    help="blob parameter time_window: imitation tempo tolerance in frames (default 6; 0 = the paper's)")
     ap.add_argument("--fp32-only", action="store_true")
     ap.add_argument("--keep-head-fp32", action="store_true", help="mftcn: keep the head's Conv/Gemm/MatMul nodes float32")
     args = ap.parse_args()
@@ -72,6 +80,7 @@ def main():
                 "--graph", "head=" + head, "--preprocess", "trunk:" + RECIPE, "--window", "2",
                 "--stride", str(stride)]
         keep = [n for n, op in onnx_nodes(head) if op in ("Conv", "Gemm", "MatMul")] if args.keep_head_fp32 else []
+    base += ["--param", f"time_window={args.time_window}"]
     run(base + ["-o", os.path.join(d, f"{args.family}.erb")])
     if args.fp32_only:
         return

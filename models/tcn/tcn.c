@@ -19,6 +19,7 @@ void ert_tcn_params_default(ert_tcn_params *p)
     p->gamma = 1e-3f;
     p->l2_normalize = false;
     p->l2_scale = 10.0f;
+    p->time_window = 0;
 }
 
 /* A single-number parameter, or an error naming the key. */
@@ -65,6 +66,13 @@ static ert_status apply_param(const ert_family_param *prm, ert_tcn_params *p, er
         if (!(isfinite(f) && f > 0.0f))
             return ert_fail(err, ERT_EINVAL, "tcn parameter 'l2_scale': %g is not a finite float32 > 0", v);
         p->l2_scale = f;
+    } else if (strcmp(prm->key, "time_window") == 0) {
+        if ((st = one_number(prm, &v, err)) != ERT_OK)
+            return st;
+        if (!(v >= 0.0 && v <= (double)ERT_TCN_MAX_TIME_WINDOW) || floor(v) != v)
+            return ert_fail(err, ERT_EINVAL, "tcn parameter 'time_window': %g is not a whole number of frames in 0..%u",
+                            v, ERT_TCN_MAX_TIME_WINDOW);
+        p->time_window = (uint32_t)v;
     }
     return ERT_OK;
 }
@@ -95,6 +103,9 @@ ert_status ert_tcn_params_check(const ert_tcn_params *p, const char *who, ert_er
                         (double)p->alpha, (double)p->beta, (double)p->gamma);
     if (p->l2_normalize && !(isfinite(p->l2_scale) && p->l2_scale > 0.0f))
         return ert_fail(err, ERT_EINVAL, "%s: l2_scale must be finite and > 0 (got %g)", who, (double)p->l2_scale);
+    if (p->time_window > ERT_TCN_MAX_TIME_WINDOW)
+        return ert_fail(err, ERT_EINVAL, "%s: time_window %u is more than %u frames", who, p->time_window,
+                        ERT_TCN_MAX_TIME_WINDOW);
     return ERT_OK;
 }
 
@@ -382,7 +393,31 @@ ert_status ert_tcn_tracker_step(ert_tcn_tracker *tr, const float *live, size_t d
                         (double)live[bad]);
     ert_tcn_step s;
     s.t = tr->t;
-    s.demo_index = tr->t < demo->t ? (size_t)tr->t : demo->t - 1;
+    s.time_index = tr->t < demo->t ? (size_t)tr->t : demo->t - 1;
+    /* The closest demo frame within +-W of the time index, scanned outwards from it so
+     * that ties keep the frame nearest in time (then the earlier one). Demo and live
+     * values are finite (checked at load and above), so every distance is a number. */
+    size_t c = s.time_index, w = tr->params.time_window, best = c;
+    double best_d2 = dist2_d(demo->emb + c * d, live, d);
+    for (size_t k = 1; k <= w; k++) {
+        if (k <= c) {
+            double x = dist2_d(demo->emb + (c - k) * d, live, d);
+            if (x < best_d2) {
+                best_d2 = x;
+                best = c - k;
+            }
+        }
+        if (c + k < demo->t) {
+            double x = dist2_d(demo->emb + (c + k) * d, live, d);
+            if (x < best_d2) {
+                best_d2 = x;
+                best = c + k;
+            }
+        }
+        if (k > c && c + k >= demo->t)
+            break;
+    }
+    s.demo_index = best;
     s.reward = ert_tcn_imitation_reward(demo->emb + s.demo_index * d, live, d, &tr->params, &s.dist2);
     ert_status st = ert_tcn_nearest(demo->emb, demo->t, d, live, &s.nearest, &s.nearest_dist, err);
     if (st != ERT_OK)

@@ -30,6 +30,10 @@ static const ert_family_param_def params[] = {
      "factor after the runtime's L2 normalisation; 10 as in the popular PyTorch port (normalise, then x10; "
      "families.md)",
      NULL, 10},
+    {"time_window",
+     "imitation reward tempo tolerance in frames: live frame t is compared with the closest demo frame within "
+     "t +- time_window (0: demo frame t, the paper's time-indexed reward); whole number 0..300",
+     NULL, 0},
     {NULL, NULL, NULL, 0},
 };
 

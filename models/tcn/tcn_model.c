@@ -25,7 +25,7 @@ ert_status ert_tcn_params_from(const ert_family_model *fm, ert_tcn_params *p, er
 {
     if (!fm || !p)
         return ert_fail(err, ERT_EINVAL, "ert_tcn_params_from: NULL %s", fm ? "output" : "model");
-    static const char *const keys[] = {"alpha", "beta", "gamma", "l2_normalize", "l2_scale"};
+    static const char *const keys[] = {"alpha", "beta", "gamma", "l2_normalize", "l2_scale", "time_window"};
     ert_family_param stored[sizeof keys / sizeof keys[0]];
     size_t n = 0;
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {

@@ -1,6 +1,7 @@
 /* The TCN and mfTCN sessions: an embedding per frame (TCN: per view; mfTCN: of the causal
  * window ending at the frame) and, with a demonstration, the time-indexed imitation
- * reward through one ert_tcn_tracker per view (the same calls as `embedrt reward`). */
+ * reward (within the blob's time_window) through one ert_tcn_tracker per view (the same
+ * calls as `embedrt reward`). */
 #include "session_internal.h"
 
 #include <math.h>
@@ -21,9 +22,10 @@ ert_status ert_sess_tcn_create(ert_session *s, ert_error *err)
     } else {
         if ((st = ert_mftcn_create(s->fm, NULL, &T->m, err)) != ERT_OK)
             return st;
-        /* An mftcn blob stores window and stride only: the imitation reward uses the TCN
-         * defaults (alpha = beta = 0.5, gamma = 1e-3). */
-        ert_tcn_params_default(&T->p);
+        /* An mftcn blob stores window, stride and time_window: the imitation reward uses
+         * the TCN defaults (alpha = beta = 0.5, gamma = 1e-3) with the blob's time_window. */
+        if ((st = ert_tcn_params_from(s->fm, &T->p, err)) != ERT_OK)
+            return st;
         s->dim = ert_mftcn_dim(T->m);
         s->role = "head";
     }

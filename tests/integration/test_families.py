@@ -292,6 +292,20 @@ np.save(os.path.join(tmp, "demo.npy"), demo_emb.astype(np.float32))
 lines2 = run("reward", blob, "--demo", os.path.join(tmp, "demo.npy"), "--live", live_path, "--json").stdout
 close("tcn_demo_from_npy_equals_demo_from_video", [json.loads(x)["reward"] for x in lines2.strip().splitlines()],
       [json.loads(x)["reward"] for x in lines])
+# time_window 2: live frame t against the closest demo frame within t +- 2 (of min(t, T - 1)).
+lines3 = run("reward", blob, "--demo", demo_path, "--live", live_path, "--param", "time_window=2",
+             "--json").stdout.strip().splitlines()
+for t, yuv in enumerate(live_yuv):
+    w_t = tcn_embed(yuv)
+    c = min(t, len(demo_yuv) - 1)
+    lo, hi = max(0, c - 2), min(len(demo_yuv), c + 3)
+    d2s = np.sum((demo_emb[lo:hi] - w_t) ** 2, axis=1)
+    k = lo + int(np.argmin(d2s))
+    got = json.loads(lines3[t]) if t < len(lines3) else {"reward": np.nan, "components": {}}
+    close(f"tcn_time_window_reward_frame_{t}", got["reward"], -0.5 * d2s.min() - 0.5 * np.sqrt(1e-3 + d2s.min()))
+    check(f"tcn_time_window_demo_frame_{t}", got["components"].get("demo_frame") == k, f"{got['components']} vs {k}")
+r = run("reward", blob, "--demo", demo_path, "--live", live_path, "--param", "time_window=1.5")
+check("tcn_time_window_bad_value_one_line", r.returncode == 1 and "'time_window': 1.5" in r.stderr, r.stderr)
 r = run("reward", blob, "--demo", os.path.join(tmp, "stats.npy"), "--live", live_path)
 check("tcn_demo_npy_wrong_dim_one_line", r.returncode == 1 and "[T, 32]" in r.stderr, r.stderr)
 

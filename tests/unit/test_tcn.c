@@ -48,17 +48,18 @@ static void test_tcn_params_default_are_literature_values(void)
     CU_ASSERT_EQUAL(p.gamma, 1e-3f);
     CU_ASSERT_FALSE(p.l2_normalize);
     CU_ASSERT_EQUAL(p.l2_scale, 10.0f);
+    CU_ASSERT_EQUAL(p.time_window, 0);
     /* The descriptor documents the same defaults the struct gets. */
     const ert_family_param_def *d = ert_family_tcn.params;
-    double want[] = {0.5, 0.5, 1e-3, 0, 10};
-    const char *keys[] = {"alpha", "beta", "gamma", "l2_normalize", "l2_scale"};
-    for (int i = 0; i < 5; i++) {
+    double want[] = {0.5, 0.5, 1e-3, 0, 10, 0};
+    const char *keys[] = {"alpha", "beta", "gamma", "l2_normalize", "l2_scale", "time_window"};
+    for (int i = 0; i < 6; i++) {
         CU_ASSERT_PTR_NOT_NULL_FATAL(d[i].key);
         CU_ASSERT_STRING_EQUAL(d[i].key, keys[i]);
         CU_ASSERT_PTR_NULL(d[i].text);
         CU_ASSERT_EQUAL(d[i].value, want[i]);
     }
-    CU_ASSERT_PTR_NULL(d[5].key);
+    CU_ASSERT_PTR_NULL(d[6].key);
     CU_ASSERT_STRING_EQUAL(ert_family_tcn.name, "tcn");
     CU_ASSERT_STRING_EQUAL(ert_family_tcn.roles[0].role, "embedder");
     CU_ASSERT_TRUE(ert_family_tcn.roles[0].required);
@@ -67,11 +68,12 @@ static void test_tcn_params_default_are_literature_values(void)
 
 static void test_tcn_params_parse_overrides_and_ignores_unknown_keys(void)
 {
-    double a = 2, b = 0.25, g = 0.01, on = 1, sc = 1, other = 7;
-    ert_family_param prm[] = {num("alpha", &a), num("beta", &b), num("gamma", &g), num("l2_normalize", &on),
-                              num("l2_scale", &sc), num("future_key", &other)};
+    double a = 2, b = 0.25, g = 0.01, on = 1, sc = 1, other = 7, tw = 300;
+    ert_family_param prm[] = {num("alpha", &a),    num("beta", &b),         num("gamma", &g),     num("l2_normalize", &on),
+                              num("l2_scale", &sc), num("future_key", &other), num("time_window", &tw)};
     ert_tcn_params p;
-    ASSERT_OK(ert_tcn_params_parse(prm, 6, &p, &e_));
+    ASSERT_OK(ert_tcn_params_parse(prm, 7, &p, &e_));
+    CU_ASSERT_EQUAL(p.time_window, 300);
     CU_ASSERT_EQUAL(p.alpha, 2.0f);
     CU_ASSERT_EQUAL(p.beta, 0.25f);
     CU_ASSERT_EQUAL(p.gamma, 0.01f);
@@ -97,6 +99,11 @@ static void test_tcn_params_parse_rejects_bad_values_naming_the_key(void)
         {{"l2_normalize", NULL, (const double[]){2}, 1}, "'l2_normalize': 2 is not 0 or 1"},
         {{"l2_scale", NULL, (const double[]){0}, 1}, "'l2_scale': 0"},
         {{"l2_scale", NULL, (const double[]){-INFINITY}, 1}, "'l2_scale'"},
+        {{"time_window", NULL, (const double[]){-1}, 1}, "'time_window': -1 is not a whole number of frames in 0..300"},
+        {{"time_window", NULL, (const double[]){2.5}, 1}, "'time_window': 2.5"},
+        {{"time_window", NULL, (const double[]){301}, 1}, "'time_window': 301"},
+        {{"time_window", NULL, (const double[]){NAN}, 1}, "'time_window': nan"},
+        {{"time_window", "wide", NULL, 0}, "'time_window': expected a number, got text 'wide'"},
         {{NULL, NULL, NULL, 0}, "parameter 0 has no key"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -475,6 +482,72 @@ static void test_tcn_tracker_time_index_clamps_to_last_demo_frame(void)
     ert_tcn_demo_free(d);
 }
 
+static void test_tcn_tracker_time_window_forgives_tempo(void)
+{
+    /* Demo of 6 frames [i, 0]. A live run that is 2 frames late: live frame t shows
+     * [t - 2, 0]. time_window 0 pays for the lag (d2 = 4 every frame after the start);
+     * time_window 2 compares with demo frame t - 2 (d2 = 0); time_window 1 gets half-way. */
+    const float emb[] = {0, 0, 1, 0, 2, 0, 3, 0, 4, 0, 5, 0};
+    ert_tcn_demo *d;
+    ASSERT_OK(ert_tcn_demo_from_array(emb, 6, 2, &d, &e_));
+    for (uint32_t w = 0; w <= 3; w++) {
+        ert_tcn_params p;
+        ert_tcn_params_default(&p);
+        p.time_window = w;
+        ert_tcn_tracker tr;
+        ASSERT_OK(ert_tcn_tracker_init(&tr, d, &p, &e_));
+        for (int t = 0; t < 9; t++) {
+            float x = t < 2 ? 0.0f : (float)(t - 2);
+            const float live[] = {x, 0};
+            ert_tcn_step s;
+            ASSERT_OK(ert_tcn_tracker_step(&tr, live, 2, &s, &e_));
+            size_t c = t < 6 ? (size_t)t : 5;
+            CU_ASSERT_EQUAL(s.time_index, c);
+            /* Best frame: x clamped to the window [c - w, c + w] inside the demo [0, 5]. */
+            double lo = c >= w ? (double)(c - w) : 0.0, hi = c + w < 5 ? (double)(c + w) : 5.0;
+            double want = x < lo ? lo : x > hi ? hi : x;
+            CU_ASSERT_EQUAL(s.demo_index, (size_t)want);
+            CU_ASSERT_DOUBLE_EQUAL(s.dist2, (want - x) * (want - x), 1e-7);
+            CU_ASSERT_DOUBLE_EQUAL(s.reward, ert_tcn_reward_from_dist2(s.dist2, &p), 1e-7);
+        }
+    }
+    /* Ties go to the frame nearest the time index: live [2.5, 0] at t = 2 is 0.25 from
+     * demo frames 2 and 3 (W = 1): frame 2; live [3.5, 0] at t = 4: frame 4, not 3. */
+    ert_tcn_params p;
+    ert_tcn_params_default(&p);
+    p.time_window = 1;
+    ert_tcn_tracker tr;
+    ASSERT_OK(ert_tcn_tracker_init(&tr, d, &p, &e_));
+    const float mid[] = {2.5f, 0}, mid2[] = {3.5f, 0};
+    ert_tcn_step s;
+    tr.t = 2;
+    ASSERT_OK(ert_tcn_tracker_step(&tr, mid, 2, &s, &e_));
+    CU_ASSERT_EQUAL(s.demo_index, 2);
+    tr.t = 4;
+    ASSERT_OK(ert_tcn_tracker_step(&tr, mid2, 2, &s, &e_));
+    CU_ASSERT_EQUAL(s.demo_index, 4);
+    /* Equally good before and after the time index: the earlier frame. */
+    const float sym[] = {1, 0, 9, 9, 1, 0};
+    ert_tcn_demo *d3;
+    ASSERT_OK(ert_tcn_demo_from_array(sym, 3, 2, &d3, &e_));
+    ASSERT_OK(ert_tcn_tracker_init(&tr, d3, &p, &e_));
+    const float one[] = {1, 0};
+    tr.t = 1;
+    ASSERT_OK(ert_tcn_tracker_step(&tr, one, 2, &s, &e_));
+    CU_ASSERT_EQUAL(s.time_index, 1);
+    CU_ASSERT_EQUAL(s.demo_index, 0);
+    CU_ASSERT_DOUBLE_EQUAL(s.dist2, 0.0, 1e-12);
+    ert_tcn_demo_free(d3);
+    /* A window wider than the demo covers it all: the global nearest. */
+    p.time_window = 300;
+    ASSERT_OK(ert_tcn_tracker_init(&tr, d, &p, &e_));
+    const float end[] = {5, 0};
+    ASSERT_OK(ert_tcn_tracker_step(&tr, end, 2, &s, &e_));
+    CU_ASSERT_EQUAL(s.demo_index, 5);
+    CU_ASSERT_EQUAL(s.nearest, 5);
+    ert_tcn_demo_free(d);
+}
+
 static void test_tcn_tracker_reset_and_params(void)
 {
     const float emb[] = {0, 0, 1, 0};
@@ -501,6 +574,10 @@ static void test_tcn_tracker_reset_and_params(void)
     p.gamma = -1;
     CU_ASSERT_EQUAL(ert_tcn_tracker_init(&tr, d, &p, &e), ERT_EINVAL);
     CU_ASSERT_TRUE(mentions(&e, "ert_tcn_tracker_init", "gamma", NULL));
+    ert_tcn_params_default(&p);
+    p.time_window = ERT_TCN_MAX_TIME_WINDOW + 1;
+    CU_ASSERT_EQUAL(ert_tcn_tracker_init(&tr, d, &p, &e), ERT_EINVAL);
+    CU_ASSERT_TRUE(mentions(&e, "ert_tcn_tracker_init", "time_window 301 is more than 300 frames", NULL));
     CU_ASSERT_EQUAL(ert_tcn_tracker_init(&tr, NULL, NULL, &e), ERT_EINVAL);
     ert_tcn_demo_free(d);
 }
@@ -626,7 +703,9 @@ static void test_mftcn_params_default_and_parse(void)
     CU_ASSERT_EQUAL(d[0].value, 2.0);
     CU_ASSERT_STRING_EQUAL(d[1].key, "stride");
     CU_ASSERT_EQUAL(d[1].value, 15.0);
-    CU_ASSERT_PTR_NULL(d[2].key);
+    CU_ASSERT_STRING_EQUAL(d[2].key, "time_window");
+    CU_ASSERT_EQUAL(d[2].value, 0.0);
+    CU_ASSERT_PTR_NULL(d[3].key);
     CU_ASSERT_STRING_EQUAL(ert_family_mftcn.roles[0].role, "trunk");
     CU_ASSERT_STRING_EQUAL(ert_family_mftcn.roles[1].role, "head");
 
@@ -958,6 +1037,7 @@ static const ert_test_case cases[] = {
     ERT_TEST(test_tcn_demo_npy_loads_float32_2d_and_round_trips),
     ERT_TEST(test_tcn_demo_npy_rejects_bad_files_naming_them),
     ERT_TEST(test_tcn_tracker_time_index_clamps_to_last_demo_frame),
+    ERT_TEST(test_tcn_tracker_time_window_forgives_tempo),
     ERT_TEST(test_tcn_tracker_reset_and_params),
     ERT_TEST(test_tcn_tracker_rejects_dim_mismatch_and_nan_without_advancing),
     ERT_TEST(test_tcn_check_accepts_the_reference_embedder),

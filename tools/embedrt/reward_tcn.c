@@ -1,5 +1,6 @@
 /* `embedrt reward` for TCN: the imitation reward of every live frame against the
- * time-aligned demonstration frame, with the nearest demo frame (alignment). */
+ * time-aligned demonstration frame (within the blob's time_window), with the nearest demo
+ * frame (alignment). */
 #include "reward_cli.h"
 
 #include "embedrt/image.h"
@@ -51,7 +52,8 @@ int ert_reward_tcn(ert_family_model *fm, const ert_reward_args *a)
             ert_error_prefix(&err, "%s: frame %zu", a->live, i);
             break;
         }
-        /* Time-indexed: live frame t against demo frame t (the demo's last beyond its end). */
+        /* Time-indexed: live frame t against demo frame t (the demo's last beyond its end), or
+         * the closest demo frame within t +- time_window. */
         ert_tcn_step s;
         if ((st = ert_tcn_tracker_step(&tr, w, ert_tcn_dim(t), &s, &err)) != ERT_OK)
             break;

@@ -34,7 +34,8 @@ models/tcn/demo/tcn{,.int8}.erb and models/mftcn/demo/mftcn{,.int8}.erb.
    back to back; its models (one per blob) get LoadDemo with the episode's demonstration
    video (view 0, a path: the daemon embeds it). At the end of every attempt the client
    sends ResetEpisode to that model, so the next attempt is scored from demonstration time
-   0; an attempt counts once the daemon's rewards for its 60 frames came in order with
+   0 (the daemon compares attempt frame t with the closest demonstration frame within t +-
+   the blob's time_window: 6 frames in the demo blobs, 0 = frame t exactly); an attempt counts once the daemon's rewards for its 60 frames came in order with
    component frame == frame index (a reset that landed late is retried on the next loop).
    Score = mean imitation reward over the attempt; a pair (faithful, deviating attempt of
    one episode) is ranked right when the faithful one scores higher. Target >= 0.90.

@@ -26,19 +26,26 @@ typedef struct ert_tcn_params {
     float gamma;       /* blob key "gamma": finite, >= 0; keeps the sqrt smooth at distance 0 */
     bool l2_normalize; /* blob key "l2_normalize": 0 | 1; normalise the graph's output */
     float l2_scale;    /* blob key "l2_scale": finite, > 0; multiplies the normalised output */
+    uint32_t time_window; /* blob key "time_window": whole number 0..ERT_TCN_MAX_TIME_WINDOW; the
+                           * imitation reward at live frame t compares with the closest demo frame
+                           * within +-time_window of t (0: demo frame t, the paper's reward) */
 } ert_tcn_params;
+
+/* Largest time_window (frames): 10 s at 30 fps. */
+#define ERT_TCN_MAX_TIME_WINDOW 300u
 
 /* Defaults: alpha = beta = 0.5, gamma = 1e-3 (the public reimplementation families.md
  * cites; the paper publishes no constants); l2_normalize off, l2_scale 10 (the PyTorch
- * port's "normalise then multiply by 10" variant, used only when l2_normalize is on). */
+ * port's "normalise then multiply by 10" variant, used only when l2_normalize is on);
+ * time_window 0 (the paper's strictly time-indexed reward). */
 void ert_tcn_params_default(ert_tcn_params *p);
 /* Defaults overridden by stored parameters (keys above; other keys are ignored). Fails
  * naming the key and value on text where a number is expected, a count other than one,
- * a negative or non-finite alpha/beta/gamma, l2_normalize not 0/1, or l2_scale not a
- * finite float > 0. Used by check() and ert_tcn_params_from. */
+ * a negative or non-finite alpha/beta/gamma, l2_normalize not 0/1, l2_scale not a
+ * finite float > 0, or time_window not a whole number in 0..ERT_TCN_MAX_TIME_WINDOW. Used by check() and ert_tcn_params_from. */
 ert_status ert_tcn_params_parse(const ert_family_param *params, size_t n_params, ert_tcn_params *p,
                                 ert_error *err);
-/* The parameters stored in a loaded tcn blob (missing keys keep the defaults). */
+/* The parameters stored in a loaded tcn or mftcn blob (missing keys keep the defaults). */
 ert_status ert_tcn_params_from(const ert_family_model *fm, ert_tcn_params *p, ert_error *err);
 
 /* ---- pure functions over embeddings ---- */
@@ -94,7 +101,10 @@ void ert_tcn_demo_free(ert_tcn_demo *demo);
 /* One live frame scored against the demo. */
 typedef struct ert_tcn_step {
     uint64_t t;          /* live frame index since the episode start (0-based) */
-    size_t demo_index;   /* min(t, T - 1): the demo frame the reward compares with */
+    size_t time_index;   /* c = min(t, T - 1): the time-aligned demo frame */
+    size_t demo_index;   /* the demo frame the reward compares with: the closest to live
+                          * (least dist2) among frames c - W .. c + W inside the demo, W =
+                          * time_window; ties go to the frame nearest c, then the earlier */
     float reward;        /* ert_tcn_imitation_reward(demo[demo_index], live) */
     float dist2;         /* ||live - demo[demo_index]||^2 */
     size_t nearest;      /* ert_tcn_nearest(demo, live): where the live frame aligns */
@@ -103,7 +113,10 @@ typedef struct ert_tcn_step {
 
 /* Plain state, no allocation: the demo is borrowed (must outlive the tracker), the
  * parameters are copied. When the live episode runs longer than the demo, the time
- * index is clamped to the demo's last frame (the robot is asked to hold the final pose). */
+ * index is clamped to the demo's last frame (the robot is asked to hold the final pose).
+ * A time_window W > 0 forgives tempo: a robot that runs the demonstration a few frames
+ * early or late is compared with the demo frame it is at, not penalised for timing; it
+ * costs 2W + 1 distances per frame. */
 typedef struct ert_tcn_tracker {
     const ert_tcn_demo *demo;
     ert_tcn_params params;
