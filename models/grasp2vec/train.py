@@ -179,7 +179,7 @@ def main():
     torch.manual_seed(args.seed)
     rng = np.random.RandomState(args.seed)
     os.makedirs(args.out, exist_ok=True)
-    t0 = time.time()
+    t0, cpu0 = time.time(), time.process_time()
     tmp = None
     data_cmd = None
     if args.data:
@@ -202,7 +202,7 @@ def main():
     order = rng.permutation(n)
     cursor = 0
     log = []
-    t_train = time.time()
+    t_train, cpu_train = time.time(), time.process_time()
     run_loss = run_acc = None
     for step in range(args.steps):
         if cursor + b > n:
@@ -235,7 +235,7 @@ def main():
                         "seconds": round(el, 1)})
             print(f"step {step:5d}  loss {loss.item():.4f} (ce {ce.item():.4f}, loc {loc_v:.4f}, smoothed {run_loss:.4f})  "
                   f"in-batch top-1 {run_acc:.2f}  {el:.0f} s", flush=True)
-    train_s = time.time() - t_train
+    train_s, train_cpu = time.time() - t_train, time.process_time() - cpu_train
     if args.checkpoint:
         torch.save({"scene": scene.state_dict(), "object": obj.state_dict()}, args.checkpoint)
     export(scene, obj, args.out)
@@ -245,11 +245,14 @@ def main():
             "scene_stride": args.scene_stride,
             "episodes": n, "steps": args.steps, "tau": args.tau, "loc_weight": args.loc_weight,
             "loc_scale": args.loc_scale, "batch": b, "lr": args.lr,
-            "train_seconds": round(train_s, 1), "total_seconds": round(time.time() - t0, 1),
+            "train_seconds": round(train_s, 1), "train_cpu_seconds": round(train_cpu, 1),
+            "total_seconds": round(time.time() - t0, 1),
+            # this process plus the simworld render it waited for (children)
+            "total_cpu_seconds": round(time.process_time() - cpu0 + sum(os.times()[2:4]), 1),
             "final_loss": log[-1]["loss"], "final_smoothed_loss": round(run_loss, 4), "log": log}
     with open(os.path.join(args.out, "train_log.json"), "w") as f:
         json.dump(info, f, indent=1)
-    print(f"trained {args.steps} steps in {train_s:.0f} s, smoothed loss {run_loss:.4f}; "
+    print(f"trained {args.steps} steps in {train_s:.0f} s ({train_cpu:.0f} s CPU), smoothed loss {run_loss:.4f}; "
           f"wrote {args.out}/scene.onnx, object.onnx, train_log.json")
 
 
