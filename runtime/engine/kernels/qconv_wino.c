@@ -364,10 +364,36 @@ static void out_row(const ert_qwino *w, const int32_t *acc, size_t m, size_t pos
         }
     }
     float *ym = y + m * S;
-    for (size_t tt = 0; tt < cols; tt++)
-        for (int q = 0; q < 4; q++)
-            if (pos[q][tt] < S)
-                ym[pos[q][tt]] = f[q][tt];
+    for (size_t tt = 0; tt < cols;) {
+        if (pos[3][tt] >= S) { /* a tile cut by the map's right or bottom edge */
+            for (int q = 0; q < 4; q++)
+                if (pos[q][tt] < S)
+                    ym[pos[q][tt]] = f[q][tt];
+            tt++;
+            continue;
+        }
+        /* A run of whole tiles side by side: output rows 2 ty and 2 ty + 1 take the
+         * quadrants (0, 1) and (2, 3) interleaved, 4 tiles per step. */
+        size_t te = tt + 1;
+        while (te < cols && pos[3][te] < S && pos[0][te] == pos[0][te - 1] + 2)
+            te++;
+        float *r0 = ym + pos[0][tt], *r1 = r0 + w->OW;
+        size_t k = tt;
+        for (; k + 4 <= te; k += 4, r0 += 8, r1 += 8) {
+            v4f q0, q1, q2, q3;
+            memcpy(&q0, &f[0][k], sizeof q0), memcpy(&q1, &f[1][k], sizeof q1);
+            memcpy(&q2, &f[2][k], sizeof q2), memcpy(&q3, &f[3][k], sizeof q3);
+            v4f a = __builtin_shufflevector(q0, q1, 0, 4, 1, 5), b = __builtin_shufflevector(q0, q1, 2, 6, 3, 7);
+            v4f c = __builtin_shufflevector(q2, q3, 0, 4, 1, 5), d = __builtin_shufflevector(q2, q3, 2, 6, 3, 7);
+            memcpy(r0, &a, sizeof a), memcpy(r0 + 4, &b, sizeof b);
+            memcpy(r1, &c, sizeof c), memcpy(r1 + 4, &d, sizeof d);
+        }
+        for (; k < te; k++, r0 += 2, r1 += 2) {
+            r0[0] = f[0][k], r0[1] = f[1][k];
+            r1[0] = f[2][k], r1[1] = f[3][k];
+        }
+        tt = te;
+    }
 }
 
 void ert_qwino_block(const ert_qwino *w, const void *prepared, const uint8_t *xq, uint8_t zx, size_t t0, size_t nt,
