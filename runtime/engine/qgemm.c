@@ -543,7 +543,10 @@ ert_status ert_qgemm(const ert_qgemm_call *c, ert_error *err)
         qjob_part(&j, 0, j.cpanels, 0);
         return ERT_OK;
     }
-    j.split_cols = j.cpanels >= (size_t)threads * 2;
+    /* Column panels when they split evenly or are many; else row panels (13 column
+     * panels, a 14x14 map, would leave one thread 7 and the other 6). */
+    j.split_cols = j.cpanels >= (size_t)threads * 2 &&
+                   (j.cpanels % (size_t)threads == 0 || j.cpanels >= (size_t)threads * 8);
     ert_pool_run(c->pool, j.split_cols ? j.cpanels : j.rpanels, 1, qjob_part, &j);
     return ERT_OK;
 }

@@ -348,9 +348,10 @@ static void test_qgemm_threads_bit_identical(void)
     ert_pool *pool = NULL;
     ert_error err;
     QT_ASSERT(ert_pool_create(2, &pool, &err) == ERT_OK);
-    /* split over P (many column panels), over N (P = 1 and few panels) */
-    static const size_t shapes[][3] = {{70, 300, 200}, {200, 300, 1}, {190, 200, 20}};
-    for (size_t i = 0; i < 3; i++) {
+    /* split over P (many column panels), over N (P = 1 and few panels; 13 panels of a
+     * 14x14 map, which do not split evenly over 2 threads) */
+    static const size_t shapes[][3] = {{70, 300, 250}, {200, 300, 1}, {190, 200, 20}, {64, 136, 196}};
+    for (size_t i = 0; i < 4; i++) {
         prob q = prob_make(shapes[i][0], shapes[i][1], shapes[i][2], 70 + (unsigned)i, 0, 0);
         q.epi = i == 1 ? ERT_QEPI_U8 : ERT_QEPI_F32;
         q.use_res = i == 0;

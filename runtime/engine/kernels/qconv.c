@@ -653,9 +653,22 @@ static ert_status qc_run(const ert_ctx *ctx, const ert_graph *gr, const ert_node
     /* 1. Quantize X once, in chunks of 16 kB over the threads. */
     ert_pool_run(pool, (p.xq_bytes + 16383) / 16384, 1, qc_quant_part, &j);
     if (wino_ok) {
-        /* 2w. Blocks of tiles (whole 16-tile panels), at least 4 per thread when they can be. */
-        size_t per = (p.wg.T + (size_t)threads * 4 - 1) / ((size_t)threads * 4);
-        size_t span = threads > 1 ? ru(per, 16) : p.wg.tb;
+        /* 2w. Blocks of tiles (whole 16-tile panels). With threads, the block size that
+         * gives the busiest thread the fewest panels (each unit costs its panels), ties to
+         * the larger block: 49 panels on 2 threads take blocks of 5 (25 per thread), not
+         * 7 (7 blocks, 28 on one thread). */
+        size_t span = p.wg.tb;
+        if (threads > 1) {
+            size_t P = (p.wg.T + 15) / 16, best = SIZE_MAX, th = (size_t)threads;
+            size_t most = p.wg.tb / 16, start = (P + th * 4 - 1) / (th * 4);
+            if (start > most)
+                start = most;
+            for (size_t sp = start; sp >= 1; sp--) {
+                size_t units = p.N * ((P + sp - 1) / sp), cost = (units + th - 1) / th * sp;
+                if (cost < best)
+                    best = cost, span = sp * 16;
+            }
+        }
         j.span = span < p.wg.tb ? span : p.wg.tb;
         j.tiles = (p.wg.T + j.span - 1) / j.span;
         ert_pool_run(pool, p.N * j.tiles, 1, qc_wino_units, &j);
