@@ -381,6 +381,11 @@ static void test_qconv_stride2_gather_rows_match_reference(void)
         /* 1x1 stride 2 to the map's last byte: 34 outputs per row from 67 columns */
         {.nsp = 2, .N = 1, .C = 4, .M = 6, .group = 1, .in = {9, 67}, .k = {1, 1}, .s = {2, 2}, .d = {1, 1},
          .bias = true, .zx = 3, .inv = 100.0f},
+        /* 1x1 stride 2 on 31 and 32 columns: 16 outputs per row, the last one the input's last byte */
+        {.nsp = 2, .N = 1, .C = 3, .M = 4, .group = 1, .in = {5, 31}, .k = {1, 1}, .s = {2, 2}, .d = {1, 1},
+         .zx = 9, .inv = 100.0f},
+        {.nsp = 2, .N = 1, .C = 3, .M = 4, .group = 1, .in = {5, 32}, .k = {1, 1}, .s = {2, 2}, .d = {1, 1},
+         .zx = 9, .inv = 100.0f},
         /* stride 2 in width only, dilation 2 */
         {.nsp = 2, .N = 1, .C = 6, .M = 5, .group = 1, .in = {12, 80}, .k = {3, 3}, .s = {1, 2}, .d = {2, 2},
          .pads = {2, 2, 2, 2}, .bias = true, .zx = 40, .inv = 100.0f},

@@ -325,14 +325,14 @@ static void qc_prepare(const ert_graph *gr, const ert_node *n, void *out)
             memset((char *)out + gi * per, 0, per); /* bad magic: ert_qgemm reports it at run */
 }
 
-/* d[i] = s[2 i] for i < n (stride-2 windows). Reads s[0 .. 2 n - 2] only: the vector step
- * reads 32 bytes for 16 outputs, so it runs while s[2 i + 31] is still one of them. */
-static void gather_even(const uint8_t *restrict s, size_t n, uint8_t *restrict d)
+/* d[i] = s[2 i] for i < n (stride-2 windows), reading s[0 .. avail) only (avail >= 2 n - 1:
+ * the rest of the input row): the vector step reads 32 bytes for 16 outputs. */
+static void gather_even(const uint8_t *restrict s, size_t n, size_t avail, uint8_t *restrict d)
 {
     size_t i = 0;
 #if defined(__x86_64__)
     const __m128i lowb = _mm_set1_epi16(0x00ff);
-    for (; i + 17 <= n; i += 16) {
+    for (; i + 16 <= n && 2 * i + 32 <= avail; i += 16) {
         __m128i a = _mm_loadu_si128((const __m128i *)(s + 2 * i));
         __m128i b = _mm_loadu_si128((const __m128i *)(s + 2 * i + 16));
         _mm_storeu_si128((__m128i *)(d + i), _mm_packus_epi16(_mm_and_si128(a, lowb), _mm_and_si128(b, lowb)));
@@ -387,7 +387,7 @@ static void qc_im2col(const uint8_t *restrict x, const qc_plan *p, size_t c0, si
                                 if (sw == 1) {
                                     memcpy(dd, srow + a + offw, (size_t)(b - a));
                                 } else if (sw == 2) {
-                                    gather_even(srow + a * 2 + offw, (size_t)(b - a), dd);
+                                    gather_even(srow + a * 2 + offw, (size_t)(b - a), (size_t)(W - (a * 2 + offw)), dd);
                                 } else {
                                     const uint8_t *s0 = srow + a * sw + offw;
                                     for (int64_t i = 0; i < b - a; i++)
