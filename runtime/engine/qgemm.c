@@ -390,6 +390,7 @@ typedef struct qjob {
     const uint8_t *wbody;
     size_t kp, rpanels, cpanels;
     bool split_cols;
+    bool fused; /* full tiles take kd->tile_f32 (fp32 epilogue, kernel's own epi_row) */
 } qjob;
 
 /* Reference: one exact dot product per output, columns in blocks of 16 for the epilogue. */
@@ -427,6 +428,10 @@ static void one_tile(const qjob *j, size_t rp, size_t cp)
     }
     const uint8_t *xp = (const uint8_t *)c->x + cp * kd->x_size(j->kp, kd->nr);
     size_t p0 = cp * kd->nr, cols = c->p - p0 < kd->nr ? c->p - p0 : kd->nr;
+    if (j->fused && rows == kd->mr && cols == kd->nr) {
+        kd->tile_f32(wp, xp, j->kp, &j->e, n0, p0);
+        return;
+    }
     kd->tile(wp, xp, j->kp, acc);
     for (size_t r = 0; r < rows; r++)
         j->epi(&j->e, n0 + r, p0, cols, acc + r * kd->nr);
@@ -523,6 +528,7 @@ ert_status ert_qgemm(const ert_qgemm_call *c, ert_error *err)
         .epi = kd && kd->epi_row ? kd->epi_row : epi_row,
         .wbody = wb + ERT_QW_HEADER + sums_bytes(c->n),
         .kp = kp_of(kd, c->k),
+        .fused = kd && kd->tile_f32 && kd->epi_row && c->epilogue == ERT_QEPI_F32,
     };
     if (!kd) {
         ert_pool_run(c->pool, c->n, 1, qjob_part, &j);
@@ -537,7 +543,10 @@ ert_status ert_qgemm(const ert_qgemm_call *c, ert_error *err)
         qjob_part(&j, 0, j.cpanels, 0);
         return ERT_OK;
     }
-    j.split_cols = j.cpanels >= (size_t)threads * 2;
+    /* Column panels when they split evenly or are many; else row panels (13 column
+     * panels, a 14x14 map, would leave one thread 7 and the other 6). */
+    j.split_cols = j.cpanels >= (size_t)threads * 2 &&
+                   (j.cpanels % (size_t)threads == 0 || j.cpanels >= (size_t)threads * 8);
     ert_pool_run(c->pool, j.split_cols ? j.cpanels : j.rpanels, 1, qjob_part, &j);
     return ERT_OK;
 }

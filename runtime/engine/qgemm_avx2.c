@@ -93,9 +93,11 @@ AVX2 static inline __m256i bcast(const int16_t *p)
     return _mm256_set1_epi32(v);
 }
 
-AVX2 static void tile(const void *wp, const void *xp, size_t kp, int32_t *acc)
+/* The 6 x 16 product over kp into c[2 * r + h] (row r, columns 8h..8h+7); inlined into
+ * both users, so c stays in registers. */
+__attribute__((always_inline)) AVX2 static inline void tile_core(const int16_t *w, const int16_t *x, size_t kp,
+                                                                  __m256i c[12])
 {
-    const int16_t *w = wp, *x = xp;
     __m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
     __m256i c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
     for (size_t j = 0; j < kp / 2; j++, w += 2 * MR, x += 2 * NR) {
@@ -119,13 +121,52 @@ AVX2 static void tile(const void *wp, const void *xp, size_t kp, int32_t *acc)
         c50 = _mm256_add_epi32(c50, _mm256_madd_epi16(x0, b));
         c51 = _mm256_add_epi32(c51, _mm256_madd_epi16(x1, b));
     }
+    c[0] = c00, c[1] = c01, c[2] = c10, c[3] = c11, c[4] = c20, c[5] = c21;
+    c[6] = c30, c[7] = c31, c[8] = c40, c[9] = c41, c[10] = c50, c[11] = c51;
+}
+
+AVX2 static void tile(const void *wp, const void *xp, size_t kp, int32_t *acc)
+{
+    __m256i c[12];
+    tile_core(wp, xp, kp, c);
     __m256i *o = (__m256i *)acc;
-    _mm256_storeu_si256(o + 0, c00), _mm256_storeu_si256(o + 1, c01);
-    _mm256_storeu_si256(o + 2, c10), _mm256_storeu_si256(o + 3, c11);
-    _mm256_storeu_si256(o + 4, c20), _mm256_storeu_si256(o + 5, c21);
-    _mm256_storeu_si256(o + 6, c30), _mm256_storeu_si256(o + 7, c31);
-    _mm256_storeu_si256(o + 8, c40), _mm256_storeu_si256(o + 9, c41);
-    _mm256_storeu_si256(o + 10, c50), _mm256_storeu_si256(o + 11, c51);
+    for (int i = 0; i < 12; i++)
+        _mm256_storeu_si256(o + i, c[i]);
+}
+
+/* One 8-column group of the fp32 epilogue (epi_row's vector step, same operations). */
+__attribute__((always_inline)) AVX2 static inline void epi_f32_8(__m256i a, __m256i ov, __m256 sv, __m256 lov,
+                                                                  __m256 hiv, const float *res, float *y)
+{
+    __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(a, ov)), sv);
+    ERT_Q_NOFUSE(v);
+    if (res) {
+        v = _mm256_add_ps(v, _mm256_loadu_ps(res));
+        ERT_Q_NOFUSE(v);
+    }
+    v = _mm256_max_ps(lov, v); /* lo > v ? lo : v */
+    v = _mm256_min_ps(hiv, v); /* hi < v ? hi : v */
+    _mm256_storeu_ps(y, v);
+}
+
+/* A full 6 x 16 tile (rows n0.., columns p0..) with the fp32 epilogue applied from the
+ * registers: the bits of tile() followed by epi_row() on each row, without the int32
+ * round trip through memory and six calls. */
+AVX2 static void tile_f32(const void *wp, const void *xp, size_t kp, const epi_ctx *e, size_t n0, size_t p0)
+{
+    const ert_qgemm_call *c = e->c;
+    __m256i acc[12];
+    tile_core(wp, xp, kp, acc);
+    const __m256 lov = _mm256_set1_ps(c->lo), hiv = _mm256_set1_ps(c->hi);
+    for (size_t r = 0; r < MR; r++) {
+        size_t n = n0 + r;
+        const __m256i ov = _mm256_set1_epi32((int32_t)ert_q_offset(e, n));
+        const __m256 sv = _mm256_set1_ps(c->scale[n]);
+        const float *res = c->residual ? c->residual + n * c->ldr + p0 : NULL;
+        float *y = c->y + n * c->ldc + p0;
+        epi_f32_8(acc[2 * r], ov, sv, lov, hiv, res, y);
+        epi_f32_8(acc[2 * r + 1], ov, sv, lov, hiv, res ? res + 8 : NULL, y + 8);
+    }
 }
 
 AVX2 static void gemv(const void *wp, const void *xp, size_t kp, int32_t *acc)
@@ -208,6 +249,7 @@ const ert_qk ert_qk_avx2 = {
     .x_size = x_size,
     .pack_x = pack_x,
     .tile = tile,
+    .tile_f32 = tile_f32,
     .gemv = gemv,
     .epi_row = epi_row,
 };

@@ -58,6 +58,9 @@ typedef struct ert_qk {
     /* acc[mr] = W panel * x for P = 1 (x in the GEMV layout). */
     void (*gemv)(const void *wp, const void *xp, size_t kp, int32_t *acc);
     ert_qk_epi_fn epi_row; /* NULL: qgemm.c's 4-lane epilogue */
+    /* Optional: a full mr x nr tile (rows n0.., columns p0..) with the fp32 epilogue applied
+     * in registers, bit for bit tile() then epi_row() per row (NULL: that pair is used). */
+    void (*tile_f32)(const void *wp, const void *xp, size_t kp, const epi_ctx *e, size_t n0, size_t p0);
 } ert_qk;
 
 #if defined(__x86_64__)

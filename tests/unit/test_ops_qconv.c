@@ -362,6 +362,38 @@ static void test_qconv_wide_maps_split_in_tiles_match_reference(void)
         check_qconv(&cs[i], 200 + (unsigned)i);
 }
 
+static void test_qconv_stride2_gather_rows_match_reference(void)
+{
+    /* Stride-2 windows are gathered 16 outputs per vector step while the step's 32-byte read
+     * stays on needed bytes, then one at a time: rows of 16, 17, 33 and 34 outputs, left
+     * and right padding cut into the span, and a 1x1 whose last output reads the last byte
+     * of the quantized input (an over-read would show under ASan). */
+    qcfg cs[] = {
+        /* the 7x7 stride-2 stem shape on 3 channels, 35 x 34 outputs */
+        {.nsp = 2, .N = 1, .C = 3, .M = 16, .group = 1, .in = {70, 67}, .k = {7, 7}, .s = {2, 2}, .d = {1, 1},
+         .pads = {3, 3, 3, 3}, .bias = true, .act = ERT_ACT_RELU, .zx = 0, .inv = 90.0f},
+        /* 3x3 stride 2, pads 1: 17 x 17 outputs */
+        {.nsp = 2, .N = 2, .C = 8, .M = 9, .group = 1, .in = {34, 33}, .k = {3, 3}, .s = {2, 2}, .d = {1, 1},
+         .pads = {1, 1, 1, 1}, .bias = true, .resid = true, .zx = 128, .inv = 100.0f},
+        /* 3x3 stride 2, no pads: 16 and 33 outputs per row */
+        {.nsp = 2, .N = 1, .C = 5, .M = 7, .group = 1, .in = {33, 68}, .k = {3, 3}, .s = {2, 2}, .d = {1, 1},
+         .zx = 255, .inv = 80.0f},
+        /* 1x1 stride 2 to the map's last byte: 34 outputs per row from 67 columns */
+        {.nsp = 2, .N = 1, .C = 4, .M = 6, .group = 1, .in = {9, 67}, .k = {1, 1}, .s = {2, 2}, .d = {1, 1},
+         .bias = true, .zx = 3, .inv = 100.0f},
+        /* 1x1 stride 2 on 31 and 32 columns: 16 outputs per row, the last one the input's last byte */
+        {.nsp = 2, .N = 1, .C = 3, .M = 4, .group = 1, .in = {5, 31}, .k = {1, 1}, .s = {2, 2}, .d = {1, 1},
+         .zx = 9, .inv = 100.0f},
+        {.nsp = 2, .N = 1, .C = 3, .M = 4, .group = 1, .in = {5, 32}, .k = {1, 1}, .s = {2, 2}, .d = {1, 1},
+         .zx = 9, .inv = 100.0f},
+        /* stride 2 in width only, dilation 2 */
+        {.nsp = 2, .N = 1, .C = 6, .M = 5, .group = 1, .in = {12, 80}, .k = {3, 3}, .s = {1, 2}, .d = {2, 2},
+         .pads = {2, 2, 2, 2}, .bias = true, .zx = 40, .inv = 100.0f},
+    };
+    for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++)
+        check_qconv(&cs[i], 250 + (unsigned)i);
+}
+
 static void test_qconv_quantizes_ties_nan_inf_like_ert_qquantize(void)
 {
     /* The op's own (vectorized) quantizer against ert_qquantize in the reference: exact
@@ -482,6 +514,40 @@ static void test_qconv_int8_winograd_same_bits_as_direct(void)
 
 /* A blob planned before the int8 Winograd path gives less scratch: the op lowers its tile
  * block to fit (same bits), and refuses with a message when not even 16 tiles fit. */
+static void test_qconv_int8_winograd_border_groups_match_direct(void)
+{
+    /* Groups of 8 tiles that touch a map border or span two tile rows are read through
+     * per-row runs (qconv_wino.c load_d8): tile rows of 7 (14x14), 29 (58 wide, a group
+     * starting on every residue), asymmetric pads that cut the first or last column, an
+     * odd output size with a half tile, at 1 and 2 threads, against the direct path. */
+    qcfg cs[] = {
+        {.nsp = 2, .N = 1, .C = 33, .M = 14, .group = 1, .in = {14, 14}, .k = {3, 3}, .s = {1, 1}, .d = {1, 1},
+         .pads = {1, 1, 1, 1}, .bias = true, .resid = true, .zx = 128, .inv = 100.0f},
+        {.nsp = 2, .N = 1, .C = 16, .M = 7, .group = 1, .in = {9, 58}, .k = {3, 3}, .s = {1, 1}, .d = {1, 1},
+         .pads = {1, 1, 1, 1}, .bias = true, .act = ERT_ACT_RELU, .zx = 3, .inv = 90.0f},
+        {.nsp = 2, .N = 2, .C = 8, .M = 6, .group = 1, .in = {13, 37}, .k = {3, 3}, .s = {1, 1}, .d = {1, 1},
+         .pads = {0, 1, 2, 0}, .bias = true, .zx = 250, .inv = 80.0f},
+        {.nsp = 2, .N = 1, .C = 5, .M = 6, .group = 1, .in = {20, 41}, .k = {3, 3}, .s = {1, 1}, .d = {1, 1},
+         .pads = {2, 2, 1, 1}, .resid = true, .zx = 0, .inv = 100.0f},
+    };
+    setenv("ERT_QCONV_WINOGRAD", "on", 1);
+    for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++) {
+        check_qconv(&cs[i], 550 + (unsigned)i);
+        qdata d;
+        qdata_make(&cs[i], 550 + (unsigned)i, &d);
+        for (int t = 1; t <= 2; t++) {
+            setenv("ERT_QCONV_WINOGRAD", "off", 1);
+            float *direct = run_qconv_model(&cs[i], &d, t);
+            setenv("ERT_QCONV_WINOGRAD", "on", 1);
+            float *wino = run_qconv_model(&cs[i], &d, t);
+            CU_ASSERT(same_bits(wino, direct, d.ny, "winograd vs direct at a border"));
+            free(direct), free(wino);
+        }
+        qdata_free(&d);
+    }
+    unsetenv("ERT_QCONV_WINOGRAD");
+}
+
 static void test_qconv_int8_winograd_fits_smaller_scratch(void)
 {
     if (ert_qgemm_kernel() != ERT_QK_AVX2)
@@ -895,8 +961,10 @@ static void test_qconv_blob_round_trip_runs(void)
 static const ert_test_case cases[] = {
     ERT_TEST(test_qconv_geometries_match_reference),
     ERT_TEST(test_qconv_wide_maps_split_in_tiles_match_reference),
+    ERT_TEST(test_qconv_stride2_gather_rows_match_reference),
     ERT_TEST(test_qconv_quantizes_ties_nan_inf_like_ert_qquantize),
     ERT_TEST(test_qconv_int8_winograd_same_bits_as_direct),
+    ERT_TEST(test_qconv_int8_winograd_border_groups_match_direct),
     ERT_TEST(test_qconv_int8_winograd_fits_smaller_scratch),
     ERT_TEST(test_qconv_int8_winograd_portable_tile_same_bits),
     ERT_TEST(test_qconv_reference_kernel_and_simd_kernel_same_bits),

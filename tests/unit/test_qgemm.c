@@ -322,14 +322,36 @@ static void test_qgemm_residual_and_clamps(void)
     }
 }
 
+static void test_qgemm_full_tiles_fused_epilogue(void)
+{
+    /* Shapes made of whole 6 x 16 and 8 x 8 tiles only, where the AVX2 kernel applies the
+     * fp32 epilogue in registers (tile_f32): residual (with NaN and infinities), bias on and
+     * off, clamps, strided output, against the naive form bit for bit. */
+    static const size_t shapes[][3] = {{6, 8, 16}, {12, 40, 32}, {24, 129, 48}, {48, 256, 64}};
+    static const float los[] = {-INFINITY, 0.0f, -0.5f}, his[] = {INFINITY, INFINITY, 0.75f};
+    unsigned seed = 300;
+    for (size_t i = 0; i < 4; i++)
+        for (size_t c = 0; c < 3; c++) {
+            prob q = prob_make(shapes[i][0], shapes[i][1], shapes[i][2], seed++, 0, 0);
+            q.epi = ERT_QEPI_F32, q.lo = los[c], q.hi = his[c];
+            q.use_res = c != 0, q.use_bias = c != 1;
+            for (size_t j = 0; j < q.n; j++)
+                q.scale[j] = 1e-4f * (float)(j + 1);
+            q.res[1] = NAN, q.res[q.ldr + 2] = INFINITY, q.res[2 * q.ldr + 3] = -INFINITY;
+            check_all(&q, NULL);
+            prob_free(&q);
+        }
+}
+
 static void test_qgemm_threads_bit_identical(void)
 {
     ert_pool *pool = NULL;
     ert_error err;
     QT_ASSERT(ert_pool_create(2, &pool, &err) == ERT_OK);
-    /* split over P (many column panels), over N (P = 1 and few panels) */
-    static const size_t shapes[][3] = {{70, 300, 200}, {200, 300, 1}, {190, 200, 20}};
-    for (size_t i = 0; i < 3; i++) {
+    /* split over P (many column panels), over N (P = 1 and few panels; 13 panels of a
+     * 14x14 map, which do not split evenly over 2 threads) */
+    static const size_t shapes[][3] = {{70, 300, 250}, {200, 300, 1}, {190, 200, 20}, {64, 136, 196}};
+    for (size_t i = 0; i < 4; i++) {
         prob q = prob_make(shapes[i][0], shapes[i][1], shapes[i][2], 70 + (unsigned)i, 0, 0);
         q.epi = i == 1 ? ERT_QEPI_U8 : ERT_QEPI_F32;
         q.use_res = i == 0;
@@ -435,6 +457,7 @@ static const qt_case qgemm_cases[] = {
     QT_CASE(test_qgemm_kernels_match_reference_over_shapes),
     QT_CASE(test_qgemm_saturation_traps),
     QT_CASE(test_qgemm_residual_and_clamps),
+    QT_CASE(test_qgemm_full_tiles_fused_epilogue),
     QT_CASE(test_qgemm_threads_bit_identical),
     QT_CASE(test_qgemm_quantize_edges),
     QT_CASE(test_qgemm_refuses_bad_calls),

@@ -14,12 +14,15 @@
 static void usage(FILE *f)
 {
     fputs("usage: embedrt bench BLOB.erb [--threads N] [--iterations K] [--warmup W] [--graph NAME] [--profile]\n"
+          "                     [--profile-all]\n"
           "\n"
           "Times K runs (default 50) after W warm-up runs (default 5) on deterministic pseudo-random\n"
           "inputs and prints one JSON line: median_ms, p90_ms, p99_ms, min_ms, mean_ms, cpu_ms (process\n"
           "CPU time per timed run, all threads: at 1 thread the time other jobs cannot inflate), macs,\n"
           "gflops (2*MACs per second at the median), arena_bytes, threads, iterations, graph.\n"
-          "  --profile   also print time per op type and the slowest nodes to stderr\n",
+          "  --profile       also print time per op type and the slowest nodes to stderr\n"
+          "  --profile-all   also print every node in execution order (index, op, ms per run, output\n"
+          "                  shape, name) to stderr, to compare two blobs of one model layer by layer\n",
           f);
 }
 
@@ -70,7 +73,7 @@ static int cmp_row(const void *a, const void *b)
 }
 
 /* Per op type and top nodes, in ms per run, to stderr (stdout stays one JSON line). */
-static void print_profile(const ert_graph *g, const uint64_t *ns, long iters, double total_ms)
+static void print_profile(const ert_graph *g, const uint64_t *ns, long iters, double total_ms, bool all)
 {
     prof_row ops[128], nodes[16];
     size_t n_ops = 0;
@@ -99,6 +102,20 @@ static void print_profile(const ert_graph *g, const uint64_t *ns, long iters, do
             nodes[15] = r;
         qsort(nodes, n_top, sizeof *nodes, cmp_row);
     }
+    if (all) {
+        fprintf(stderr, "  every node:\n");
+        for (uint32_t i = 0; i < g->n_nodes; i++) {
+            const ert_node *nd = &g->nodes[i];
+            char shape[96] = "";
+            size_t len = 0;
+            const ert_tensor *y = nd->n_out ? ert_node_output(g, nd, 0) : NULL;
+            for (int d = 0; y && d < y->shape.rank && len + 24 < sizeof shape; d++)
+                len += (size_t)snprintf(shape + len, sizeof shape - len, "%s%lld", d ? "x" : "",
+                                        (long long)y->shape.dims[d]);
+            fprintf(stderr, "    %4u %-20s %9.3f ms  %-16s %s\n", i, nd->def->name, (double)ns[i] * per, shape,
+                    nd->name);
+        }
+    }
     fprintf(stderr, "  slowest nodes:\n");
     for (size_t k = 0; k < n_top; k++)
         fprintf(stderr, "    %-40s %-12s %9.3f ms\n", nodes[k].name, g->nodes[nodes[k].count].def->name,
@@ -109,7 +126,7 @@ int ert_cmd_bench(int argc, char **argv)
 {
     const char *blob_path = NULL, *graph_name = NULL;
     long threads = 0, iters = 50, warmup = 5;
-    bool profile = false;
+    bool profile = false, profile_all = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -129,6 +146,8 @@ int ert_cmd_bench(int argc, char **argv)
             i++;
         } else if (strcmp(a, "--profile") == 0) {
             profile = true;
+        } else if (strcmp(a, "--profile-all") == 0) {
+            profile = profile_all = true;
         } else if (strcmp(a, "--graph") == 0 && val) {
             graph_name = val;
             i++;
@@ -200,7 +219,7 @@ int ert_cmd_bench(int argc, char **argv)
            t[0], sum / (double)iters, cpu, (unsigned long long)macs, median > 0 ? 2.0 * (double)macs / (median * 1e6) : 0.0,
            (unsigned long long)g->arena_bytes);
     if (profile)
-        print_profile(g, ert_model_node_ns(m, gi), iters, sum);
+        print_profile(g, ert_model_node_ns(m, gi), iters, sum, profile_all);
     free(t);
     ert_model_free(m);
     return 0;

@@ -325,6 +325,23 @@ static void qc_prepare(const ert_graph *gr, const ert_node *n, void *out)
             memset((char *)out + gi * per, 0, per); /* bad magic: ert_qgemm reports it at run */
 }
 
+/* d[i] = s[2 i] for i < n (stride-2 windows), reading s[0 .. avail) only (avail >= 2 n - 1:
+ * the rest of the input row): the vector step reads 32 bytes for 16 outputs. */
+static void gather_even(const uint8_t *restrict s, size_t n, size_t avail, uint8_t *restrict d)
+{
+    size_t i = 0;
+#if defined(__x86_64__)
+    const __m128i lowb = _mm_set1_epi16(0x00ff);
+    for (; i + 16 <= n && 2 * i + 32 <= avail; i += 16) {
+        __m128i a = _mm_loadu_si128((const __m128i *)(s + 2 * i));
+        __m128i b = _mm_loadu_si128((const __m128i *)(s + 2 * i + 16));
+        _mm_storeu_si128((__m128i *)(d + i), _mm_packus_epi16(_mm_and_si128(a, lowb), _mm_and_si128(b, lowb)));
+    }
+#endif
+    for (; i < n; i++)
+        d[i] = s[2 * i];
+}
+
 /* uint8 im2col of output positions [p0, p1) of one (image, group), channels [c0, c1): col
  * is K x (p1 - p0) (rows of other channels untouched), padding positions hold z. */
 static void qc_im2col(const uint8_t *restrict x, const qc_plan *p, size_t c0, size_t c1, size_t p0, size_t p1,
@@ -369,6 +386,8 @@ static void qc_im2col(const uint8_t *restrict x, const qc_plan *p, size_t c0, si
                                 uint8_t *dd = d + (a - ow0);
                                 if (sw == 1) {
                                     memcpy(dd, srow + a + offw, (size_t)(b - a));
+                                } else if (sw == 2) {
+                                    gather_even(srow + a * 2 + offw, (size_t)(b - a), (size_t)(W - (a * 2 + offw)), dd);
                                 } else {
                                     const uint8_t *s0 = srow + a * sw + offw;
                                     for (int64_t i = 0; i < b - a; i++)
@@ -634,9 +653,22 @@ static ert_status qc_run(const ert_ctx *ctx, const ert_graph *gr, const ert_node
     /* 1. Quantize X once, in chunks of 16 kB over the threads. */
     ert_pool_run(pool, (p.xq_bytes + 16383) / 16384, 1, qc_quant_part, &j);
     if (wino_ok) {
-        /* 2w. Blocks of tiles (whole 16-tile panels), at least 4 per thread when they can be. */
-        size_t per = (p.wg.T + (size_t)threads * 4 - 1) / ((size_t)threads * 4);
-        size_t span = threads > 1 ? ru(per, 16) : p.wg.tb;
+        /* 2w. Blocks of tiles (whole 16-tile panels). With threads, the block size that
+         * gives the busiest thread the fewest panels (each unit costs its panels), ties to
+         * the larger block: 49 panels on 2 threads take blocks of 5 (25 per thread), not
+         * 7 (7 blocks, 28 on one thread). */
+        size_t span = p.wg.tb;
+        if (threads > 1) {
+            size_t P = (p.wg.T + 15) / 16, best = SIZE_MAX, th = (size_t)threads;
+            size_t most = p.wg.tb / 16, start = (P + th * 4 - 1) / (th * 4);
+            if (start > most)
+                start = most;
+            for (size_t sp = start; sp >= 1; sp--) {
+                size_t units = p.N * ((P + sp - 1) / sp), cost = (units + th - 1) / th * sp;
+                if (cost < best)
+                    best = cost, span = sp * 16;
+            }
+        }
         j.span = span < p.wg.tb ? span : p.wg.tb;
         j.tiles = (p.wg.T + j.span - 1) / j.span;
         ert_pool_run(pool, p.N * j.tiles, 1, qc_wino_units, &j);

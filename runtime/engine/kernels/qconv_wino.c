@@ -181,6 +181,14 @@ static inline void in_tf8(const v8s d[4][4], v8s v[16])
     }
 }
 
+/* dst[0 .. len) = columns [x0, x0 + len) of row where inside [0, W) (others untouched). */
+static inline void copy_cols(uint8_t *dst, const uint8_t *row, int64_t x0, size_t len, int64_t W)
+{
+    int64_t lo = x0 > 0 ? x0 : 0, hi = x0 + (int64_t)len < W ? x0 + (int64_t)len : W;
+    if (lo < hi)
+        memcpy(dst + (lo - x0), row + lo, (size_t)(hi - lo));
+}
+
 /* The 4x4 inputs of tiles tg .. tg + 7 (global indices, < T or zero) of channel xc. */
 static void load_d8(const ert_qwino *w, const uint8_t *xc, uint8_t zx, size_t tg, size_t count, v8s d[4][4])
 {
@@ -204,20 +212,39 @@ static void load_d8(const ert_qwino *w, const uint8_t *xc, uint8_t zx, size_t tg
         }
         return;
     }
-    int16_t e[4][4][8];
-    memset(e, 0, sizeof e);
-    for (size_t k = 0; k < count; k++, tx++) {
+    /* Elsewhere (a map border, tiles of two tile rows, fewer than 8): the same two 16-byte
+     * rows per input row, built from runs of tiles in one tile row; positions outside the
+     * map and lanes past count hold z_x, so their d is 0 like real zero padding. */
+    uint8_t a8[4][16], b8[4][16];
+    const v8u zz = {(uint16_t)(zx * 257u), (uint16_t)(zx * 257u), (uint16_t)(zx * 257u), (uint16_t)(zx * 257u),
+                    (uint16_t)(zx * 257u), (uint16_t)(zx * 257u), (uint16_t)(zx * 257u), (uint16_t)(zx * 257u)};
+    for (int i = 0; i < 4; i++) /* every byte z_x, without a libc call per group */
+        memcpy(a8[i], &zz, sizeof zz), memcpy(b8[i], &zz, sizeof zz);
+    for (size_t k = 0; k < count;) {
+        size_t run = count - k < w->tw - tx ? count - k : w->tw - tx;
+        y0 = (int64_t)(2 * ty) - (int64_t)w->pt, x0 = (int64_t)(2 * tx) - (int64_t)w->pl;
+        for (int i = 0; i < 4; i++) {
+            int64_t yy = y0 + i;
+            if (yy < 0 || yy >= H)
+                continue;
+            const uint8_t *row = xc + (size_t)yy * w->W;
+            copy_cols(a8[i] + 2 * k, row, x0, 2 * run, W);
+            copy_cols(b8[i] + 2 * k, row, x0 + 2, 2 * run, W);
+        }
+        k += run, tx += run;
         if (tx == w->tw)
             tx = 0, ty++;
-        y0 = (int64_t)(2 * ty) - (int64_t)w->pt, x0 = (int64_t)(2 * tx) - (int64_t)w->pl;
-        for (int i = 0; i < 4; i++)
-            for (int j = 0; j < 4; j++) {
-                int64_t yy = y0 + i, xx = x0 + j;
-                if (yy >= 0 && yy < H && xx >= 0 && xx < W)
-                    e[i][j][k] = (int16_t)((int)xc[(size_t)yy * w->W + (size_t)xx] - (int)zx);
-            }
     }
-    memcpy(d, e, sizeof e);
+    const v8u lowb = {255, 255, 255, 255, 255, 255, 255, 255};
+    for (int i = 0; i < 4; i++) {
+        v8u a, b;
+        memcpy(&a, a8[i], sizeof a);
+        memcpy(&b, b8[i], sizeof b);
+        d[i][0] = (v8s)(a & lowb) - z;
+        d[i][1] = (v8s)(a >> 8) - z;
+        d[i][2] = (v8s)(b & lowb) - z;
+        d[i][3] = (v8s)(b >> 8) - z;
+    }
 }
 
 static void transform_input(const ert_qwino *w, const uint8_t *xq, uint8_t zx, size_t t0, size_t nt, int16_t *V)
@@ -337,10 +364,36 @@ static void out_row(const ert_qwino *w, const int32_t *acc, size_t m, size_t pos
         }
     }
     float *ym = y + m * S;
-    for (size_t tt = 0; tt < cols; tt++)
-        for (int q = 0; q < 4; q++)
-            if (pos[q][tt] < S)
-                ym[pos[q][tt]] = f[q][tt];
+    for (size_t tt = 0; tt < cols;) {
+        if (pos[3][tt] >= S) { /* a tile cut by the map's right or bottom edge */
+            for (int q = 0; q < 4; q++)
+                if (pos[q][tt] < S)
+                    ym[pos[q][tt]] = f[q][tt];
+            tt++;
+            continue;
+        }
+        /* A run of whole tiles side by side: output rows 2 ty and 2 ty + 1 take the
+         * quadrants (0, 1) and (2, 3) interleaved, 4 tiles per step. */
+        size_t te = tt + 1;
+        while (te < cols && pos[3][te] < S && pos[0][te] == pos[0][te - 1] + 2)
+            te++;
+        float *r0 = ym + pos[0][tt], *r1 = r0 + w->OW;
+        size_t k = tt;
+        for (; k + 4 <= te; k += 4, r0 += 8, r1 += 8) {
+            v4f q0, q1, q2, q3;
+            memcpy(&q0, &f[0][k], sizeof q0), memcpy(&q1, &f[1][k], sizeof q1);
+            memcpy(&q2, &f[2][k], sizeof q2), memcpy(&q3, &f[3][k], sizeof q3);
+            v4f a = __builtin_shufflevector(q0, q1, 0, 4, 1, 5), b = __builtin_shufflevector(q0, q1, 2, 6, 3, 7);
+            v4f c = __builtin_shufflevector(q2, q3, 0, 4, 1, 5), d = __builtin_shufflevector(q2, q3, 2, 6, 3, 7);
+            memcpy(r0, &a, sizeof a), memcpy(r0 + 4, &b, sizeof b);
+            memcpy(r1, &c, sizeof c), memcpy(r1 + 4, &d, sizeof d);
+        }
+        for (; k < te; k++, r0 += 2, r1 += 2) {
+            r0[0] = f[0][k], r0[1] = f[1][k];
+            r1[0] = f[2][k], r1[1] = f[3][k];
+        }
+        tt = te;
+    }
 }
 
 void ert_qwino_block(const ert_qwino *w, const void *prepared, const uint8_t *xq, uint8_t zx, size_t t0, size_t nt,
