@@ -4,6 +4,7 @@ its two graphs to ONNX.
 
 usage: /usr/bin/python3 models/mftcn/train.py [--simworld build/tools/simworld/simworld]
            [--out models/mftcn/demo] [--episodes 150] [--steps 900] [--stride 4] [--reverse-negatives] [--seed 0]
+           [--shared-frames OFFSETS [--rev-weight W] [--aot-weight A]]
 
 Data: the TCN demo model's (models/tcn/tcn_data.py): `simworld demo --seed 1 --size 96x96
 --attempts 2 --episodes N`, both views of the demonstration and of each attempt.
@@ -14,6 +15,14 @@ Loss: the TCN's multi-view n-pairs (models/tcn/train.py) on window embeddings: a
 window ending at time t in one view, positive = the window ending at t in the other view,
 negatives = the batch's other windows (other times of the same recording and other
 recordings); raw dot products, both directions, L2 penalty on the embeddings.
+--reverse-negatives: every positive's time-reversed window is an extra negative.
+--shared-frames K (the demo model's recipe): per recording K time offsets o, frames o, o + s,
+o + 2s, ... and a window on each pair of consecutive frames, so the trunk runs once per unique
+frame (not twice per window) and the time-reversed windows are the cached maps swapped (no
+trunk run at all). In both directions the other view's reversed windows are negatives, each
+counted --rev-weight times; --aot-weight adds an arrow-of-time term: a linear classifier on
+the embedding (trained with it, not exported) tells forward from reversed windows (BCE).
+Self-supervised: only time indices and the view pairing are used, no ground truth.
 Writes OUT/trunk.onnx (image [1,3,96,96] -> features [1,128,6,6]), OUT/head.onnx (features
 [1,128,2,6,6] -> embedding [1,128]) and OUT/train_log.json.
 """
@@ -237,7 +246,9 @@ def main():
             "torch": torch.__version__, "threads": 1, "seed": args.seed, "width": WIDTH, "side": side,
             "window": N_FRAMES, "stride": args.stride, "reverse_negatives": args.reverse_negatives,
             "shared_frames": args.shared_frames, "rev_weight": args.rev_weight, "aot_weight": args.aot_weight, "parameters": n_params, "recordings": R,
-            "steps": args.steps, "batch": [args.recordings, args.times], "lr": args.lr, "l2": args.l2,
+            "steps": args.steps,
+            "batch": [args.recordings, args.times if not args.shared_frames else
+                      args.shared_frames * (len(range(0, T, args.stride)) - 1)], "lr": args.lr, "l2": args.l2,
             "train_seconds": round(train_s, 1), "train_cpu_seconds": round(cpu_s, 1), "init": args.init, "total_seconds": round(time.time() - t0, 1),
             "final_loss": steps.rows[-1]["loss"], "final_smoothed_loss": round(steps.loss, 4),
             "val_alignment_3": round(val_align, 4), "log": steps.rows}

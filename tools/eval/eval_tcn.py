@@ -202,7 +202,7 @@ def view_alignment(a, b, n_seq):
     return float(np.mean(shares))
 
 
-PROBE_L2 = 0.1  # chosen on validation seed 7 only (models/tcn/probe_study.py)
+PROBE_L2 = 0.01  # chosen on validation seed 7 only (models/tcn/probe_study.py)
 PROBE_SEED = 3  # the probe's training episodes: not training (1), validation (7) or a table's seed
 PROBE_SUFFIX = "_probe"  # the mfTCN model on the probe camera pP
 
