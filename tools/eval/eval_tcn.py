@@ -4,7 +4,7 @@ demonstrations (fp32 and int8 side by side).
 
 usage: /usr/bin/python3 tools/eval/eval_tcn.py [--build build] [--seed 1001] [--episodes 10]
            [--attempts 4] [--fps 30] [--mftcn-fps 30] [--probe-seed 3] [--probe-episodes 30]
-           [--blob KIND=PATH]... [--check] [--json OUT.json]
+           [--save-probe FILE.npz] [--blob KIND=PATH]... [--check] [--json OUT.json]
 
 Episodes: `simworld demo --seed SEED --size 96x96 --attempts A` (training used seed 1 only, so
 any other seed is held out): per episode a demonstration and A attempts, each filmed from two
