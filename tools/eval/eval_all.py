@@ -118,8 +118,10 @@ def main(argv=None):
         print("eval_all: tcn: skipped (no models/tcn/demo or no tools/eval/eval_tcn.py yet)")
     else:
         out = os.path.join(tmp.name, "tcn.json")
-        # --quick: the eval-tcn test's reduced set (3 episodes x 2 attempts of seed 2002).
-        extra = (["--seed", "2002", "--episodes", "3", "--attempts", "2"] if args.quick else []) + list(args.tcn_arg)
+        # --quick: the eval-tcn test's reduced set (3 episodes x 2 attempts of seed 2002, probe
+        # trained on 10 demonstrations).
+        extra = (["--seed", "2002", "--episodes", "3", "--attempts", "2", "--probe-episodes", "10"]
+                 if args.quick else []) + list(args.tcn_arg)
         cmd = [PY, tcn_script, "--json", out, "--build", build] + extra
         rc, times["tcn+mftcn"] = run_eval("tcn", cmd, logs)
         if os.path.exists(out):

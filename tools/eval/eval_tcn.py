@@ -3,7 +3,8 @@
 demonstrations (fp32 and int8 side by side).
 
 usage: /usr/bin/python3 tools/eval/eval_tcn.py [--build build] [--seed 1001] [--episodes 10]
-           [--attempts 4] [--fps 30] [--mftcn-fps 30] [--blob KIND=PATH]... [--check] [--json OUT.json]
+           [--attempts 4] [--fps 30] [--mftcn-fps 30] [--probe-seed 3] [--probe-episodes 30]
+           [--save-probe FILE.npz] [--blob KIND=PATH]... [--check] [--json OUT.json]
 
 Episodes: `simworld demo --seed SEED --size 96x96 --attempts A` (training used seed 1 only, so
 any other seed is held out): per episode a demonstration and A attempts, each filmed from two
@@ -12,8 +13,9 @@ ones deviate by --deviation. The blobs (KIND tcn, tcn_int8, mftcn, mftcn_int8) d
 models/tcn/demo/tcn{,.int8}.erb and models/mftcn/demo/mftcn{,.int8}.erb.
 
 1. Embeddings (two embedrtd runs: TCN blobs, then mfTCN blobs): camera pA replays every recording's view 0 back to back (one
-   concatenated y4m), camera pB the same recordings' view 1. Each TCN blob is one model on
-   both cameras, each mfTCN blob one model on pA. The client subscribes to the embeddings
+   concatenated y4m), camera pB the same recordings' view 1, camera pP the probe's training
+   recordings (view 0, below). Each TCN blob is one model on pA, pB and pP, each mfTCN blob
+   one model on pA and a second one on pP (an mfTCN model binds one camera). The client subscribes to the embeddings
    events and keeps the embedding of every frame index (frame_seq mod length; the replay
    loops). mfTCN embeddings are kept only where the model received the window's frames
    consecutively (no frame_seq gap among the last `stride` frames: the model's ring holds
@@ -24,12 +26,15 @@ models/tcn/demo/tcn{,.int8}.erb and models/mftcn/demo/mftcn{,.int8}.erb.
      recordings. Target >= 0.80 (TCN).
    - velocity-sign probe: a linear softmax probe (numpy: features standardised with the
      training rows' mean and deviation, multinomial logistic regression + L2 PROBE_L2 on the
-     weights, solved to the optimum by Newton's method) from the embedding of frame t to the
-     sign of the puck's x velocity at t (-, still (|v_x| < 1 cm/s), +); trained on even
-     episodes, accuracy on odd episodes, frames t >= stride. The L2 was chosen on validation
-     seed 7 only (models/tcn/probe_study.py). The table also prints the probe's training
-     accuracy, its balanced test accuracy (mean per-class recall; chance 0.333) and the
-     majority class's score. Target: mfTCN above single-frame TCN (same blob kind).
+     weights, solved to the optimum by Newton's method) from the embedding of frame t (view
+     0) to the sign of the puck's x velocity at t (-, still (|v_x| < 1 cm/s), +), frames
+     t >= stride. Trained on a seed of its own (`simworld demo --seed PROBE_SEED --attempts 0
+     --episodes --probe-episodes`: demonstrations only; never used by training, validation or
+     the tables), tested on every recording of the table's seed (demonstrations and
+     attempts). The L2 was chosen on validation seed 7 only (models/tcn/probe_study.py). The
+     table also prints the probe's training accuracy, its balanced test accuracy (mean
+     per-class recall; chance 0.333) and the majority class's score. Target: mfTCN above
+     single-frame TCN (same blob kind).
 2. Imitation (embedrtd runs of up to 4 episodes): camera aK replays episode K's attempts (view 0)
    back to back; its models (one per blob) get LoadDemo with the episode's demonstration
    video (view 0, a path: the daemon embeds it). At the end of every attempt the client
@@ -39,7 +44,7 @@ models/tcn/demo/tcn{,.int8}.erb and models/mftcn/demo/mftcn{,.int8}.erb.
    component frame == frame index (a reset that landed late is retried on the next loop).
    Score = mean imitation reward over the attempt; a pair (faithful, deviating attempt of
    one episode) is ranked right when the faithful one scores higher. Target >= 0.90.
-int8 must be within --max-gap (0.02) of fp32 on every metric. --check exits 1 on a miss;
+int8 must be within --max-gap (0.02) of fp32 on every metric (--probe-max-gap: on the probe rows). --check exits 1 on a miss;
 --json FILE writes {"family": "tcn", "rows": [{"metric", "fp32", "int8", "target", "ok"}]}.
 """
 
@@ -118,20 +123,31 @@ def client(sock):
 
 # ---------------------------------------------------------------- embeddings of every frame
 
-def collect_embeddings(embedrtd, tmp, seqs, blobs, stride, fps, timeout):
-    """{kind: {camera: [L, D]}} for the concatenated recordings (NaN rows where missing)."""
+def collect_embeddings(embedrtd, tmp, seqs, blobs, stride, fps, timeout, probe_seqs=()):
+    """{kind: {camera: [L, D]}} for the concatenated recordings (NaN rows where missing);
+    camera pP: the probe's training recordings (view 0), when given."""
     T = tcn_data.FRAMES
-    L = len(seqs) * T
     cams = {"pA": os.path.join(tmp, "pA.y4m"), "pB": os.path.join(tmp, "pB.y4m")}
+    length = {"pA": len(seqs) * T, "pB": len(seqs) * T}
     for v, cam in enumerate(("pA", "pB")):
         concat_y4m([s.paths[v] for s in seqs], cams[cam])
-    models = {}
+    if probe_seqs:
+        cams["pP"] = os.path.join(tmp, "pP.y4m")
+        length["pP"] = len(probe_seqs) * T
+        concat_y4m([s.paths[0] for s in probe_seqs], cams["pP"])
+    models = {}  # mfTCN binds one camera per model: its pP copy is a model of its own
     for kind, blob in blobs.items():
-        models[kind] = (blob, ["pA", "pB"] if kind.startswith("tcn") else ["pA"])
+        if kind.startswith("tcn"):
+            models[kind] = (blob, ["pA", "pB"] + (["pP"] if probe_seqs else []))
+        else:
+            models[kind] = (blob, ["pA"])
+            if probe_seqs:
+                models[kind + PROBE_SUFFIX] = (blob, ["pP"])
     proc, sock = start_daemon(embedrtd, tmp, "emb", cams, models, fps)
     need = {}  # (kind, camera) -> set of frame indices still missing
     for kind, (_, mc) in models.items():
         for cam in mc:
+            L = length[cam]
             idx = range(L) if kind.startswith("tcn") else [i for i in range(L) if i % T >= stride]
             need[(kind, cam)] = set(idx)
     got = {key: {} for key in need}
@@ -155,7 +171,7 @@ def collect_embeddings(embedrtd, tmp, seqs, blobs, stride, fps, timeout):
                 seq = e.frame_seq
                 run[key] = run[key] + 1 if last_seq[key] is not None and seq == last_seq[key] + 1 else 0
                 last_seq[key] = seq
-                i = seq % L
+                i = seq % length[e.camera]
                 if i not in need[key]:
                     continue
                 if e.model.startswith("mftcn") and run[key] < stride:
@@ -165,9 +181,10 @@ def collect_embeddings(embedrtd, tmp, seqs, blobs, stride, fps, timeout):
     finally:
         simdata.stop_embedrtd(proc)
     out = {}
-    for (kind, cam), rows in got.items():
+    for (model, cam), rows in got.items():
+        kind = model[:-len(PROBE_SUFFIX)] if model.endswith(PROBE_SUFFIX) else model
         d = len(next(iter(rows.values())))
-        a = np.full((L, d), np.nan)
+        a = np.full((length[cam], d), np.nan)
         for i, v in rows.items():
             a[i] = v
         out.setdefault(kind, {})[cam] = a
@@ -186,7 +203,9 @@ def view_alignment(a, b, n_seq):
     return float(np.mean(shares))
 
 
-PROBE_L2 = 0.1  # chosen on validation seed 7 only (models/tcn/probe_study.py)
+PROBE_L2 = 0.01  # chosen on validation seed 7 only (models/tcn/probe_study.py)
+PROBE_SEED = 3  # the probe's training episodes: not training (1), validation (7) or a table's seed
+PROBE_SUFFIX = "_probe"  # the mfTCN model on the probe camera pP
 
 
 def fit_probe(x, y, k, l2=PROBE_L2, iters=50):
@@ -329,6 +348,10 @@ def main():
     ap.add_argument("--fps", type=int, default=30, help="replay rate of the cameras of the TCN runs")
     ap.add_argument("--mftcn-fps", type=int, default=30, help="replay rate of the mfTCN embedding run")
     ap.add_argument("--stride", type=int, default=None, help="mfTCN window stride (default: the blob's)")
+    ap.add_argument("--probe-seed", type=int, default=PROBE_SEED, help="the probe's training seed (demonstrations, view 0)")
+    ap.add_argument("--probe-episodes", type=int, default=30, help="the probe's training episodes")
+    ap.add_argument("--save-probe", metavar="FILE.npz",
+                    help="write the probe's inputs (embeddings per kind, labels, training mask) for models/tcn/probe_study.py")
     ap.add_argument("--blob", action="append", default=[], metavar="KIND=PATH",
                     help="KIND: tcn, tcn_int8, mftcn, mftcn_int8 (default: the demo blobs)")
     ap.add_argument("--timeout", type=float, default=600)
@@ -337,11 +360,17 @@ def main():
     ap.add_argument("--probe-margin", type=float, default=0.0,
                     help="mfTCN's probe accuracy must exceed TCN's by more than this (default 0)")
     ap.add_argument("--max-gap", type=float, default=0.02)
+    ap.add_argument("--probe-max-gap", type=float, default=None,
+                    help="int8-fp32 gap allowed on the probe rows (default --max-gap; the meson test's few "
+                         "test frames make one frame worth 0.0025)")
     ap.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     ap.add_argument("--json", help="write the rows to this file")
     args = ap.parse_args()
     if args.seed == tcn_data.TRAIN_SEED:
         ap.error(f"--seed {tcn_data.TRAIN_SEED} is the training seed; pick another for held-out episodes")
+    if args.probe_seed in (tcn_data.TRAIN_SEED, tcn_data.VAL_SEED, args.seed):
+        ap.error(f"--probe-seed {args.probe_seed}: must differ from training ({tcn_data.TRAIN_SEED}), "
+                 f"validation ({tcn_data.VAL_SEED}) and the table's seed ({args.seed})")
     if args.attempts < 2:
         ap.error("--attempts must be at least 2 (a faithful and a deviating attempt)")
     os.environ.setdefault("EMBEDRT_PROTO_PY", os.path.join(args.build, "proto"))
@@ -396,6 +425,11 @@ def main():
                              "attempts": [s.stream for s in atts], "attempt_paths": [s.paths[0] for s in atts],
                              "faithful": [s.stream for s in atts if s.deviation == 0],
                              "deviating": [s.stream for s in atts if s.deviation > 0]})
+        pdata = os.path.join(tmp, "probe")
+        tcn_data.render_demo(simworld, pdata, args.probe_seed, args.probe_episodes, attempts=0)
+        probe_seqs = tcn_data.load(pdata, with_frames=False)
+        for s in probe_seqs:
+            s.paths = [os.path.join(pdata, tcn_data.video_name(s.episode, s.stream, 0))]
         print(f"held-out: {' '.join(os.path.basename(c) if i == 0 else c for i, c in enumerate(cmd))} "
               f"({len(seqs)} recordings x 2 views x {tcn_data.FRAMES} frames); mfTCN stride {stride}", flush=True)
 
@@ -406,9 +440,9 @@ def main():
         emb = {}
         for group, fps in (("tcn", args.fps), ("mftcn", args.mftcn_fps)):
             sub = {k: v for k, v in blobs.items() if k.startswith(group)}
-            emb.update(collect_embeddings(embedrtd, tmp, seqs, sub, stride, fps, args.timeout))
-        print(f"embeddings of {len(seqs) * tcn_data.FRAMES} frames x 2 views through embedrtd: {time.time() - t1:.0f} s",
-              flush=True)
+            emb.update(collect_embeddings(embedrtd, tmp, seqs, sub, stride, fps, args.timeout, probe_seqs))
+        print(f"embeddings of {len(seqs) * tcn_data.FRAMES} frames x 2 views (+ {len(probe_seqs) * tcn_data.FRAMES} "
+              f"probe frames) through embedrtd: {time.time() - t1:.0f} s", flush=True)
         t1 = time.time()
         imit = imitation_scores(embedrtd, tmp, episodes, blobs, args.fps, args.timeout)
         print(f"imitation rewards of {sum(len(e['attempts']) for e in episodes)} attempts: {time.time() - t1:.0f} s",
@@ -422,24 +456,28 @@ def main():
         if k in emb:
             values[("align", k)] = view_alignment(emb[k]["pA"], emb[k]["pB"], len(seqs))
             values[("rank", k)], n_pairs = ranked_pairs(imit[k], episodes)
-    labels = np.concatenate([tcn_data.velocity_sign(s) for s in seqs])
-    t_in = np.tile(np.arange(T), len(seqs))
-    ep_of = np.repeat([s.episode for s in seqs], T)
-    keep = t_in >= stride
-    train_mask = (ep_of % 2 == 0)[keep]
+    # Probe: trained on the probe seed's recordings (pP), tested on all the table's (pA).
+    labels = np.concatenate([tcn_data.velocity_sign(s) for s in probe_seqs] + [tcn_data.velocity_sign(s) for s in seqs])
+    n_probe = len(probe_seqs) * T
+    keep = np.tile(np.arange(T), len(probe_seqs) + len(seqs)) >= stride
+    train_mask = (np.arange(len(labels)) < n_probe)[keep]
     probe_detail = {}
     for k in blobs:
-        probe_detail[k] = probe_accuracy(emb[k]["pA"][keep], labels[keep], train_mask, detail=True)
+        x = np.concatenate([emb[k]["pP"], emb[k]["pA"]])
+        probe_detail[k] = probe_accuracy(x[keep], labels[keep], train_mask, detail=True)
         values[("probe", k)] = probe_detail[k]["test"]
     still = float(np.mean(labels[keep][~train_mask] == 1))
+    if args.save_probe:
+        np.savez(args.save_probe, labels=labels[keep], train_mask=train_mask, seed=args.seed,
+                 **{f"emb_{k}": np.concatenate([emb[k]["pP"], emb[k]["pA"]])[keep] for k in blobs})
 
     def pair(metric, fam):
         return values.get((metric, fam)), values.get((metric, fam + "_int8"))
 
     rows = []
 
-    def row(metric, fp, q, target, ok_fp, ok_q):
-        gap_ok = q is None or fp is None or abs(q - fp) <= args.max_gap
+    def row(metric, fp, q, target, ok_fp, ok_q, max_gap=args.max_gap):
+        gap_ok = q is None or fp is None or abs(q - fp) <= max_gap
         ok = bool(ok_fp and (q is None or ok_q) and gap_ok)
         rows.append({"metric": metric, "fp32": fp, "int8": q, "target": target, "ok": ok})
 
@@ -451,10 +489,11 @@ def main():
         fp >= args.min_rank, q is not None and q >= args.min_rank)
     tfp, tq = pair("probe", "tcn")
     mfp, mq = pair("probe", "mftcn")
-    row("TCN velocity-sign probe accuracy (reference for mfTCN)", tfp, tq, "", True, True)
+    probe_gap = args.max_gap if args.probe_max_gap is None else args.probe_max_gap
+    row("TCN velocity-sign probe accuracy (reference for mfTCN)", tfp, tq, "", True, True, probe_gap)
     row("mfTCN velocity-sign probe accuracy", mfp, mq,
         "> TCN's" if args.probe_margin == 0 else f"> TCN's {args.probe_margin:+.2f}", mfp > tfp + args.probe_margin,
-        mq is not None and tq is not None and mq > tq + args.probe_margin)
+        mq is not None and tq is not None and mq > tq + args.probe_margin, probe_gap)
 
     print(f"\nTCN / mfTCN demo blobs, {args.episodes} held-out episodes (simworld demo --seed {args.seed}, "
           f"{args.attempts} attempts), through embedrtd, {time.time() - t0:.0f} s")
@@ -462,7 +501,8 @@ def main():
     for r in rows:
         f = lambda v: "   skip" if v is None else f"{v:7.3f}"  # noqa: E731
         print(f"{r['metric']:86s} {f(r['fp32'])} {f(r['int8'])}  {r['target']:9s} {'yes' if r['ok'] else 'NO'}")
-    print(f"(probe: {int((~train_mask).sum())} test frames; always answering 'still' scores {still:.3f}; "
+    print(f"(probe: trained on {int(train_mask.sum())} frames of seed {args.probe_seed} ({args.probe_episodes} demonstrations), "
+          f"tested on {int((~train_mask).sum())} frames of seed {args.seed}; always answering 'still' scores {still:.3f}; "
           f"int8 allowed within {args.max_gap} of fp32)")
     for k, r in probe_detail.items():
         print(f"probe {k:10s}: test accuracy {r['test']:.3f}, balanced {r['balanced']:.3f} (chance 0.333), "
@@ -471,7 +511,8 @@ def main():
         print(f"SKIPPED {k}: {why}")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"family": "tcn", "seed": args.seed, "episodes": args.episodes, "rows": rows,
+            json.dump({"family": "tcn", "seed": args.seed, "episodes": args.episodes, "probe_seed": args.probe_seed,
+                       "probe_episodes": args.probe_episodes, "rows": rows,
                        "probe": probe_detail, "probe_majority": still}, f, indent=1)
     failed = [r["metric"] for r in rows if not r["ok"]]
     for m in failed:
