@@ -512,8 +512,6 @@ static void test_qconv_int8_winograd_same_bits_as_direct(void)
     qdata_free(&d31), qdata_free(&d32);
 }
 
-/* A blob planned before the int8 Winograd path gives less scratch: the op lowers its tile
- * block to fit (same bits), and refuses with a message when not even 16 tiles fit. */
 static void test_qconv_int8_winograd_border_groups_match_direct(void)
 {
     /* Groups of 8 tiles that touch a map border or span two tile rows are read through
@@ -548,6 +546,8 @@ static void test_qconv_int8_winograd_border_groups_match_direct(void)
     unsetenv("ERT_QCONV_WINOGRAD");
 }
 
+/* A blob planned before the int8 Winograd path gives less scratch: the op lowers its tile
+ * block to fit (same bits), and refuses with a message when not even 16 tiles fit. */
 static void test_qconv_int8_winograd_fits_smaller_scratch(void)
 {
     if (ert_qgemm_kernel() != ERT_QK_AVX2)
