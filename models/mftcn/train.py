@@ -180,12 +180,7 @@ def main():
                     help="with --shared-frames: weight of an arrow-of-time term (a linear classifier on the "
                          "embedding tells forward from reversed windows; not exported)")
     args = ap.parse_args()
-    torch.set_num_threads(1)
-    torch.manual_seed(args.seed)
-    rng = np.random.RandomState(args.seed)
-    os.makedirs(args.out, exist_ok=True)
-    t0 = time.time()
-    data_cmd, seqs, val, frames = tcn_train.load_training_data(args)
+    rng, t0, data_cmd, seqs, val, frames = tcn_train.start(args)
 
     model = MfTCN()
     if args.init:

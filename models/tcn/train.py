@@ -143,16 +143,22 @@ def load_training_data(args):
     return data_cmd, seqs, val, frames
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    add_common_args(ap, os.path.join(HERE, "demo"), 16)
-    args = ap.parse_args()
+def start(args):
+    """One thread, seeded torch and numpy, the output folder, the data: TCN and mfTCN training.
+    Returns the numpy generator, the start time and load_training_data's results."""
     torch.set_num_threads(1)
     torch.manual_seed(args.seed)
     rng = np.random.RandomState(args.seed)
     os.makedirs(args.out, exist_ok=True)
     t0 = time.time()
-    data_cmd, seqs, val, frames = load_training_data(args)
+    return (rng, t0) + load_training_data(args)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    add_common_args(ap, os.path.join(HERE, "demo"), 16)
+    args = ap.parse_args()
+    rng, t0, data_cmd, seqs, val, frames = start(args)
 
     ref = load_reference()
     model = ref.TCNEmbedder(WIDTH, tcn_data.SIDE)
