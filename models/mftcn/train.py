@@ -238,7 +238,7 @@ def main():
                       input_names=["features"], output_names=["embedding"], training=torch.onnx.TrainingMode.EVAL)
     info = {"command": " ".join([os.path.relpath(sys.argv[0])] + sys.argv[1:]),
             "data_command": " ".join(os.path.relpath(c, ROOT) if c.startswith(ROOT) else c for c in data_cmd),
-            "torch": torch.__version__, "threads": 1, "seed": args.seed, "width": WIDTH, "side": side,
+            "torch": torch.__version__, "threads": args.threads, "seed": args.seed, "width": WIDTH, "side": side,
             "window": N_FRAMES, "stride": args.stride, "reverse_negatives": args.reverse_negatives,
             "shared_frames": args.shared_frames, "rev_weight": args.rev_weight, "aot_weight": args.aot_weight, "parameters": n_params, "recordings": R,
             "steps": args.steps,

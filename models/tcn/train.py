@@ -16,7 +16,7 @@ times of the same recording are the hard ones). Cross-entropy over raw dot produ
 directions plus an L2 penalty on the embeddings (no normalisation, as for n-pairs). The
 anchor view is drawn per recording. Self-supervised: only the time index is used.
 Writes OUT/tcn.onnx (image [1,3,96,96] -> embedding [1,32]) and OUT/train_log.json.
-Deterministic for a seed: one PyTorch thread, fixed data order.
+Deterministic for a seed with one PyTorch thread (the default of --threads), fixed data order.
 """
 
 import argparse
@@ -125,6 +125,9 @@ def add_common_args(ap, out, times):
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--checkpoint", help="also save the state dict here (not shipped)")
     ap.add_argument("--init", help="start from this saved state dict (--checkpoint of an earlier run)")
+    ap.add_argument("--threads", type=int, default=1, choices=range(1, 65), metavar="N",
+                    help="PyTorch threads (default 1: bit-for-bit repeatable; more threads may change "
+                         "the last bits of sums, so a rerun can differ slightly)")
 
 
 def load_training_data(args):
@@ -144,9 +147,9 @@ def load_training_data(args):
 
 
 def start(args):
-    """One thread, seeded torch and numpy, the output folder, the data: TCN and mfTCN training.
-    Returns the numpy generator, the start time and load_training_data's results."""
-    torch.set_num_threads(1)
+    """--threads PyTorch threads, seeded torch and numpy, the output folder, the data: TCN and
+    mfTCN training. Returns the numpy generator, the start time and load_training_data's results."""
+    torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     rng = np.random.RandomState(args.seed)
     os.makedirs(args.out, exist_ok=True)
@@ -197,7 +200,7 @@ def main():
                       training=torch.onnx.TrainingMode.EVAL)
     info = {"command": " ".join([os.path.relpath(sys.argv[0])] + sys.argv[1:]),
             "data_command": " ".join(os.path.relpath(c, ROOT) if c.startswith(ROOT) else c for c in data_cmd),
-            "torch": torch.__version__, "threads": 1, "seed": args.seed, "width": WIDTH, "side": tcn_data.SIDE,
+            "torch": torch.__version__, "threads": args.threads, "seed": args.seed, "width": WIDTH, "side": tcn_data.SIDE,
             "parameters": n_params, "recordings": R, "steps": args.steps, "batch": [args.recordings, args.times],
             "lr": args.lr, "l2": args.l2, "train_seconds": round(train_s, 1), "train_cpu_seconds": round(cpu_s, 1), "init": args.init,
             "total_seconds": round(time.time() - t0, 1), "final_loss": steps.rows[-1]["loss"],
