@@ -460,6 +460,7 @@ typedef struct qc_job {
     float *y;
     size_t tiles, span;
     size_t bn, gi, chunks; /* narrow path with threads: the (image, group) in progress */
+    bool lazy;             /* direct path: each packing quantizes its own columns first */
     volatile int failed;
     ert_error err;
 } qc_job;
@@ -471,6 +472,22 @@ static void qc_quant_part(void *arg, size_t begin, size_t end, int worker)
     const size_t chunk = 16384;
     size_t lo = begin * chunk, hi = end * chunk < j->p->xq_bytes ? end * chunk : j->p->xq_bytes;
     quantize(j->x + lo, hi - lo, j->p->inv, j->p->zx, (uint8_t *)j->xq + lo);
+}
+
+/* Direct path: quantizes columns [c0, c1) of every input row of (image bn, group gi) into
+ * the workspace, where qc_block / qc_pack_part then pack them. The packing that reads
+ * these bytes is the only one, and it runs right after in the same worker, so the bytes
+ * are still in cache, and the node needs no separate quantize pass (nor its barrier). */
+static void qc_quant_cols(const qc_job *j, size_t bn, size_t gi, size_t c0, size_t c1)
+{
+    const qc_plan *p = j->p;
+    size_t base = (bn * p->C + gi * p->Cg) * p->IS;
+    if (c0 == 0 && c1 == p->IS) {
+        quantize(j->x + base, p->Cg * p->IS, p->inv, p->zx, (uint8_t *)j->xq + base);
+        return;
+    }
+    for (size_t k = 0; k < p->Cg; k++)
+        quantize(j->x + base + k * p->IS + c0, c1 - c0, p->inv, p->zx, (uint8_t *)j->xq + base + k * p->IS + c0);
 }
 
 /* The product of columns [p0, p0 + t) of (image bn, group gi), packed in pk. */
@@ -506,6 +523,8 @@ static ert_status qc_block(qc_job *j, size_t bn, size_t gi, size_t p0, size_t t,
     const uint8_t *xg = j->xq + (bn * p->C + gi * p->Cg) * p->IS;
     ert_status st;
     if (p->direct) {
+        if (j->lazy)
+            qc_quant_cols(j, bn, gi, p0, p0 + t);
         st = ert_qgemm_pack_x(xg + p0, p->K, t, p->IS, pk, p->pk_bytes, err);
     } else {
         qc_im2col(xg, p, 0, p->Cg, p0, p0 + t, col);
@@ -535,10 +554,13 @@ static void qc_pack_part(void *arg, size_t begin, size_t end, int worker)
     const uint8_t *src = p->direct ? j->xq + (j->bn * p->C + j->gi * p->Cg) * p->IS + c0 : col + c0;
     ert_error e;
     ert_status st;
-    if ((c0 && !off) || off > p->pk_bytes)
+    if ((c0 && !off) || off > p->pk_bytes) {
         st = ert_fail(&e, ERT_EINTERNAL, "packed columns from %zu do not fit the %zu-byte scratch", c0, p->pk_bytes);
-    else
+    } else {
+        if (p->direct && j->lazy)
+            qc_quant_cols(j, j->bn, j->gi, c0, c1);
         st = ert_qgemm_pack_x(src, p->K, c1 - c0, p->direct ? p->IS : p->S, pk + off, p->pk_bytes - off, &e);
+    }
     if (st != ERT_OK && !j->failed) {
         j->err = e;
         j->failed = 1;
@@ -650,8 +672,11 @@ static ert_status qc_run(const ert_ctx *ctx, const ert_graph *gr, const ert_node
     double macs = (double)p.N * (double)p.M * (double)p.S * (double)p.K;
     ert_pool *pool = macs < 2e6 ? NULL : ctx->pool;
     const int threads = ert_pool_size(pool);
-    /* 1. Quantize X once, in chunks of 16 kB over the threads. */
-    ert_pool_run(pool, (p.xq_bytes + 16383) / 16384, 1, qc_quant_part, &j);
+    /* 1. Quantize X once, in chunks of 16 kB over the threads; 1x1 convolutions instead
+     * quantize each block of columns right before packing it (qc_quant_cols). */
+    j.lazy = p.direct && !wino_ok;
+    if (!j.lazy)
+        ert_pool_run(pool, (p.xq_bytes + 16383) / 16384, 1, qc_quant_part, &j);
     if (wino_ok) {
         /* 2w. Blocks of tiles (whole 16-tile panels). With threads, the block size that
          * gives the busiest thread the fewest panels (each unit costs its panels), ties to
