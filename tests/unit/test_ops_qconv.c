@@ -399,9 +399,11 @@ static void test_qconv_quantizes_ties_nan_inf_like_ert_qquantize(void)
     /* The op's own (vectorized) quantizer against ert_qquantize in the reference: exact
      * ties at inv_s_x = 4 (x = k / 8), NaN, +-inf, huge values, for every zero point. */
     const int zs[3] = {0, 128, 255};
-    for (int zi = 0; zi < 3; zi++) {
-        qcfg c = {.nsp = 2, .N = 1, .C = 8, .M = 6, .group = 1, .in = {13, 11}, .k = {1, 1}, .s = {1, 1},
-                  .d = {1, 1}, .bias = true, .zx = zs[zi], .inv = 4.0f};
+    for (int zi = 0; zi < 6; zi++) {
+        /* 1x1 (quantized per column block) and 3x3 (one pass over X: 1144 values, a tail of 24) */
+        int64_t kk = zi < 3 ? 1 : 3, pd = zi < 3 ? 0 : 1;
+        qcfg c = {.nsp = 2, .N = 1, .C = 8, .M = 6, .group = 1, .in = {13, 11}, .k = {kk, kk}, .s = {1, 1},
+                  .d = {1, 1}, .pads = {pd, pd, pd, pd}, .bias = true, .zx = zs[zi % 3], .inv = 4.0f};
         qdata d;
         qdata_make(&c, 350 + (unsigned)zi, &d);
         unsigned seed = 351;
@@ -446,6 +448,12 @@ static void test_qconv_1x1_quantizes_per_column_block_exactly(void)
         /* 1-D, 3 images */
         {.nsp = 1, .N = 3, .C = 40, .M = 17, .group = 1, .in = {300}, .k = {1}, .s = {1}, .d = {1}, .zx = 128,
          .inv = 4.0f},
+        /* K = 320: tiles of 816, so rows of 821 leave runs of 816 and 5 (shorter than a vector) */
+        {.nsp = 1, .N = 1, .C = 320, .M = 9, .group = 1, .in = {821}, .k = {1}, .s = {1}, .d = {1}, .bias = true,
+         .zx = 200, .inv = 4.0f},
+        /* 6 positions */
+        {.nsp = 2, .N = 1, .C = 5, .M = 3, .group = 1, .in = {3, 2}, .k = {1, 1}, .s = {1, 1}, .d = {1, 1},
+         .zx = 1, .inv = 4.0f},
     };
     for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++) {
         qdata d;

@@ -415,19 +415,37 @@ __attribute__((target("avx2"))) static void quantize_avx2(const float *x, size_t
     const __m256i zv = _mm256_set1_epi32(z), zero = _mm256_setzero_si256(), top = _mm256_set1_epi32(255);
     const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
     size_t i = 0;
+#define QUANT8(p)                                                                                                   \
+    ({                                                                                                              \
+        __m256 v = _mm256_mul_ps(_mm256_loadu_ps(p), iv);                                                           \
+        __m256 nan = _mm256_cmp_ps(v, v, _CMP_UNORD_Q);                                                             \
+        v = _mm256_min_ps(_mm256_max_ps(v, lo), hi);                                                                \
+        __m256i t = _mm256_add_epi32(_mm256_cvtps_epi32(v), zv);                                                    \
+        t = _mm256_min_epi32(_mm256_max_epi32(t, zero), top);                                                       \
+        _mm256_blendv_epi8(t, zv, _mm256_castps_si256(nan));                                                        \
+    })
     for (; i + 32 <= count; i += 32) {
         __m256i r[4];
-        for (int j = 0; j < 4; j++) {
-            __m256 v = _mm256_mul_ps(_mm256_loadu_ps(x + i + 8 * (size_t)j), iv);
-            __m256 nan = _mm256_cmp_ps(v, v, _CMP_UNORD_Q);
-            v = _mm256_min_ps(_mm256_max_ps(v, lo), hi);
-            __m256i t = _mm256_add_epi32(_mm256_cvtps_epi32(v), zv);
-            t = _mm256_min_epi32(_mm256_max_epi32(t, zero), top);
-            r[j] = _mm256_blendv_epi8(t, zv, _mm256_castps_si256(nan));
-        }
+        for (int j = 0; j < 4; j++)
+            r[j] = QUANT8(x + i + 8 * (size_t)j);
         __m256i b = _mm256_packus_epi16(_mm256_packus_epi32(r[0], r[1]), _mm256_packus_epi32(r[2], r[3]));
         _mm256_storeu_si256((__m256i *)(q + i), _mm256_permutevar8x32_epi32(b, order));
     }
+    /* Short runs (the column blocks of 1x1 convolutions) and tails: 8 at a time, the last
+     * 8 overlapping the ones before (each byte depends on its own input only). */
+    if (count >= 8 && i < count) {
+        for (;;) {
+            if (i + 8 > count)
+                i = count - 8;
+            __m256i t = QUANT8(x + i);
+            __m128i w = _mm_packus_epi32(_mm256_castsi256_si128(t), _mm256_extracti128_si256(t, 1));
+            _mm_storel_epi64((__m128i *)(q + i), _mm_packus_epi16(w, w));
+            i += 8;
+            if (i >= count)
+                return;
+        }
+    }
+#undef QUANT8
     ert_qquantize(x + i, count - i, inv, z, q + i);
 }
 #endif
