@@ -479,6 +479,7 @@ typedef struct qc_job {
     size_t tiles, span;
     size_t bn, gi, chunks; /* narrow path with threads: the (image, group) in progress */
     bool lazy;             /* direct path: each packing quantizes its own columns first */
+    bool fused;            /* ... straight into the packed panels (ert_qgemm_pack_x_f32) */
     volatile int failed;
     ert_error err;
 } qc_job;
@@ -506,6 +507,20 @@ static void qc_quant_cols(const qc_job *j, size_t bn, size_t gi, size_t c0, size
     }
     for (size_t k = 0; k < p->Cg; k++)
         quantize(j->x + base + k * p->IS + c0, c1 - c0, p->inv, p->zx, (uint8_t *)j->xq + base + k * p->IS + c0);
+}
+
+/* Direct path: packs columns [c0, c1) of (image bn, group gi) into pk, from the float input
+ * in one pass when the kernel can (same bytes as quantizing then packing). */
+static ert_status qc_pack_direct(const qc_job *j, size_t bn, size_t gi, size_t c0, size_t c1, void *pk, size_t cap,
+                                 ert_error *err)
+{
+    const qc_plan *p = j->p;
+    size_t base = (bn * p->C + gi * p->Cg) * p->IS;
+    if (j->fused && c1 - c0 >= 2)
+        return ert_qgemm_pack_x_f32(j->x + base + c0, p->K, c1 - c0, p->IS, p->inv, p->zx, pk, cap, err);
+    if (j->lazy)
+        qc_quant_cols(j, bn, gi, c0, c1);
+    return ert_qgemm_pack_x(j->xq + base + c0, p->K, c1 - c0, p->IS, pk, cap, err);
 }
 
 /* The product of columns [p0, p0 + t) of (image bn, group gi), packed in pk. */
@@ -541,9 +556,7 @@ static ert_status qc_block(qc_job *j, size_t bn, size_t gi, size_t p0, size_t t,
     const uint8_t *xg = j->xq + (bn * p->C + gi * p->Cg) * p->IS;
     ert_status st;
     if (p->direct) {
-        if (j->lazy)
-            qc_quant_cols(j, bn, gi, p0, p0 + t);
-        st = ert_qgemm_pack_x(xg + p0, p->K, t, p->IS, pk, p->pk_bytes, err);
+        st = qc_pack_direct(j, bn, gi, p0, p0 + t, pk, p->pk_bytes, err);
     } else {
         qc_im2col(xg, p, 0, p->Cg, p0, p0 + t, col);
         st = ert_qgemm_pack_x(col, p->K, t, t, pk, p->pk_bytes, err);
@@ -575,9 +588,10 @@ static void qc_pack_part(void *arg, size_t begin, size_t end, int worker)
     if ((c0 && !off) || off > p->pk_bytes) {
         st = ert_fail(&e, ERT_EINTERNAL, "packed columns from %zu do not fit the %zu-byte scratch", c0, p->pk_bytes);
     } else {
-        if (p->direct && j->lazy)
-            qc_quant_cols(j, j->bn, j->gi, c0, c1);
-        st = ert_qgemm_pack_x(src, p->K, c1 - c0, p->direct ? p->IS : p->S, pk + off, p->pk_bytes - off, &e);
+        if (p->direct)
+            st = qc_pack_direct(j, j->bn, j->gi, c0, c1, pk + off, p->pk_bytes - off, &e);
+        else
+            st = ert_qgemm_pack_x(src, p->K, c1 - c0, p->S, pk + off, p->pk_bytes - off, &e);
     }
     if (st != ERT_OK && !j->failed) {
         j->err = e;
@@ -693,6 +707,7 @@ static ert_status qc_run(const ert_ctx *ctx, const ert_graph *gr, const ert_node
     /* 1. Quantize X once, in chunks of 16 kB over the threads; 1x1 convolutions instead
      * quantize each block of columns right before packing it (qc_quant_cols). */
     j.lazy = p.direct && !wino_ok;
+    j.fused = j.lazy && ert_qgemm_has_pack_x_f32();
     if (!j.lazy)
         ert_pool_run(pool, (p.xq_bytes + 16383) / 16384, 1, qc_quant_part, &j);
     if (wino_ok) {
