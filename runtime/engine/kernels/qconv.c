@@ -5,8 +5,9 @@
  * each pool worker takes (image, group, column tile) units and, in its own scratch,
  * gathers the tile's uint8 im2col columns (padding = z_x, i.e. real zero), packs them for
  * the kernel and runs a single-threaded product whose epilogue writes y (scale, residual,
- * clamp) straight into the output. 1x1 stride-1 convolutions pack straight from the
- * quantized input. Small maps (few columns, deep reductions: 7x7, 14x14) instead gather
+ * clamp) straight into the output. 1x1 stride-1 convolutions have no quantize pass: each
+ * packing quantizes its own columns, straight into the packed panels when the kernel can
+ * (ert_qgemm_pack_x_f32), else into the workspace just before packing them. Small maps (few columns, deep reductions: 7x7, 14x14) instead gather
  * and pack each (image, group) once and let ert_qgemm split the product over the pool.
  * Integer sums are exact, so every split and thread count gives the same bits.
  *
