@@ -290,6 +290,43 @@ ert_status ert_qgemm_pack_x(const uint8_t *x, size_t k, size_t p, size_t ldx, vo
     return ERT_OK;
 }
 
+bool ert_qgemm_has_pack_x_f32(void)
+{
+    const ert_qk *kd;
+    ert_qkernel id;
+    return active(&kd, &id, NULL) == ERT_OK && kd && kd->pack_x_f32;
+}
+
+ert_status ert_qgemm_pack_x_f32(const float *x, size_t k, size_t p, size_t ldx, float inv_s, uint8_t z, void *ws,
+                                size_t cap, ert_error *err)
+{
+    const ert_qk *kd;
+    ert_qkernel id;
+    ert_status st = active(&kd, &id, err);
+    if (st != ERT_OK)
+        return st;
+    if (!kd || !kd->pack_x_f32)
+        return ert_fail(err, ERT_EUNSUPPORTED, "qgemm: kernel '%s' does not pack float activations",
+                        ert_qgemm_kernel_name());
+    if (k > ERT_QGEMM_K_MAX)
+        return ert_fail(err, ERT_EUNSUPPORTED,
+                        "qgemm: K = %zu exceeds %u: the int32 accumulator could overflow (split the reduction)", k,
+                        ERT_QGEMM_K_MAX);
+    if (k == 0 || p < 2)
+        return ert_fail(err, ERT_EINVAL, "qgemm: float packing needs K >= 1 and P >= 2 (K = %zu, P = %zu)", k, p);
+    if (!x || !ws)
+        return ert_fail(err, ERT_EINVAL, "qgemm: NULL activations or workspace");
+    if (ldx < p)
+        return ert_fail(err, ERT_EINVAL, "qgemm: activation row stride %zu is below P = %zu", ldx, p);
+    size_t need = x_size_for(kd, k, p);
+    if (need == 0)
+        return ert_fail(err, ERT_EINVAL, "qgemm: activation matrix %zu x %zu is too large", k, p);
+    if (cap < need)
+        return ert_fail(err, ERT_EINVAL, "qgemm: activation workspace too small (%zu bytes, need %zu)", cap, need);
+    kd->pack_x_f32(x, k, p, ldx, kp_of(kd, k), inv_s, z, ws);
+    return ERT_OK;
+}
+
 /* ---- epilogues ---- */
 
 static inline q_f4 f4_load(const float *p)

@@ -86,6 +86,54 @@ AVX2 static void pack_x(const uint8_t *x, size_t k, size_t p, size_t ldx, size_t
     }
 }
 
+/* ert_qquantize's steps on 8 floats (the same sequence as ErtQConv's quantize_avx2):
+ * max/min_ps clamp to +-Q_CLAMP, cvtps2dq rounds to nearest-even, NaN lanes take z. */
+AVX2 static inline __m256i quant8(const float *p, __m256 iv, __m256i zv)
+{
+    __m256 v = _mm256_mul_ps(_mm256_loadu_ps(p), iv);
+    __m256 nan = _mm256_cmp_ps(v, v, _CMP_UNORD_Q);
+    v = _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(-Q_CLAMP)), _mm256_set1_ps(Q_CLAMP));
+    __m256i t = _mm256_add_epi32(_mm256_cvtps_epi32(v), zv);
+    t = _mm256_min_epi32(_mm256_max_epi32(t, _mm256_setzero_si256()), _mm256_set1_epi32(255));
+    return _mm256_blendv_epi8(t, zv, _mm256_castps_si256(nan));
+}
+
+/* pack_x(ert_qquantize(x)) for p >= 2: a full panel's row pair is 4 x 8 quantized int32
+ * lanes in [0, 255], and lane i | lane i' << 16 is the int16 pair (row 2j, row 2j + 1) of
+ * column i that pack_x stores; edges (a short last panel, an odd last row) go through
+ * bytes. Row pairs outside, panels inside: the float rows are read front to back (a
+ * panel-first walk reads 64 bytes from each of K rows pages apart, and ran slower). */
+AVX2 static void pack_x_f32(const float *x, size_t k, size_t p, size_t ldx, size_t kp, float inv_s, uint8_t z,
+                            void *dst)
+{
+    const __m256 iv = _mm256_set1_ps(inv_s);
+    const __m256i zv = _mm256_set1_epi32(z);
+    const size_t panels = (p + NR - 1) / NR, full = p / NR, pstride = kp / 2 * 2 * NR; /* int16 per panel */
+    for (size_t j = 0; j < kp / 2; j++) {
+        int16_t *d = (int16_t *)dst + j * 2 * NR;
+        size_t pi = 0;
+        if (2 * j + 1 < k) {
+            const float *r0 = x + 2 * j * ldx, *r1 = r0 + ldx;
+            for (; pi < full; pi++, d += pstride) {
+                __m256i a0 = quant8(r0 + pi * NR, iv, zv), a1 = quant8(r0 + pi * NR + 8, iv, zv);
+                __m256i b0 = quant8(r1 + pi * NR, iv, zv), b1 = quant8(r1 + pi * NR + 8, iv, zv);
+                _mm256_storeu_si256((__m256i *)d, _mm256_or_si256(a0, _mm256_slli_epi32(b0, 16)));
+                _mm256_storeu_si256((__m256i *)(d + NR), _mm256_or_si256(a1, _mm256_slli_epi32(b1, 16)));
+            }
+        }
+        for (; pi < panels; pi++, d += pstride) {
+            size_t p0 = pi * NR, cols = p - p0 < NR ? p - p0 : NR;
+            uint8_t t0[NR] = {0}, t1[NR] = {0};
+            if (2 * j < k)
+                ert_qquantize(x + 2 * j * ldx + p0, cols, inv_s, z, t0);
+            if (2 * j + 1 < k)
+                ert_qquantize(x + (2 * j + 1) * ldx + p0, cols, inv_s, z, t1);
+            for (size_t c = 0; c < NR; c++)
+                d[2 * c] = t0[c], d[2 * c + 1] = t1[c];
+        }
+    }
+}
+
 AVX2 static inline __m256i bcast(const int16_t *p)
 {
     int32_t v;
@@ -248,6 +296,7 @@ const ert_qk ert_qk_avx2 = {
     .pack_w_panel = pack_w_panel,
     .x_size = x_size,
     .pack_x = pack_x,
+    .pack_x_f32 = pack_x_f32,
     .tile = tile,
     .tile_f32 = tile_f32,
     .gemv = gemv,

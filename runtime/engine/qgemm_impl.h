@@ -53,6 +53,9 @@ typedef struct ert_qk {
     void (*pack_w_panel)(const int8_t *w, size_t k, size_t rows, size_t kp, void *dst);
     size_t (*x_size)(size_t kp, size_t p);
     void (*pack_x)(const uint8_t *x, size_t k, size_t p, size_t ldx, size_t kp, void *dst);
+    /* Optional (NULL: none): pack_x of ert_qquantize(x) for p >= 2, bit for bit, without the
+     * uint8 matrix in between. */
+    void (*pack_x_f32)(const float *x, size_t k, size_t p, size_t ldx, size_t kp, float inv_s, uint8_t z, void *dst);
     /* acc[mr x nr] (row-major, stride nr) = W panel * X panel over kp, before correction. */
     void (*tile)(const void *wp, const void *xp, size_t kp, int32_t *acc);
     /* acc[mr] = W panel * x for P = 1 (x in the GEMV layout). */

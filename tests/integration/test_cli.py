@@ -88,6 +88,32 @@ for key in ("median_ms", "p90_ms", "p99_ms", "min_ms", "cpu_ms", "macs", "gflops
     check(f"bench_has_{key}", key in b, r.stdout)
 check("bench_macs_positive", b.get("macs", 0) > 1e6, b)
 
+# bench --compare: one run of each blob per iteration; a blob against itself gives ~1
+r = run("bench", blob, "--compare", blob, "--threads", "1", "--iterations", "9", "--warmup", "1")
+check("bench_compare_succeeds", r.returncode == 0, r.stderr)
+try:
+    b = json.loads(r.stdout)
+except ValueError:
+    b = {}
+for key in ("median_ms", "cpu_ms", "compare_model", "compare_median_ms", "compare_min_ms", "compare_cpu_ms",
+            "ratio_median", "cpu_ratio_median"):
+    check(f"bench_compare_has_{key}", key in b, r.stdout)
+check("bench_compare_names_other_blob", b.get("compare_model") == blob, b.get("compare_model"))
+check("bench_compare_self_ratio_near_1", 0.6 < b.get("ratio_median", 0) < 1.6, b.get("ratio_median"))
+check("bench_compare_self_cpu_ratio_near_1", 0.6 < b.get("cpu_ratio_median", 0) < 1.6, b.get("cpu_ratio_median"))
+check("bench_compare_times_positive", b.get("compare_median_ms", 0) > 0 and b.get("compare_cpu_ms", 0) > 0, b)
+r = run("bench", blob, "--compare")
+check("bench_compare_without_path_one_line", one_line_error(r) and r.returncode == 2 and "--compare" in r.stderr,
+      r.stderr)
+r = run("bench", blob, "--compare", os.path.join(tmp, "missing.erb"), "--iterations", "1")
+check("bench_compare_missing_blob_one_line", one_line_error(r) and r.returncode == 1 and "missing.erb" in r.stderr,
+      r.stderr)
+r = run("bench", blob, "--compare", blob, "--profile", "--iterations", "1")
+check("bench_compare_with_profile_rejected", one_line_error(r) and r.returncode == 2 and "--profile" in r.stderr,
+      r.stderr)
+r = run("bench", blob, "--compare", blob, "--graph", "nosuch", "--iterations", "1")
+check("bench_compare_unknown_graph_one_line", one_line_error(r) and "nosuch" in r.stderr, r.stderr)
+
 # --input-shape overrides the model's input shape
 rig = os.path.join(fixtures, "rig_encoder", "model.onnx")
 r = run("convert", rig, "-o", os.path.join(tmp, "rig.erb"), "--input-shape", "image=1x3x48x48", "--compress")

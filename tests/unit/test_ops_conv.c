@@ -1380,6 +1380,45 @@ static void test_batchnorm_matches_formula_with_fused_relu(void)
     free(x);
 }
 
+/* BN with a fused Relu (one pass over each plane) gives the bits of BN then Relu as two
+ * passes (BN's plain output, then `v + 0.0f > 0 ? v : 0`): -0, NaN, +-inf, tiny values,
+ * planes of 7 (vector body and scalar tail); Clip keeps the two-pass path, checked too. */
+static void test_batchnorm_fused_relu_bits_equal_two_passes(void)
+{
+    int64_t xd[4] = {2, 3, 1, 7}, cd = 3;
+    float x[42], sc[3] = {0.5f, -2, 0}, bi[3] = {-0.0f, 0, -0.3f}, mu[3] = {0.0f, 0.2f, 0}, var[3] = {1.5f, 0.25f, 1};
+    const float special[7] = {-0.0f, NAN, INFINITY, -INFINITY, 1e-38f, -1e-38f, 0.0f};
+    float *r = rnd(42, 77);
+    for (int i = 0; i < 42; i++)
+        x[i] = i % 3 == 0 ? special[(i / 3) % 7] : r[i] * 4.0f;
+    free(r);
+    float plain[42], act_out[42], want[42];
+    for (int act = 0; act <= 2; act++) {
+        ert_graph *g = ert_graph_new("t");
+        uint32_t in[5] = {tu_f32(g, "x", x, 4, xd), tu_f32(g, "s", sc, 1, &cd), tu_f32(g, "b", bi, 1, &cd),
+                          tu_f32(g, "m", mu, 1, &cd), tu_f32(g, "v", var, 1, &cd)};
+        uint32_t y = tu_out(g, "y");
+        ert_attr at[1] = {tu_attr_float("epsilon", 0.0f)};
+        ert_error err;
+        ert_act a = act == 0 ? ERT_ACT_NONE : act == 1 ? ERT_ACT_RELU : ERT_ACT_CLIP;
+        CU_ASSERT_EQUAL_FATAL(run_act(g, "BatchNormalization", in, 5, &y, 1, at, 1, 15, a, -0.0f, 6.0f, &err), ERT_OK);
+        memcpy(act == 0 ? plain : act_out, g->tensors[y].data, sizeof plain);
+        ert_graph_free(g);
+        if (act == 0)
+            continue;
+        for (int i = 0; i < 42; i++) {
+            float v = plain[i] + 0.0f;
+            want[i] = act == 1 ? (v > 0.0f ? v : 0.0f) : (v < -0.0f ? -0.0f : (v > 6.0f ? 6.0f : v));
+        }
+        CU_ASSERT_EQUAL(memcmp(act_out, want, sizeof want), 0);
+    }
+    /* the specials went through: channel 0's shift is -0, so input -0 gives -0, which both
+     * Relu and Clip(-0, 6) turn into +0 (the "+ 0.0f"), and NaN stays NaN before the act */
+    CU_ASSERT(signbit(plain[0]) != 0);
+    CU_ASSERT_EQUAL(signbit(act_out[0]), 0);
+    CU_ASSERT(isnan(plain[3]));
+}
+
 static void test_batchnorm_rejects_training_and_bad_shapes(void)
 {
     int64_t xd[3] = {1, 2, 3}, cd = 2, c3 = 3;
@@ -1481,6 +1520,7 @@ static const ert_test_case cases[] = {
     ERT_TEST(test_gemm_all_c_broadcasts_and_transposes_match_naive),
     ERT_TEST(test_gemm_rejects_bad_c_and_dims),
     ERT_TEST(test_batchnorm_matches_formula_with_fused_relu),
+    ERT_TEST(test_batchnorm_fused_relu_bits_equal_two_passes),
     ERT_TEST(test_batchnorm_rejects_training_and_bad_shapes),
     ERT_TEST(test_empty_tensors_with_huge_dims_are_quick_or_rejected),
     ERT_TEST_END,

@@ -399,9 +399,11 @@ static void test_qconv_quantizes_ties_nan_inf_like_ert_qquantize(void)
     /* The op's own (vectorized) quantizer against ert_qquantize in the reference: exact
      * ties at inv_s_x = 4 (x = k / 8), NaN, +-inf, huge values, for every zero point. */
     const int zs[3] = {0, 128, 255};
-    for (int zi = 0; zi < 3; zi++) {
-        qcfg c = {.nsp = 2, .N = 1, .C = 8, .M = 6, .group = 1, .in = {13, 11}, .k = {1, 1}, .s = {1, 1},
-                  .d = {1, 1}, .bias = true, .zx = zs[zi], .inv = 4.0f};
+    for (int zi = 0; zi < 6; zi++) {
+        /* 1x1 (quantized per column block) and 3x3 (one pass over X: 1144 values, a tail of 24) */
+        int64_t kk = zi < 3 ? 1 : 3, pd = zi < 3 ? 0 : 1;
+        qcfg c = {.nsp = 2, .N = 1, .C = 8, .M = 6, .group = 1, .in = {13, 11}, .k = {kk, kk}, .s = {1, 1},
+                  .d = {1, 1}, .pads = {pd, pd, pd, pd}, .bias = true, .zx = zs[zi % 3], .inv = 4.0f};
         qdata d;
         qdata_make(&c, 350 + (unsigned)zi, &d);
         unsigned seed = 351;
@@ -415,6 +417,58 @@ static void test_qconv_quantizes_ties_nan_inf_like_ert_qquantize(void)
         for (int t = 1; t <= 2; t++) {
             float *got = run_qconv_model(&c, &d, t);
             CU_ASSERT(same_bits(got, want, d.ny, "special values"));
+            free(got);
+        }
+        free(want);
+        qdata_free(&d);
+    }
+}
+
+/* 1x1 stride-1 convolutions quantize each block of columns right before packing it (no
+ * separate quantize pass): wide maps with several column tiles per (image, group) and a
+ * tile boundary inside a row, two images, two groups, residual; narrow maps split over
+ * column panels at 2 threads (S % 16 == 1 folds the last column into the panel before)
+ * and too small to split (S < 32); inputs with NaN, +-inf and exact ties; 1 and 2 threads,
+ * against the reference, bit for bit. */
+static void test_qconv_1x1_quantizes_per_column_block_exactly(void)
+{
+    qcfg cs[] = {
+        /* K = 320 per group: tiles of 816 columns, 1517 positions: 2 tiles per (image, group) */
+        {.nsp = 2, .N = 2, .C = 640, .M = 36, .group = 2, .in = {37, 41}, .k = {1, 1}, .s = {1, 1}, .d = {1, 1},
+         .bias = true, .resid = true, .act = ERT_ACT_RELU, .zx = 128, .inv = 4.0f},
+        /* K = 700: tiles of 368 columns, 4 tiles per image */
+        {.nsp = 2, .N = 1, .C = 700, .M = 20, .group = 1, .in = {30, 40}, .k = {1, 1}, .s = {1, 1}, .d = {1, 1},
+         .bias = true, .zx = 0, .inv = 4.0f},
+        /* narrow, split over panels at 2 threads: 49 = 3 panels + 1 column, two groups, two images */
+        {.nsp = 2, .N = 2, .C = 96, .M = 40, .group = 2, .in = {7, 7}, .k = {1, 1}, .s = {1, 1}, .d = {1, 1},
+         .bias = true, .resid = true, .zx = 255, .inv = 4.0f},
+        /* narrow, 25 positions: not split, one block per (image, group) */
+        {.nsp = 2, .N = 2, .C = 48, .M = 24, .group = 3, .in = {5, 5}, .k = {1, 1}, .s = {1, 1}, .d = {1, 1},
+         .act = ERT_ACT_CLIP, .alpha = -0.5f, .beta = 0.5f, .zx = 77, .inv = 4.0f},
+        /* 1-D, 3 images */
+        {.nsp = 1, .N = 3, .C = 40, .M = 17, .group = 1, .in = {300}, .k = {1}, .s = {1}, .d = {1}, .zx = 128,
+         .inv = 4.0f},
+        /* K = 320: tiles of 816, so rows of 821 leave runs of 816 and 5 (shorter than a vector) */
+        {.nsp = 1, .N = 1, .C = 320, .M = 9, .group = 1, .in = {821}, .k = {1}, .s = {1}, .d = {1}, .bias = true,
+         .zx = 200, .inv = 4.0f},
+        /* 6 positions */
+        {.nsp = 2, .N = 1, .C = 5, .M = 3, .group = 1, .in = {3, 2}, .k = {1, 1}, .s = {1, 1}, .d = {1, 1},
+         .zx = 1, .inv = 4.0f},
+    };
+    for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++) {
+        qdata d;
+        qdata_make(&cs[i], 500 + (unsigned)i, &d);
+        unsigned seed = 501 + (unsigned)i;
+        for (size_t e = 0; e < d.nx; e++) {
+            unsigned r = next(&seed) % 64;
+            d.x[e] = r == 0 ? NAN : r == 1 ? INFINITY : r == 2 ? -INFINITY
+                   : (float)((int)(next(&seed) % 2049) - 1024) / 8.0f; /* ties at inv 4 */
+        }
+        float *want = malloc(d.ny * sizeof *want);
+        ref_qconv(&cs[i], d.x, d.w, d.b, d.s, d.r, want);
+        for (int t = 1; t <= 2; t++) {
+            float *got = run_qconv_model(&cs[i], &d, t);
+            CU_ASSERT(same_bits(got, want, d.ny, t == 1 ? "1x1 per block, 1 thread" : "1x1 per block, 2 threads"));
             free(got);
         }
         free(want);
@@ -963,6 +1017,7 @@ static const ert_test_case cases[] = {
     ERT_TEST(test_qconv_wide_maps_split_in_tiles_match_reference),
     ERT_TEST(test_qconv_stride2_gather_rows_match_reference),
     ERT_TEST(test_qconv_quantizes_ties_nan_inf_like_ert_qquantize),
+    ERT_TEST(test_qconv_1x1_quantizes_per_column_block_exactly),
     ERT_TEST(test_qconv_int8_winograd_same_bits_as_direct),
     ERT_TEST(test_qconv_int8_winograd_border_groups_match_direct),
     ERT_TEST(test_qconv_int8_winograd_fits_smaller_scratch),

@@ -401,6 +401,51 @@ static void test_qgemm_quantize_edges(void)
     QT_ASSERT(one[0] == 13 && fabsf(back[0] - 1.3f) < 0.05f);
 }
 
+/* ert_qgemm_pack_x_f32 gives the bytes of ert_qquantize then ert_qgemm_pack_x, on every
+ * kernel that has it (others refuse it): K odd and even, P off the panel width, row
+ * strides above P, NaN, +-inf, huge values and exact ties, three zero points. */
+static void test_qgemm_pack_x_f32_same_bytes_as_quantize_then_pack(void)
+{
+    const size_t ks[] = {1, 2, 3, 7, 8, 9, 16, 33, 64, 101}, ps[] = {2, 3, 15, 16, 17, 31, 32, 33, 50};
+    const uint8_t zs[] = {0, 128, 255};
+    ert_error err;
+    for (size_t ki = 0; ki < NKERNELS; ki++) {
+        if (!ert_qgemm_supported(all_kernels[ki]))
+            continue;
+        QT_ASSERT(ert_qgemm_force(all_kernels[ki], &err) == ERT_OK);
+        float one[4] = {0};
+        uint8_t small[4096] __attribute__((aligned(64)));
+        if (!ert_qgemm_has_pack_x_f32()) {
+            QT_ASSERT(ert_qgemm_pack_x_f32(one, 2, 2, 2, 1.0f, 0, small, sizeof small, &err) == ERT_EUNSUPPORTED);
+            continue;
+        }
+        QT_ASSERT(ert_qgemm_pack_x_f32(one, 4, 1, 1, 1.0f, 0, small, sizeof small, &err) == ERT_EINVAL); /* P = 1 */
+        QT_ASSERT(ert_qgemm_pack_x_f32(one, 2, 2, 2, 1.0f, 0, small, 8, &err) == ERT_EINVAL); /* too small */
+        rnd_state = 77;
+        for (size_t a = 0; a < sizeof ks / sizeof ks[0]; a++)
+            for (size_t b = 0; b < sizeof ps / sizeof ps[0]; b++) {
+                size_t k = ks[a], p = ps[b], ldx = p + (a + b) % 3;
+                uint8_t z = zs[(a + b) % 3];
+                float *x = malloc(k * ldx * sizeof *x);
+                uint8_t *q = malloc(k * ldx);
+                for (size_t i = 0; i < k * ldx; i++) {
+                    unsigned r = rnd() % 32;
+                    x[i] = r == 0 ? NAN : r == 1 ? INFINITY : r == 2 ? -INFINITY : r == 3 ? 3e38f
+                         : (float)((int)(rnd() % 2049) - 1024) / 8.0f; /* ties at inv 4 */
+                }
+                ert_qquantize(x, k * ldx, 4.0f, z, q);
+                size_t need = ert_qgemm_x_size(k, p);
+                uint8_t *want = alloc64(need), *got = alloc64(need);
+                memset(want, 0xAB, need), memset(got, 0xCD, need);
+                QT_ASSERT(ert_qgemm_pack_x(q, k, p, ldx, want, need, &err) == ERT_OK);
+                QT_ASSERT(ert_qgemm_pack_x_f32(x, k, p, ldx, 4.0f, z, got, need, &err) == ERT_OK);
+                QT_ASSERT(memcmp(want, got, need) == 0);
+                free(x), free(q), free(want), free(got);
+            }
+    }
+    ert_qgemm_force(ERT_QK_AUTO, NULL);
+}
+
 static void test_qgemm_refuses_bad_calls(void)
 {
     ert_error err;
@@ -460,6 +505,7 @@ static const qt_case qgemm_cases[] = {
     QT_CASE(test_qgemm_full_tiles_fused_epilogue),
     QT_CASE(test_qgemm_threads_bit_identical),
     QT_CASE(test_qgemm_quantize_edges),
+    QT_CASE(test_qgemm_pack_x_f32_same_bytes_as_quantize_then_pack),
     QT_CASE(test_qgemm_refuses_bad_calls),
     QT_END,
 };

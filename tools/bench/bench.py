@@ -187,6 +187,19 @@ def embedrt_bench(exe, erb, threads, iterations, warmup):
                      "--warmup", str(warmup)], "embedrt bench", 3600)
 
 
+def embedrt_compare(exe, erb, erb8, threads, iterations, warmup):
+    """`embedrt bench fp32.erb --compare int8.erb`: (fp32 run, int8 run); the int8 run carries
+    ratio_median and cpu_ratio_median, the medians of the per-iteration ratios int8/fp32."""
+    r = run_json([exe, "bench", erb, "--compare", erb8, "--threads", str(threads), "--iterations", str(iterations),
+                  "--warmup", str(warmup)], "embedrt bench --compare", 3600)
+    for k in ("compare_median_ms", "compare_cpu_ms", "ratio_median", "cpu_ratio_median"):
+        if k not in r:
+            raise BenchError(f"embedrt bench --compare printed no {k} (an old embedrt binary?)")
+    q = {"median_ms": r["compare_median_ms"], "min_ms": r.get("compare_min_ms"), "cpu_ms": r["compare_cpu_ms"],
+         "ratio_median": r["ratio_median"], "cpu_ratio_median": r["cpu_ratio_median"], "threads": r.get("threads")}
+    return r, q
+
+
 def ort_bench(tool, onnx_path, threads, iterations, inputs, outputs):
     cmd = [tool, onnx_path, str(threads), str(iterations)]
     cmd += [f"{n}={p}" for n, p in inputs.items()]
@@ -339,18 +352,22 @@ def main():
             # machine hits both alike; the ratio is the median of the per-round ratios.
             e_runs, o_runs, q_runs = [], [], []
             for _ in range(args.rounds):
-                if ert_ok:
+                if ert_ok and q_ok:
+                    # fp32 and int8 in one process, one run of each per iteration: the host's
+                    # swings (seconds long) then slow both sides of every ratio alike.
+                    try:
+                        e, q = embedrt_compare(exe, erb, erb8, t, args.iterations, args.warmup)
+                        e_runs.append(e)
+                        q_runs.append(q)
+                    except BenchError as e:
+                        problems.append(f"{m} int8 ({t} threads): {e}")
+                        q_ok = False
+                if ert_ok and not q_ok:
                     try:
                         e_runs.append(embedrt_bench(exe, erb, t, args.iterations, args.warmup))
                     except BenchError as e:
                         problems.append(f"{m} ({t} threads): {e}")
                         ert_ok = False
-                if q_ok:
-                    try:
-                        q_runs.append(embedrt_bench(exe, erb8, t, args.iterations, args.warmup))
-                    except BenchError as e:
-                        problems.append(f"{m} int8 ({t} threads): {e}")
-                        q_ok = False
                 if not args.no_ort:
                     try:
                         o_runs.append(ort_bench(args.ort_bench, onnx_path, t, args.iterations, inputs, outputs))
@@ -363,9 +380,8 @@ def main():
             if e_runs and len(e_runs) == len(o_runs):
                 row["ratios"] = [a["median_ms"] / b["median_ms"] for a, b in zip(e_runs, o_runs)]
             if q_runs and len(q_runs) == len(e_runs):
-                row["int8_ratios"] = [a["median_ms"] / b["median_ms"] for a, b in zip(q_runs, e_runs)]
-                if all(x.get("cpu_ms") for x in q_runs + e_runs):
-                    row["int8_cpu_ratios"] = [a["cpu_ms"] / b["cpu_ms"] for a, b in zip(q_runs, e_runs)]
+                row["int8_ratios"] = [q["ratio_median"] for q in q_runs]
+                row["int8_cpu_ratios"] = [q["cpu_ratio_median"] for q in q_runs]
             if q_runs and len(q_runs) == len(o_runs):
                 row["int8_ort_ratios"] = [a["median_ms"] / b["median_ms"] for a, b in zip(q_runs, o_runs)]
             if m in tms:
@@ -395,10 +411,12 @@ def main():
               f"{fmt(gflops, '.1f')} | {fmt(pct, '.0f')} | {fmt(r['embedrt_err'], '.1e')} | "
               f"{fmt(o and o.get('max_rel_err'), '.1e')} | {fmt(p and p['max_rel_err'], '.1e')} |")
     if args.int8:
-        print("\nint8 (--quantize int8, percentile calibration on 32 synthetic frames): ratios are medians of "
-              "per-round ratios; err = max relative error vs PyTorch float32; size = int8 blob / fp32 blob; "
-              "int8/fp32 CPU = the same ratio on process CPU time (at 1 thread the compute time, which other "
-              "jobs cannot inflate; at 2 threads it sums both workers and is no latency)")
+        print("\nint8 (--quantize int8, percentile calibration on 32 synthetic frames): int8/fp32 is the median "
+              "over rounds of `embedrt bench fp32.erb --compare int8.erb`'s median per-iteration ratio (one fp32 "
+              "run and one int8 run alternate); int8/ORT the median of per-round ratios; err = max relative error "
+              "vs PyTorch float32; size = int8 blob / fp32 blob; int8/fp32 CPU = the same ratio on process CPU "
+              "time (at 1 thread the compute time, which other jobs cannot inflate; at 2 threads it sums both "
+              "workers and is no latency)")
         print()
         print("| model | threads | int8 ms | fp32 ms | ORT fp32 ms | int8/fp32 | int8/fp32 CPU | int8/ORT | int8 err "
               "| size |")

@@ -5,8 +5,9 @@
  * each pool worker takes (image, group, column tile) units and, in its own scratch,
  * gathers the tile's uint8 im2col columns (padding = z_x, i.e. real zero), packs them for
  * the kernel and runs a single-threaded product whose epilogue writes y (scale, residual,
- * clamp) straight into the output. 1x1 stride-1 convolutions pack straight from the
- * quantized input. Small maps (few columns, deep reductions: 7x7, 14x14) instead gather
+ * clamp) straight into the output. 1x1 stride-1 convolutions have no quantize pass: each
+ * packing quantizes its own columns, straight into the packed panels when the kernel can
+ * (ert_qgemm_pack_x_f32), else into the workspace just before packing them. Small maps (few columns, deep reductions: 7x7, 14x14) instead gather
  * and pack each (image, group) once and let ert_qgemm split the product over the pool.
  * Integer sums are exact, so every split and thread count gives the same bits.
  *
@@ -415,19 +416,37 @@ __attribute__((target("avx2"))) static void quantize_avx2(const float *x, size_t
     const __m256i zv = _mm256_set1_epi32(z), zero = _mm256_setzero_si256(), top = _mm256_set1_epi32(255);
     const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
     size_t i = 0;
+#define QUANT8(p)                                                                                                   \
+    ({                                                                                                              \
+        __m256 v = _mm256_mul_ps(_mm256_loadu_ps(p), iv);                                                           \
+        __m256 nan = _mm256_cmp_ps(v, v, _CMP_UNORD_Q);                                                             \
+        v = _mm256_min_ps(_mm256_max_ps(v, lo), hi);                                                                \
+        __m256i t = _mm256_add_epi32(_mm256_cvtps_epi32(v), zv);                                                    \
+        t = _mm256_min_epi32(_mm256_max_epi32(t, zero), top);                                                       \
+        _mm256_blendv_epi8(t, zv, _mm256_castps_si256(nan));                                                        \
+    })
     for (; i + 32 <= count; i += 32) {
         __m256i r[4];
-        for (int j = 0; j < 4; j++) {
-            __m256 v = _mm256_mul_ps(_mm256_loadu_ps(x + i + 8 * (size_t)j), iv);
-            __m256 nan = _mm256_cmp_ps(v, v, _CMP_UNORD_Q);
-            v = _mm256_min_ps(_mm256_max_ps(v, lo), hi);
-            __m256i t = _mm256_add_epi32(_mm256_cvtps_epi32(v), zv);
-            t = _mm256_min_epi32(_mm256_max_epi32(t, zero), top);
-            r[j] = _mm256_blendv_epi8(t, zv, _mm256_castps_si256(nan));
-        }
+        for (int j = 0; j < 4; j++)
+            r[j] = QUANT8(x + i + 8 * (size_t)j);
         __m256i b = _mm256_packus_epi16(_mm256_packus_epi32(r[0], r[1]), _mm256_packus_epi32(r[2], r[3]));
         _mm256_storeu_si256((__m256i *)(q + i), _mm256_permutevar8x32_epi32(b, order));
     }
+    /* Short runs (the column blocks of 1x1 convolutions) and tails: 8 at a time, the last
+     * 8 overlapping the ones before (each byte depends on its own input only). */
+    if (count >= 8 && i < count) {
+        for (;;) {
+            if (i + 8 > count)
+                i = count - 8;
+            __m256i t = QUANT8(x + i);
+            __m128i w = _mm_packus_epi32(_mm256_castsi256_si128(t), _mm256_extracti128_si256(t, 1));
+            _mm_storel_epi64((__m128i *)(q + i), _mm_packus_epi16(w, w));
+            i += 8;
+            if (i >= count)
+                return;
+        }
+    }
+#undef QUANT8
     ert_qquantize(x + i, count - i, inv, z, q + i);
 }
 #endif
@@ -460,6 +479,8 @@ typedef struct qc_job {
     float *y;
     size_t tiles, span;
     size_t bn, gi, chunks; /* narrow path with threads: the (image, group) in progress */
+    bool lazy;             /* direct path: each packing quantizes its own columns first */
+    bool fused;            /* ... straight into the packed panels (ert_qgemm_pack_x_f32) */
     volatile int failed;
     ert_error err;
 } qc_job;
@@ -471,6 +492,36 @@ static void qc_quant_part(void *arg, size_t begin, size_t end, int worker)
     const size_t chunk = 16384;
     size_t lo = begin * chunk, hi = end * chunk < j->p->xq_bytes ? end * chunk : j->p->xq_bytes;
     quantize(j->x + lo, hi - lo, j->p->inv, j->p->zx, (uint8_t *)j->xq + lo);
+}
+
+/* Direct path: quantizes columns [c0, c1) of every input row of (image bn, group gi) into
+ * the workspace, where qc_block / qc_pack_part then pack them. The packing that reads
+ * these bytes is the only one, and it runs right after in the same worker, so the bytes
+ * are still in cache, and the node needs no separate quantize pass (nor its barrier). */
+static void qc_quant_cols(const qc_job *j, size_t bn, size_t gi, size_t c0, size_t c1)
+{
+    const qc_plan *p = j->p;
+    size_t base = (bn * p->C + gi * p->Cg) * p->IS;
+    if (c0 == 0 && c1 == p->IS) {
+        quantize(j->x + base, p->Cg * p->IS, p->inv, p->zx, (uint8_t *)j->xq + base);
+        return;
+    }
+    for (size_t k = 0; k < p->Cg; k++)
+        quantize(j->x + base + k * p->IS + c0, c1 - c0, p->inv, p->zx, (uint8_t *)j->xq + base + k * p->IS + c0);
+}
+
+/* Direct path: packs columns [c0, c1) of (image bn, group gi) into pk, from the float input
+ * in one pass when the kernel can (same bytes as quantizing then packing). */
+static ert_status qc_pack_direct(const qc_job *j, size_t bn, size_t gi, size_t c0, size_t c1, void *pk, size_t cap,
+                                 ert_error *err)
+{
+    const qc_plan *p = j->p;
+    size_t base = (bn * p->C + gi * p->Cg) * p->IS;
+    if (j->fused && c1 - c0 >= 2)
+        return ert_qgemm_pack_x_f32(j->x + base + c0, p->K, c1 - c0, p->IS, p->inv, p->zx, pk, cap, err);
+    if (j->lazy)
+        qc_quant_cols(j, bn, gi, c0, c1);
+    return ert_qgemm_pack_x(j->xq + base + c0, p->K, c1 - c0, p->IS, pk, cap, err);
 }
 
 /* The product of columns [p0, p0 + t) of (image bn, group gi), packed in pk. */
@@ -506,7 +557,7 @@ static ert_status qc_block(qc_job *j, size_t bn, size_t gi, size_t p0, size_t t,
     const uint8_t *xg = j->xq + (bn * p->C + gi * p->Cg) * p->IS;
     ert_status st;
     if (p->direct) {
-        st = ert_qgemm_pack_x(xg + p0, p->K, t, p->IS, pk, p->pk_bytes, err);
+        st = qc_pack_direct(j, bn, gi, p0, p0 + t, pk, p->pk_bytes, err);
     } else {
         qc_im2col(xg, p, 0, p->Cg, p0, p0 + t, col);
         st = ert_qgemm_pack_x(col, p->K, t, t, pk, p->pk_bytes, err);
@@ -535,10 +586,14 @@ static void qc_pack_part(void *arg, size_t begin, size_t end, int worker)
     const uint8_t *src = p->direct ? j->xq + (j->bn * p->C + j->gi * p->Cg) * p->IS + c0 : col + c0;
     ert_error e;
     ert_status st;
-    if ((c0 && !off) || off > p->pk_bytes)
+    if ((c0 && !off) || off > p->pk_bytes) {
         st = ert_fail(&e, ERT_EINTERNAL, "packed columns from %zu do not fit the %zu-byte scratch", c0, p->pk_bytes);
-    else
-        st = ert_qgemm_pack_x(src, p->K, c1 - c0, p->direct ? p->IS : p->S, pk + off, p->pk_bytes - off, &e);
+    } else {
+        if (p->direct)
+            st = qc_pack_direct(j, j->bn, j->gi, c0, c1, pk + off, p->pk_bytes - off, &e);
+        else
+            st = ert_qgemm_pack_x(src, p->K, c1 - c0, p->S, pk + off, p->pk_bytes - off, &e);
+    }
     if (st != ERT_OK && !j->failed) {
         j->err = e;
         j->failed = 1;
@@ -650,8 +705,12 @@ static ert_status qc_run(const ert_ctx *ctx, const ert_graph *gr, const ert_node
     double macs = (double)p.N * (double)p.M * (double)p.S * (double)p.K;
     ert_pool *pool = macs < 2e6 ? NULL : ctx->pool;
     const int threads = ert_pool_size(pool);
-    /* 1. Quantize X once, in chunks of 16 kB over the threads. */
-    ert_pool_run(pool, (p.xq_bytes + 16383) / 16384, 1, qc_quant_part, &j);
+    /* 1. Quantize X once, in chunks of 16 kB over the threads; 1x1 convolutions instead
+     * quantize each block of columns right before packing it (qc_quant_cols). */
+    j.lazy = p.direct && !wino_ok;
+    j.fused = j.lazy && ert_qgemm_has_pack_x_f32();
+    if (!j.lazy)
+        ert_pool_run(pool, (p.xq_bytes + 16383) / 16384, 1, qc_quant_part, &j);
     if (wino_ok) {
         /* 2w. Blocks of tiles (whole 16-tile panels). With threads, the block size that
          * gives the busiest thread the fewest panels (each unit costs its panels), ties to

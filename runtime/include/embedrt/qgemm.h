@@ -57,6 +57,12 @@ ert_status ert_qgemm_pack(const int8_t *w, size_t n, size_t k, void *dst, size_t
 /* Bytes of workspace ert_qgemm_pack_x needs for a K x P activation matrix with the current
  * kernel (0 on overflow or K > ERT_QGEMM_K_MAX). */
 size_t ert_qgemm_x_size(size_t k, size_t p);
+/* Whether the current kernel packs float activations directly (ert_qgemm_pack_x_f32). */
+bool ert_qgemm_has_pack_x_f32(void);
+/* ert_qgemm_pack_x of ert_qquantize(x, inv_s, z) (K x P floats, row stride ldx), the same
+ * bytes, in one pass; P >= 2 and a kernel with ert_qgemm_has_pack_x_f32(), else an error. */
+ert_status ert_qgemm_pack_x_f32(const float *x, size_t k, size_t p, size_t ldx, float inv_s, uint8_t z, void *ws,
+                                size_t cap, ert_error *err);
 /* Packs X (K x P row-major uint8, row stride ldx >= P) into ws (cap bytes) for the current
  * kernel. Allocates nothing. */
 ert_status ert_qgemm_pack_x(const uint8_t *x, size_t k, size_t p, size_t ldx, void *ws, size_t cap,
