@@ -1,5 +1,6 @@
-/* AVX2 int8 GEMM kernel (x86-64 only; compiled with target attributes so the rest of the
- * build stays generic, called only when the CPU reports AVX2).
+/* AVX2 int8 GEMM kernels (x86-64 only; compiled with target attributes so the rest of the
+ * build stays generic, called only when the CPU reports AVX2): `avx2` (vpmaddwd, any uint8
+ * activations) here, `avx2u7` (vpmaddubsw, 7-bit activations only) below.
  *
  * Exactness: vpmaddubsw multiplies u8 by s8 and adds pairs into int16 with saturation:
  * 255 * 127 * 2 = 64770 > 32767, so it would clip real data (X = 255, W = 127). We widen both
