@@ -24,7 +24,8 @@ typedef uint32_t q_u4 __attribute__((vector_size(16)));
 
 /* ---- kernel choice ---- */
 
-static const char *const kernel_names[] = {"auto", "ref", "avx2", "neon", "sdot"};
+static const char *const kernel_names[] = {"auto", "ref", "avx2", "neon", "sdot", "avx2u7"};
+#define QK_LAST ERT_QK_AVX2U7
 
 static atomic_int g_kernel;   /* 0: not chosen yet; else an ert_qkernel */
 static atomic_int g_env_bad;  /* ERT_QGEMM_KERNEL named something unusable */
@@ -38,6 +39,7 @@ bool ert_qgemm_supported(ert_qkernel k)
         return true;
 #if defined(__x86_64__)
     case ERT_QK_AVX2:
+    case ERT_QK_AVX2U7:
         __builtin_cpu_init();
         return __builtin_cpu_supports("avx2");
 #endif
@@ -58,8 +60,8 @@ static ert_qkernel best_kernel(void)
         return ERT_QK_SDOT;
     if (ert_qgemm_supported(ERT_QK_NEON))
         return ERT_QK_NEON;
-    if (ert_qgemm_supported(ERT_QK_AVX2))
-        return ERT_QK_AVX2;
+    if (ert_qgemm_supported(ERT_QK_AVX2U7))
+        return ERT_QK_AVX2U7;
     return ERT_QK_REF;
 }
 
@@ -72,7 +74,7 @@ static ert_qkernel current(void)
     const char *env = getenv("ERT_QGEMM_KERNEL");
     if (env && *env) {
         int found = 0;
-        for (int i = ERT_QK_REF; i <= ERT_QK_SDOT; i++)
+        for (int i = ERT_QK_REF; i <= QK_LAST; i++)
             if (strcmp(env, kernel_names[i]) == 0)
                 found = i;
         if (found && ert_qgemm_supported((ert_qkernel)found)) {
@@ -100,7 +102,7 @@ const char *ert_qgemm_kernel_name(void)
 static void list_supported(char *buf, size_t cap)
 {
     buf[0] = 0;
-    for (int i = ERT_QK_REF; i <= ERT_QK_SDOT; i++)
+    for (int i = ERT_QK_REF; i <= QK_LAST; i++)
         if (ert_qgemm_supported((ert_qkernel)i)) {
             size_t len = strlen(buf);
             snprintf(buf + len, cap - len, "%s%s", len ? ", " : "", kernel_names[i]);
@@ -109,7 +111,7 @@ static void list_supported(char *buf, size_t cap)
 
 ert_status ert_qgemm_force(ert_qkernel k, ert_error *err)
 {
-    if ((int)k < ERT_QK_AUTO || (int)k > ERT_QK_SDOT)
+    if ((int)k < ERT_QK_AUTO || (int)k > QK_LAST)
         return ert_fail(err, ERT_EINVAL, "qgemm: unknown kernel id %d", (int)k);
     if (!ert_qgemm_supported(k)) {
         char avail[64];
@@ -139,6 +141,10 @@ static ert_status active(const ert_qk **kd, ert_qkernel *id, ert_error *err)
 #if defined(__x86_64__)
     if (k == ERT_QK_AVX2)
         *kd = &ert_qk_avx2;
+    if (k == ERT_QK_AVX2U7) { /* 8-bit products: the vpmaddwd kernel */
+        *kd = &ert_qk_avx2;
+        *id = ERT_QK_AVX2;
+    }
 #endif
 #if defined(__aarch64__)
     if (k == ERT_QK_NEON)
@@ -147,6 +153,21 @@ static ert_status active(const ert_qk **kd, ert_qkernel *id, ert_error *err)
         *kd = &ert_qk_sdot;
 #endif
     return ERT_OK;
+}
+
+/* The kernel for products whose activations are at most q_max (0: 255). */
+static ert_status resolve(unsigned q_max, const ert_qk **kd, ert_qkernel *id, ert_error *err)
+{
+    ert_status st = active(kd, id, err);
+#if defined(__x86_64__)
+    if (st == ERT_OK && q_max && q_max <= ERT_QMAX_7BIT && current() == ERT_QK_AVX2U7) {
+        *kd = &ert_qk_avx2u7;
+        *id = ERT_QK_AVX2U7;
+    }
+#else
+    (void)q_max;
+#endif
+    return st;
 }
 
 /* ---- sizes ---- */
@@ -178,13 +199,18 @@ static size_t packed_size_for(const ert_qk *kd, size_t n, size_t k)
     return total;
 }
 
-size_t ert_qgemm_packed_size(size_t n, size_t k)
+size_t ert_qgemm_packed_size_q(size_t n, size_t k, unsigned q_max)
 {
     const ert_qk *kd;
     ert_qkernel id;
-    if (active(&kd, &id, NULL) != ERT_OK)
+    if (resolve(q_max, &kd, &id, NULL) != ERT_OK)
         return 0;
     return packed_size_for(kd, n, k);
+}
+
+size_t ert_qgemm_packed_size(size_t n, size_t k)
+{
+    return ert_qgemm_packed_size_q(n, k, ERT_QMAX_8BIT);
 }
 
 static size_t x_size_for(const ert_qk *kd, size_t k, size_t p)
@@ -194,22 +220,33 @@ static size_t x_size_for(const ert_qk *kd, size_t k, size_t p)
     return kd ? kd->x_size(kp_of(kd, k), p) : k * p;
 }
 
-size_t ert_qgemm_x_size(size_t k, size_t p)
+size_t ert_qgemm_x_size_q(size_t k, size_t p, unsigned q_max)
 {
     const ert_qk *kd;
     ert_qkernel id;
-    if (active(&kd, &id, NULL) != ERT_OK)
+    if (resolve(q_max, &kd, &id, NULL) != ERT_OK)
         return 0;
     return x_size_for(kd, k, p);
+}
+
+size_t ert_qgemm_x_size(size_t k, size_t p)
+{
+    return ert_qgemm_x_size_q(k, p, ERT_QMAX_8BIT);
 }
 
 /* ---- packing ---- */
 
 ert_status ert_qgemm_pack(const int8_t *w, size_t n, size_t k, void *dst, size_t cap, ert_error *err)
 {
+    return ert_qgemm_pack_q(w, n, k, ERT_QMAX_8BIT, dst, cap, err);
+}
+
+ert_status ert_qgemm_pack_q(const int8_t *w, size_t n, size_t k, unsigned q_max, void *dst, size_t cap,
+                            ert_error *err)
+{
     const ert_qk *kd;
     ert_qkernel id;
-    ert_status st = active(&kd, &id, err);
+    ert_status st = resolve(q_max, &kd, &id, err);
     if (st != ERT_OK)
         return st;
     if (k > ERT_QGEMM_K_MAX)
@@ -260,9 +297,15 @@ ert_status ert_qgemm_pack(const int8_t *w, size_t n, size_t k, void *dst, size_t
 
 ert_status ert_qgemm_pack_x(const uint8_t *x, size_t k, size_t p, size_t ldx, void *ws, size_t cap, ert_error *err)
 {
+    return ert_qgemm_pack_x_q(x, k, p, ldx, ERT_QMAX_8BIT, ws, cap, err);
+}
+
+ert_status ert_qgemm_pack_x_q(const uint8_t *x, size_t k, size_t p, size_t ldx, unsigned q_max, void *ws,
+                              size_t cap, ert_error *err)
+{
     const ert_qk *kd;
     ert_qkernel id;
-    ert_status st = active(&kd, &id, err);
+    ert_status st = resolve(q_max, &kd, &id, err);
     if (st != ERT_OK)
         return st;
     if (k > ERT_QGEMM_K_MAX)
@@ -290,24 +333,24 @@ ert_status ert_qgemm_pack_x(const uint8_t *x, size_t k, size_t p, size_t ldx, vo
     return ERT_OK;
 }
 
-bool ert_qgemm_has_pack_x_f32(void)
+bool ert_qgemm_has_pack_x_f32(unsigned q_max)
 {
     const ert_qk *kd;
     ert_qkernel id;
-    return active(&kd, &id, NULL) == ERT_OK && kd && kd->pack_x_f32;
+    return resolve(q_max, &kd, &id, NULL) == ERT_OK && kd && kd->pack_x_f32;
 }
 
-ert_status ert_qgemm_pack_x_f32(const float *x, size_t k, size_t p, size_t ldx, float inv_s, uint8_t z, void *ws,
-                                size_t cap, ert_error *err)
+ert_status ert_qgemm_pack_x_f32(const float *x, size_t k, size_t p, size_t ldx, float inv_s, uint8_t z,
+                                unsigned q_max, void *ws, size_t cap, ert_error *err)
 {
     const ert_qk *kd;
     ert_qkernel id;
-    ert_status st = active(&kd, &id, err);
+    ert_status st = resolve(q_max, &kd, &id, err);
     if (st != ERT_OK)
         return st;
     if (!kd || !kd->pack_x_f32)
         return ert_fail(err, ERT_EUNSUPPORTED, "qgemm: kernel '%s' does not pack float activations",
-                        ert_qgemm_kernel_name());
+                        kernel_names[id]);
     if (k > ERT_QGEMM_K_MAX)
         return ert_fail(err, ERT_EUNSUPPORTED,
                         "qgemm: K = %zu exceeds %u: the int32 accumulator could overflow (split the reduction)", k,
@@ -323,7 +366,11 @@ ert_status ert_qgemm_pack_x_f32(const float *x, size_t k, size_t p, size_t ldx, 
         return ert_fail(err, ERT_EINVAL, "qgemm: activation matrix %zu x %zu is too large", k, p);
     if (cap < need)
         return ert_fail(err, ERT_EINVAL, "qgemm: activation workspace too small (%zu bytes, need %zu)", cap, need);
-    kd->pack_x_f32(x, k, p, ldx, kp_of(kd, k), inv_s, z, ws);
+    if (q_max == 0 || q_max > 255)
+        q_max = 255;
+    if (z > q_max)
+        return ert_fail(err, ERT_EINVAL, "qgemm: zero point %u is above q_max = %u", z, q_max);
+    kd->pack_x_f32(x, k, p, ldx, kp_of(kd, k), inv_s, z, (uint8_t)q_max, ws);
     return ERT_OK;
 }
 
@@ -515,7 +562,7 @@ static ert_status check_call(const ert_qgemm_call *c, const ert_qk *kd, ert_qker
         return ert_fail(err, ERT_EINVAL, "qgemm: weights were not packed by ert_qgemm_pack (bad magic)");
     if (h->kernel != (uint32_t)id)
         return ert_fail(err, ERT_EINVAL, "qgemm: weights were packed for kernel '%s' but the active kernel is '%s'; "
-                        "repack them", h->kernel <= ERT_QK_SDOT ? kernel_names[h->kernel] : "?", kernel_names[id]);
+                        "repack them", h->kernel <= QK_LAST ? kernel_names[h->kernel] : "?", kernel_names[id]);
     if (h->n != c->n || h->k != c->k || h->kp != kp_of(kd, c->k))
         return ert_fail(err, ERT_EINVAL, "qgemm: packed weights are %llu x %llu but the call says N = %zu, K = %zu",
                         (unsigned long long)h->n, (unsigned long long)h->k, c->n, c->k);
@@ -546,7 +593,7 @@ ert_status ert_qgemm(const ert_qgemm_call *c, ert_error *err)
     ert_qkernel id;
     if (!c)
         return ert_fail(err, ERT_EINVAL, "qgemm: NULL call");
-    ert_status st = active(&kd, &id, err);
+    ert_status st = resolve(c->q_max, &kd, &id, err);
     if (st != ERT_OK)
         return st;
     if (c->n == 0 || c->p == 0)
@@ -590,20 +637,26 @@ ert_status ert_qgemm(const ert_qgemm_call *c, ert_error *err)
 
 /* ---- quantization ---- */
 
-static inline uint8_t quant_one(float x, float inv_s, int32_t z)
+static inline uint8_t quant_one(float x, float inv_s, int32_t z, int32_t qmax)
 {
     float v = x * inv_s;
     if (v != v)
         return (uint8_t)z;
     int32_t q = (int32_t)rne_clamped(v) + z;
-    return (uint8_t)(q < 0 ? 0 : q > 255 ? 255 : q);
+    return (uint8_t)(q < 0 ? 0 : q > qmax ? qmax : q);
 }
 
 void ert_qquantize(const float *x, size_t count, float inv_s, uint8_t z, uint8_t *q)
 {
+    ert_qquantize_q(x, count, inv_s, z, 255, q);
+}
+
+void ert_qquantize_q(const float *x, size_t count, float inv_s, uint8_t z, uint8_t q_max, uint8_t *q)
+{
     size_t i = 0;
+    const int32_t t = q_max;
     const q_f4 iv = {inv_s, inv_s, inv_s, inv_s};
-    const q_i4 zv = {z, z, z, z}, zero = {0, 0, 0, 0}, top = {255, 255, 255, 255};
+    const q_i4 zv = {z, z, z, z}, zero = {0, 0, 0, 0}, top = {t, t, t, t};
     for (; i + 4 <= count; i += 4) {
         q_f4 v = f4_load(x + i) * iv;
         ERT_Q_NOFUSE(v);
@@ -616,7 +669,7 @@ void ert_qquantize(const float *x, size_t count, float inv_s, uint8_t z, uint8_t
             q[i + (size_t)l] = (uint8_t)r[l];
     }
     for (; i < count; i++)
-        q[i] = quant_one(x[i], inv_s, z);
+        q[i] = quant_one(x[i], inv_s, z, t);
 }
 
 void ert_qdequantize(const uint8_t *q, size_t count, float s, uint8_t z, float *y)

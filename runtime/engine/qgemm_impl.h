@@ -8,11 +8,14 @@
  *   ref   mr=1: the row itself, K int8 (kp = K).
  *   avx2  mr=6, kalign=8: for each k pair j, the 6 rows' (W[r][2j], W[r][2j+1]) as int16
  *         pairs (24 bytes): one vpbroadcastd per row feeds vpmaddwd.
+ *   avx2u7 (7-bit activations only) mr=6, kalign=4: for each group g of 4 k, the 6 rows'
+ *         W[r][4g..4g+3] as int8 (24 bytes): one vpbroadcastd per row feeds vpmaddubsw.
  *   neon  mr=8: for each k, the 8 rows' W[r][k] as int16 (16 bytes): smlal by lane.
  *   sdot  mr=8, kalign=4: for each group g of 4 k, rows 0-3 then rows 4-7, each 4 int8
  *         (32 bytes): sdot by lane.
  * Packed activations: ref: X copied to K x P (stride P). Others, P >= 2: ceil(P / nr) panels
- * of nr columns (columns past P zero), kp deep; P = 1: a GEMV layout (see each kernel). */
+ * of nr columns (columns past P zero), kp deep; P = 1: a GEMV layout (see each kernel).
+ * Kernel ids in the header are ert_qkernel values (avx2u7 = 5). */
 #ifndef ERT_QGEMM_IMPL_H
 #define ERT_QGEMM_IMPL_H
 
@@ -55,7 +58,8 @@ typedef struct ert_qk {
     void (*pack_x)(const uint8_t *x, size_t k, size_t p, size_t ldx, size_t kp, void *dst);
     /* Optional (NULL: none): pack_x of ert_qquantize(x) for p >= 2, bit for bit, without the
      * uint8 matrix in between. */
-    void (*pack_x_f32)(const float *x, size_t k, size_t p, size_t ldx, size_t kp, float inv_s, uint8_t z, void *dst);
+    void (*pack_x_f32)(const float *x, size_t k, size_t p, size_t ldx, size_t kp, float inv_s, uint8_t z,
+                       uint8_t q_max, void *dst);
     /* acc[mr x nr] (row-major, stride nr) = W panel * X panel over kp, before correction. */
     void (*tile)(const void *wp, const void *xp, size_t kp, int32_t *acc);
     /* acc[mr] = W panel * x for P = 1 (x in the GEMV layout). */
@@ -68,11 +72,18 @@ typedef struct ert_qk {
 
 #if defined(__x86_64__)
 extern const ert_qk ert_qk_avx2;
+extern const ert_qk ert_qk_avx2u7;
 #endif
 #if defined(__aarch64__)
 extern const ert_qk ert_qk_neon;
 extern const ert_qk ert_qk_sdot;
 #endif
+
+/* Whether k runs the AVX2 vpmaddwd kernel (8-bit products on avx2u7 do). */
+static inline bool ert_qk_is_avx2(ert_qkernel k)
+{
+    return k == ERT_QK_AVX2 || k == ERT_QK_AVX2U7;
+}
 
 /* Keeps the compiler from fusing a rounding step into an FMA (the numerics forbid it). */
 #if defined(__aarch64__)

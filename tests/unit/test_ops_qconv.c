@@ -74,6 +74,7 @@ typedef struct qcfg {
     float alpha, beta;
     int zx;
     float inv;
+    int qmax; /* 0: 19 ints (8-bit, q_max 255); else the 20th int q_max (127: 7-bit) */
 } qcfg;
 
 static void out_dims(const qcfg *c, int64_t *out)
@@ -104,7 +105,7 @@ static void ref_qconv(const qcfg *c, const float *x, const int8_t *w, const int3
     size_t IS = numel(c->in, c->nsp), S = numel(out, c->nsp), Cg = c->C / c->group, Mg = c->M / c->group;
     size_t ks = numel(c->k, c->nsp);
     uint8_t *xq = malloc(c->N * c->C * IS);
-    ert_qquantize(x, c->N * c->C * IS, c->inv, (uint8_t)c->zx, xq);
+    ert_qquantize_q(x, c->N * c->C * IS, c->inv, (uint8_t)c->zx, (uint8_t)(c->qmax ? c->qmax : 255), xq);
     float lo, hi;
     bounds(c, &lo, &hi);
     int64_t in3[3] = {1, 1, 1}, o3[3] = {1, 1, 1}, k3[3] = {1, 1, 1}, s3[3] = {1, 1, 1}, d3[3] = {1, 1, 1}, p3[3] = {0, 0, 0};
@@ -193,7 +194,7 @@ static ert_graph *qconv_graph(const qcfg *c, const qdata *d, bool as_input, uint
                       d->r ? tu_f32(g, "r", d->r, r, d->yd) : ERT_NO_TENSOR};
     uint32_t y = tu_out(g, "y"), node;
     CU_ASSERT_EQUAL_FATAL(ert_graph_add_node(g, "qc", "ErtQConv", in, d->r ? 5 : 4, &y, 1, &node, err), ERT_OK);
-    int64_t ints[19] = {0};
+    int64_t ints[20] = {0};
     ints[1] = c->nsp;
     for (int i = 0; i < 3; i++) {
         ints[2 + i] = i < c->nsp ? c->k[i] : 0;
@@ -204,7 +205,8 @@ static ert_graph *qconv_graph(const qcfg *c, const qdata *d, bool as_input, uint
     }
     ints[17] = (int64_t)c->group;
     ints[18] = c->zx;
-    CU_ASSERT_EQUAL_FATAL(ert_node_set_params(&g->nodes[node], ints, 19, &c->inv, 1, err), ERT_OK);
+    ints[19] = c->qmax;
+    CU_ASSERT_EQUAL_FATAL(ert_node_set_params(&g->nodes[node], ints, c->qmax ? 20 : 19, &c->inv, 1, err), ERT_OK);
     g->nodes[node].act = c->act;
     g->nodes[node].act_alpha = c->alpha;
     g->nodes[node].act_beta = c->beta;
@@ -509,7 +511,7 @@ static void test_qconv_int8_winograd_same_bits_as_direct(void)
         {.nsp = 2, .N = 1, .C = 9, .M = 6, .group = 1, .in = {3, 3}, .k = {3, 3}, .s = {1, 1}, .d = {1, 1},
          .pads = {3, 3, 3, 3}, .bias = true, .zx = 128, .inv = 100.0f},
     };
-    bool avx2 = ert_qgemm_kernel() == ERT_QK_AVX2;
+    bool avx2 = ert_qgemm_kernel() == ERT_QK_AVX2 || ert_qgemm_kernel() == ERT_QK_AVX2U7;
     setenv("ERT_QCONV_WINOGRAD", "on", 1); /* also below 32 channels */
     for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++) {
         check_qconv(&cs[i], 500 + (unsigned)i);
@@ -604,7 +606,7 @@ static void test_qconv_int8_winograd_border_groups_match_direct(void)
  * block to fit (same bits), and refuses with a message when not even 16 tiles fit. */
 static void test_qconv_int8_winograd_fits_smaller_scratch(void)
 {
-    if (ert_qgemm_kernel() != ERT_QK_AVX2)
+    if (ert_qgemm_kernel() != ERT_QK_AVX2 && ert_qgemm_kernel() != ERT_QK_AVX2U7)
         return;
     qcfg c = {.nsp = 2, .N = 1, .C = 64, .M = 20, .group = 1, .in = {40, 37}, .k = {3, 3}, .s = {1, 1},
               .d = {1, 1}, .pads = {1, 1, 1, 1}, .bias = true, .resid = true, .zx = 128, .inv = 100.0f};
@@ -750,6 +752,8 @@ static void test_qconv_close_to_fp32_conv_on_dequantized_weights(void)
 
 /* ---- ErtQGemm ---- */
 
+static int g_qgemm_qmax; /* qgemm_graph: 0 writes ints [z_x], else [z_x, q_max] */
+
 static ert_graph *qgemm_graph(size_t R, size_t K, size_t N, const int8_t *w, const int32_t *b, const float *s, int zx,
                               float inv, ert_act act, uint32_t *xin, ert_error *err)
 {
@@ -761,8 +765,8 @@ static ert_graph *qgemm_graph(size_t R, size_t K, size_t N, const int8_t *w, con
                       b ? tu_const(g, "bq", ERT_DT_I32, b, 1, &n) : ERT_NO_TENSOR, tu_f32(g, "s", s, 1, &n)};
     uint32_t y = tu_out(g, "y"), node;
     CU_ASSERT_EQUAL_FATAL(ert_graph_add_node(g, "fc", "ErtQGemm", in, 4, &y, 1, &node, err), ERT_OK);
-    int64_t z = zx;
-    CU_ASSERT_EQUAL_FATAL(ert_node_set_params(&g->nodes[node], &z, 1, &inv, 1, err), ERT_OK);
+    int64_t z[2] = {zx, g_qgemm_qmax};
+    CU_ASSERT_EQUAL_FATAL(ert_node_set_params(&g->nodes[node], z, g_qgemm_qmax ? 2 : 1, &inv, 1, err), ERT_OK);
     g->nodes[node].act = act;
     g->inputs = malloc(sizeof *g->inputs), g->outputs = malloc(sizeof *g->outputs);
     g->inputs[0] = *xin, g->outputs[0] = y, g->n_inputs = 1, g->n_outputs = 1;
@@ -880,7 +884,7 @@ static void test_qconv_infer_refusals_name_node_and_problem(void)
     CU_ASSERT_EQUAL(g->nodes[node].def->infer(g, &g->nodes[node], &err), ERT_OK);
     /* bad ints count */
     g->nodes[node].n_ints = 18;
-    expect_refusal(g, node, "expected 19 / 1");
+    expect_refusal(g, node, "expected 19 or 20 / 1");
     g->nodes[node].n_ints = 19;
     /* z_x out of range */
     g->nodes[node].ints[18] = 256;
@@ -922,6 +926,21 @@ static void test_qconv_infer_refusals_name_node_and_problem(void)
     g->tensors[g->nodes[node].in[2]].dtype = ERT_DT_F32;
     expect_refusal(g, node, "must be int32");
     g->tensors[g->nodes[node].in[2]].dtype = ERT_DT_I32;
+    CU_ASSERT_EQUAL(g->nodes[node].def->infer(g, &g->nodes[node], &err), ERT_OK);
+    ert_graph_free(g);
+
+    /* q_max (the 20th int): 127 or 255 only, and z_x at most q_max */
+    c.qmax = 127, c.zx = 127;
+    g = qconv_graph(&c, &d, false, &node, &err);
+    CU_ASSERT_EQUAL(g->nodes[node].def->infer(g, &g->nodes[node], &err), ERT_OK);
+    g->nodes[node].ints[19] = 200;
+    expect_refusal(g, node, "q_max = 200 must be 127 (7-bit) or 255 (8-bit)");
+    g->nodes[node].ints[19] = 0;
+    expect_refusal(g, node, "q_max = 0");
+    g->nodes[node].ints[19] = 127;
+    g->nodes[node].ints[18] = 128;
+    expect_refusal(g, node, "z_x = 128 is outside [0, q_max = 127]");
+    g->nodes[node].ints[19] = 255; /* the same blob with q_max 255 is today's format */
     CU_ASSERT_EQUAL(g->nodes[node].def->infer(g, &g->nodes[node], &err), ERT_OK);
     ert_graph_free(g);
     qdata_free(&d);
@@ -967,6 +986,146 @@ static void test_qgemm_infer_refusals_name_node(void)
     g->tensors[g->nodes[0].in[1]].shape.dims[1] = 70000;
     expect_refusal(g, 0, "exceeds 65535");
     ert_graph_free(g);
+    /* ints [z_x, q_max]: q_max 127 or 255, z_x <= q_max; three ints refused */
+    g_qgemm_qmax = 127;
+    g = qgemm_graph(2, K, N, w, NULL, s, 127, 10.0f, ERT_ACT_NONE, &xin, &err);
+    free(g->nodes[0].name);
+    g->nodes[0].name = strdup("qc");
+    CU_ASSERT_EQUAL(g->nodes[0].def->infer(g, &g->nodes[0], &err), ERT_OK);
+    g->nodes[0].ints[1] = 128;
+    expect_refusal(g, 0, "q_max = 128 must be 127 (7-bit) or 255 (8-bit)");
+    g->nodes[0].ints[1] = 127;
+    g->nodes[0].ints[0] = 130;
+    expect_refusal(g, 0, "z_x = 130 is outside [0, q_max = 127]");
+    g->nodes[0].ints[0] = 0;
+    g->nodes[0].n_ints = 0;
+    expect_refusal(g, 0, "expected 1 or 2 / 1");
+    g->nodes[0].n_ints = 2;
+    ert_graph_free(g);
+    g_qgemm_qmax = 0;
+}
+
+/* ---- 7-bit activations (q_max = 127) ---- */
+
+/* ErtQConv with q_max 127 against the reference (ert_qquantize_q), bit for bit, through
+ * every path: direct 1x1 (wide, narrow split over panels), gathered 3x3 wide and narrow,
+ * stride 2, groups, 1-D, int8 Winograd (C >= 32 on AVX2), NaN/inf/ties in X, z_x 0, 64 and
+ * 127, 1 and 2 threads (check_qconv); then the same conv on ref, avx2 (vpmaddwd) and
+ * avx2u7 (vpmaddubsw) kernels, same bits; and 7 bits are not 8 bits (the rail moved). */
+static void test_qconv_7bit_activations_match_reference_on_every_path(void)
+{
+    qcfg cs[] = {
+        {.nsp = 2, .N = 1, .C = 96, .M = 30, .group = 1, .in = {33, 31}, .k = {1, 1}, .s = {1, 1}, .d = {1, 1},
+         .bias = true, .resid = true, .zx = 17, .inv = 4.0f, .qmax = 127},
+        {.nsp = 2, .N = 2, .C = 96, .M = 40, .group = 2, .in = {7, 7}, .k = {1, 1}, .s = {1, 1}, .d = {1, 1},
+         .bias = true, .resid = true, .zx = 127, .inv = 4.0f, .qmax = 127},
+        {.nsp = 2, .N = 2, .C = 13, .M = 19, .group = 1, .in = {30, 29}, .k = {3, 3}, .s = {1, 1}, .d = {1, 1},
+         .pads = {1, 1, 1, 1}, .bias = true, .resid = true, .act = ERT_ACT_RELU, .zx = 64, .inv = 4.0f, .qmax = 127},
+        {.nsp = 2, .N = 1, .C = 128, .M = 70, .group = 1, .in = {14, 14}, .k = {3, 3}, .s = {1, 1}, .d = {1, 1},
+         .pads = {1, 1, 1, 1}, .bias = true, .resid = true, .zx = 0, .inv = 4.0f, .qmax = 127},
+        {.nsp = 2, .N = 1, .C = 3, .M = 16, .group = 1, .in = {70, 67}, .k = {7, 7}, .s = {2, 2}, .d = {1, 1},
+         .pads = {3, 3, 3, 3}, .bias = true, .act = ERT_ACT_RELU, .zx = 64, .inv = 4.0f, .qmax = 127},
+        {.nsp = 2, .N = 1, .C = 12, .M = 18, .group = 3, .in = {10, 9}, .k = {3, 3}, .s = {1, 1}, .d = {1, 1},
+         .pads = {1, 1, 1, 1}, .bias = true, .act = ERT_ACT_CLIP, .alpha = -0.5f, .beta = 0.5f, .zx = 100, .inv = 4.0f,
+         .qmax = 127},
+        {.nsp = 1, .N = 1, .C = 6, .M = 10, .group = 1, .in = {40}, .k = {5}, .s = {2}, .d = {1}, .pads = {2, 1},
+         .bias = true, .zx = 64, .inv = 4.0f, .qmax = 127},
+        {.nsp = 2, .N = 1, .C = 40, .M = 13, .group = 1, .in = {11, 9}, .k = {3, 3}, .s = {1, 1}, .d = {1, 1},
+         .pads = {1, 1, 1, 1}, .bias = true, .resid = true, .zx = 64, .inv = 4.0f, .qmax = 127},
+    };
+    ert_error err;
+    for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++) {
+        qdata d;
+        qdata_make(&cs[i], 900 + (unsigned)i, &d);
+        unsigned seed = 901 + (unsigned)i;
+        for (size_t e = 0; e < d.nx; e++) {
+            unsigned r = next(&seed) % 64;
+            d.x[e] = r == 0 ? NAN : r == 1 ? INFINITY : r == 2 ? -INFINITY
+                   : (float)((int)(next(&seed) % 1025) - 512) / 8.0f; /* ties at inv 4, past both rails */
+        }
+        float *want = malloc(d.ny * sizeof *want);
+        ref_qconv(&cs[i], d.x, d.w, d.b, d.s, d.r, want);
+        for (int t = 1; t <= 2; t++) {
+            float *got = run_qconv_model(&cs[i], &d, t);
+            CU_ASSERT(same_bits(got, want, d.ny, t == 1 ? "7-bit, 1 thread" : "7-bit, 2 threads"));
+            free(got);
+        }
+        static const ert_qkernel ks[] = {ERT_QK_REF, ERT_QK_AVX2, ERT_QK_AVX2U7};
+        for (size_t k = 0; k < 3; k++) {
+            if (!ert_qgemm_supported(ks[k]))
+                continue;
+            CU_ASSERT_EQUAL_FATAL(ert_qgemm_force(ks[k], &err), ERT_OK);
+            float *got = run_qconv_model(&cs[i], &d, 2);
+            CU_ASSERT(same_bits(got, want, d.ny, ert_qgemm_kernel_name()));
+            free(got);
+        }
+        ert_qgemm_force(ERT_QK_AUTO, &err);
+        qcfg c8 = cs[i];
+        c8.qmax = 0;
+        float *y8 = run_qconv_model(&c8, &d, 1);
+        CU_ASSERT(memcmp(y8, want, d.ny * sizeof *want) != 0);
+        free(y8);
+        free(want);
+        qdata_free(&d);
+    }
+    /* the general geometries again at 7 bits (seeds of test_qconv_geometries_match_reference) */
+    qcfg g = {.nsp = 2, .N = 1, .C = 8, .M = 9, .group = 1, .in = {13, 14}, .k = {3, 3}, .s = {2, 2}, .d = {1, 1},
+              .pads = {0, 1, 2, 0}, .act = ERT_ACT_CLIP, .alpha = -0.25f, .beta = 0.5f, .zx = 127, .inv = 80.0f,
+              .qmax = 127};
+    check_qconv(&g, 102);
+}
+
+/* ErtQGemm with ints [z_x, 127]: K off the groups of 4, rows 1 (GEMV), 5 and 33, z_x 0, 64,
+ * 127, 1 and 2 threads and the unprepared fallback, against ert_qquantize_q + int64 sums. */
+static void test_qgemm_op_7bit_matches_reference(void)
+{
+    const size_t Rs[3] = {1, 5, 33}, K = 301, N = 70;
+    g_qgemm_qmax = 127;
+    for (int ri = 0; ri < 3; ri++)
+        for (int zi = 0; zi < 3; zi++) {
+            size_t R = Rs[ri];
+            int zx = zi * 64 - (zi == 2);
+            float inv = 60.0f;
+            float *x = rnd_f(R * K, 700 + (unsigned)zi, -1.2f, 1.2f), *s = rnd_f(N, 710, 1e-5f, 3e-5f);
+            int8_t *w = rnd_w(N * K, 720);
+            int32_t *b = rnd_b(N, 730);
+            float *want = malloc(R * N * sizeof *want);
+            uint8_t *xq = malloc(R * K);
+            ert_qquantize_q(x, R * K, inv, (uint8_t)zx, 127, xq);
+            for (size_t r = 0; r < R; r++)
+                for (size_t o = 0; o < N; o++) {
+                    int64_t acc = b[o];
+                    for (size_t k = 0; k < K; k++)
+                        acc += (int64_t)((int)xq[r * K + k] - zx) * w[o * K + k];
+                    want[r * N + o] = epi(acc, s[o], NULL, -INFINITY, INFINITY);
+                }
+            for (int t = 1; t <= 2; t++) {
+                ert_error err;
+                uint32_t xin;
+                ert_graph *g = qgemm_graph(R, K, N, w, b, s, zx, inv, ERT_ACT_NONE, &xin, &err);
+                float *got = run_model(g, x, R * K, t, &err);
+                CU_ASSERT_PTR_NOT_NULL_FATAL(got);
+                CU_ASSERT(same_bits(got, want, R * N, "ErtQGemm 7-bit vs reference"));
+                free(got);
+            }
+            ert_error err;
+            uint32_t xin;
+            ert_graph *g = qgemm_graph(R, K, N, w, b, s, zx, inv, ERT_ACT_NONE, &xin, &err);
+            ert_node *nd = &g->nodes[0];
+            CU_ASSERT_EQUAL_FATAL(nd->def->infer(g, nd, &err), ERT_OK);
+            float *yb = malloc(R * N * sizeof *yb);
+            g->tensors[xin].data = x;
+            g->tensors[nd->out[0]].data = yb;
+            ert_ctx ctx = {.threads = 1};
+            CU_ASSERT_EQUAL(nd->def->run(&ctx, g, nd, &err), ERT_OK);
+            CU_ASSERT(same_bits(yb, want, R * N, "ErtQGemm 7-bit unprepared"));
+            g->tensors[xin].data = NULL;
+            g->tensors[nd->out[0]].data = NULL;
+            ert_graph_free(g);
+            free(yb);
+            free(x), free(s), free(w), free(b), free(want), free(xq);
+        }
+    g_qgemm_qmax = 0;
 }
 
 /* ---- blob round trip ---- */
@@ -1027,6 +1186,8 @@ static const ert_test_case cases[] = {
     ERT_TEST(test_qgemm_op_matches_reference_and_fp32_gemm),
     ERT_TEST(test_qconv_infer_refusals_name_node_and_problem),
     ERT_TEST(test_qgemm_infer_refusals_name_node),
+    ERT_TEST(test_qconv_7bit_activations_match_reference_on_every_path),
+    ERT_TEST(test_qgemm_op_7bit_matches_reference),
     ERT_TEST(test_qconv_blob_round_trip_runs),
     ERT_TEST_END,
 };

@@ -32,10 +32,20 @@ typedef struct prob {
     int32_t *bias;
     float *scale, *mult, *res;
     uint8_t z_x, z_y, qlo, qhi;
+    uint8_t qmax; /* activations' maximum: 0 (255) or 127 (7-bit: avx2u7 runs its own kernel) */
     float lo, hi;
     ert_qepilogue epi;
     bool use_res, use_bias;
 } prob;
+
+/* The same problem with 7-bit activations: X and z_x folded into [0, 127] (255 -> 127). */
+static void prob_to7(prob *q)
+{
+    for (size_t i = 0; i < q->k * q->ldx; i++)
+        q->x[i] = q->x[i] == 255 ? 127 : q->x[i] % 128;
+    q->z_x = q->z_x == 255 ? 127 : q->z_x % 128;
+    q->qmax = 127;
+}
 
 static void prob_free(prob *q)
 {
@@ -118,14 +128,14 @@ static ert_status run(ert_qkernel kern, const prob *q, ert_pool *pool, void *out
     ert_status st = ert_qgemm_force(kern, err);
     if (st != ERT_OK)
         return st;
-    size_t wsz = ert_qgemm_packed_size(q->n, q->k), xsz = ert_qgemm_x_size(q->k, q->p);
+    size_t wsz = ert_qgemm_packed_size_q(q->n, q->k, q->qmax), xsz = ert_qgemm_x_size_q(q->k, q->p, q->qmax);
     void *wp = alloc64(wsz), *xp = alloc64(xsz);
-    st = ert_qgemm_pack(q->w, q->n, q->k, wp, wsz, err);
+    st = ert_qgemm_pack_q(q->w, q->n, q->k, q->qmax, wp, wsz, err);
     if (st == ERT_OK)
-        st = ert_qgemm_pack_x(q->x, q->k, q->p, q->ldx, xp, xsz, err);
+        st = ert_qgemm_pack_x_q(q->x, q->k, q->p, q->ldx, q->qmax, xp, xsz, err);
     if (st == ERT_OK) {
         ert_qgemm_call c = {
-            .n = q->n, .k = q->k, .p = q->p, .w = wp, .x = xp, .z_x = q->z_x,
+            .n = q->n, .k = q->k, .p = q->p, .w = wp, .x = xp, .z_x = q->z_x, .q_max = q->qmax,
             .bias = q->use_bias ? q->bias : NULL, .epilogue = q->epi, .scale = q->scale,
             .residual = q->use_res ? q->res : NULL, .ldr = q->ldr, .lo = q->lo, .hi = q->hi, .y = out,
             .mult = q->mult, .z_y = q->z_y, .qlo = q->qlo, .qhi = q->qhi, .q = out, .ldc = q->ldc, .pool = pool,
@@ -136,11 +146,12 @@ static ert_status run(ert_qkernel kern, const prob *q, ert_pool *pool, void *out
     return st;
 }
 
-static const ert_qkernel all_kernels[] = {ERT_QK_REF, ERT_QK_AVX2, ERT_QK_NEON, ERT_QK_SDOT};
+static const ert_qkernel all_kernels[] = {ERT_QK_REF, ERT_QK_AVX2, ERT_QK_NEON, ERT_QK_SDOT, ERT_QK_AVX2U7};
 #define NKERNELS (sizeof all_kernels / sizeof all_kernels[0])
 static const char *kname(ert_qkernel k)
 {
-    return k == ERT_QK_REF ? "ref" : k == ERT_QK_AVX2 ? "avx2" : k == ERT_QK_NEON ? "neon" : "sdot";
+    return k == ERT_QK_REF ? "ref" : k == ERT_QK_AVX2 ? "avx2" : k == ERT_QK_NEON ? "neon" : k == ERT_QK_SDOT ? "sdot"
+                                                                                                    : "avx2u7";
 }
 
 static size_t g_compared; /* outputs compared bit for bit, reported by the standalone runner */
@@ -179,7 +190,8 @@ static void check_all(const prob *q, ert_pool *pool)
     memset(want, 0xA5, bytes);
     naive(q, want);
     for (size_t i = 0; i < NKERNELS; i++)
-        if (ert_qgemm_supported(all_kernels[i]))
+        /* avx2u7 runs 8-bit products on the avx2 kernel: only 7-bit ones are new */
+        if (ert_qgemm_supported(all_kernels[i]) && (all_kernels[i] != ERT_QK_AVX2U7 || q->qmax == 127))
             expect_same(all_kernels[i], q, pool, want);
     free(want);
     ert_qgemm_force(ERT_QK_AUTO, NULL);
@@ -415,17 +427,20 @@ static void test_qgemm_pack_x_f32_same_bytes_as_quantize_then_pack(void)
         QT_ASSERT(ert_qgemm_force(all_kernels[ki], &err) == ERT_OK);
         float one[4] = {0};
         uint8_t small[4096] __attribute__((aligned(64)));
-        if (!ert_qgemm_has_pack_x_f32()) {
-            QT_ASSERT(ert_qgemm_pack_x_f32(one, 2, 2, 2, 1.0f, 0, small, sizeof small, &err) == ERT_EUNSUPPORTED);
+        for (unsigned qm = 127; qm <= 255; qm += 128) {
+        if (!ert_qgemm_has_pack_x_f32(qm)) {
+            QT_ASSERT(ert_qgemm_pack_x_f32(one, 2, 2, 2, 1.0f, 0, qm, small, sizeof small, &err) == ERT_EUNSUPPORTED);
             continue;
         }
-        QT_ASSERT(ert_qgemm_pack_x_f32(one, 4, 1, 1, 1.0f, 0, small, sizeof small, &err) == ERT_EINVAL); /* P = 1 */
-        QT_ASSERT(ert_qgemm_pack_x_f32(one, 2, 2, 2, 1.0f, 0, small, 8, &err) == ERT_EINVAL); /* too small */
+        QT_ASSERT(ert_qgemm_pack_x_f32(one, 4, 1, 1, 1.0f, 0, qm, small, sizeof small, &err) == ERT_EINVAL); /* P = 1 */
+        QT_ASSERT(ert_qgemm_pack_x_f32(one, 2, 2, 2, 1.0f, 0, qm, small, 8, &err) == ERT_EINVAL); /* too small */
+        if (qm == 127) /* a zero point above q_max */
+            QT_ASSERT(ert_qgemm_pack_x_f32(one, 2, 2, 2, 1.0f, 128, qm, small, sizeof small, &err) == ERT_EINVAL);
         rnd_state = 77;
         for (size_t a = 0; a < sizeof ks / sizeof ks[0]; a++)
             for (size_t b = 0; b < sizeof ps / sizeof ps[0]; b++) {
                 size_t k = ks[a], p = ps[b], ldx = p + (a + b) % 3;
-                uint8_t z = zs[(a + b) % 3];
+                uint8_t z = (uint8_t)(zs[(a + b) % 3] * qm / 255);
                 float *x = malloc(k * ldx * sizeof *x);
                 uint8_t *q = malloc(k * ldx);
                 for (size_t i = 0; i < k * ldx; i++) {
@@ -433,15 +448,16 @@ static void test_qgemm_pack_x_f32_same_bytes_as_quantize_then_pack(void)
                     x[i] = r == 0 ? NAN : r == 1 ? INFINITY : r == 2 ? -INFINITY : r == 3 ? 3e38f
                          : (float)((int)(rnd() % 2049) - 1024) / 8.0f; /* ties at inv 4 */
                 }
-                ert_qquantize(x, k * ldx, 4.0f, z, q);
-                size_t need = ert_qgemm_x_size(k, p);
+                ert_qquantize_q(x, k * ldx, 4.0f, z, (uint8_t)qm, q);
+                size_t need = ert_qgemm_x_size_q(k, p, qm);
                 uint8_t *want = alloc64(need), *got = alloc64(need);
                 memset(want, 0xAB, need), memset(got, 0xCD, need);
-                QT_ASSERT(ert_qgemm_pack_x(q, k, p, ldx, want, need, &err) == ERT_OK);
-                QT_ASSERT(ert_qgemm_pack_x_f32(x, k, p, ldx, 4.0f, z, got, need, &err) == ERT_OK);
+                QT_ASSERT(ert_qgemm_pack_x_q(q, k, p, ldx, qm, want, need, &err) == ERT_OK);
+                QT_ASSERT(ert_qgemm_pack_x_f32(x, k, p, ldx, 4.0f, z, qm, got, need, &err) == ERT_OK);
                 QT_ASSERT(memcmp(want, got, need) == 0);
                 free(x), free(q), free(want), free(got);
             }
+        }
     }
     ert_qgemm_force(ERT_QK_AUTO, NULL);
 }
@@ -497,6 +513,155 @@ static void test_qgemm_refuses_bad_calls(void)
     QT_ASSERT(ert_qgemm_force(ERT_QK_AUTO, &err) == ERT_OK);
 }
 
+/* ---- 7-bit activations (q_max = 127): the avx2u7 kernel (vpmaddubsw) on x86 ---- */
+
+static void test_qgemm_7bit_picks_avx2u7_and_matches_reference_over_shapes(void)
+{
+    ert_error err;
+    if (ert_qgemm_supported(ERT_QK_AVX2U7)) {
+        /* the kernel id in the packed header: avx2u7 for q_max 127 only, and only when chosen */
+        int8_t w[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+        uint8_t buf[4096] __attribute__((aligned(64)));
+        uint32_t id;
+        QT_ASSERT(ert_qgemm_force(ERT_QK_AUTO, &err) == ERT_OK);
+        QT_ASSERT(ert_qgemm_kernel() == ERT_QK_AVX2U7 && strcmp(ert_qgemm_kernel_name(), "avx2u7") == 0);
+        QT_ASSERT(ert_qgemm_pack_q(w, 2, 4, 127, buf, sizeof buf, &err) == ERT_OK);
+        memcpy(&id, buf + 4, 4);
+        QT_ASSERT(id == ERT_QK_AVX2U7);
+        QT_ASSERT(ert_qgemm_pack_q(w, 2, 4, 255, buf, sizeof buf, &err) == ERT_OK);
+        memcpy(&id, buf + 4, 4);
+        QT_ASSERT(id == ERT_QK_AVX2);
+        QT_ASSERT(ert_qgemm_force(ERT_QK_AVX2, &err) == ERT_OK);
+        QT_ASSERT(ert_qgemm_pack_q(w, 2, 4, 127, buf, sizeof buf, &err) == ERT_OK);
+        memcpy(&id, buf + 4, 4);
+        QT_ASSERT(id == ERT_QK_AVX2);
+        /* K = 5 pads to 8 for avx2u7 (groups of 4): 64 header + 64 sums + 6 rows x 8 */
+        QT_ASSERT(ert_qgemm_force(ERT_QK_AVX2U7, &err) == ERT_OK);
+        QT_ASSERT(ert_qgemm_packed_size_q(2, 5, 127) == 64 + 64 + 6 * 8);
+        QT_ASSERT(ert_qgemm_x_size_q(5, 17, 127) == 2 * 2 * 64); /* 2 panels x 2 groups x 64 bytes */
+    }
+    /* K off the groups of 4 (1, 2, 3, 5, 6, 7, 9, ...), P = 1 (GEMV, short last block), tails. */
+    static const size_t ns[] = {1, 5, 6, 7, 13, 64};
+    static const size_t ks[] = {1, 2, 3, 4, 5, 6, 7, 9, 15, 16, 17, 18, 19, 33, 100, 257};
+    static const size_t ps[] = {1, 2, 7, 15, 16, 17, 33, 129};
+    unsigned seed = 7000;
+    for (size_t a = 0; a < sizeof ns / sizeof ns[0]; a++)
+        for (size_t b = 0; b < sizeof ks / sizeof ks[0]; b++)
+            for (size_t c = 0; c < sizeof ps / sizeof ps[0]; c++) {
+                if ((a + b + c) % 2 != 0 && ps[c] != 1)
+                    continue;
+                prob q = prob_make(ns[a], ks[b], ps[c], seed++, 0, 0);
+                prob_to7(&q);
+                q.epi = seed % 2 ? ERT_QEPI_F32 : ERT_QEPI_U8;
+                q.use_res = seed % 4 == 1;
+                q.use_bias = seed % 5 != 0;
+                check_all(&q, NULL);
+                prob_free(&q);
+            }
+    /* whole 6 x 16 tiles (the fused fp32 epilogue) and conv-sized shapes */
+    static const size_t big[][3] = {{12, 40, 32}, {48, 259, 64}, {64, 288, 200}, {130, 300, 49}, {250, 514, 1}};
+    for (size_t i = 0; i < 5; i++) {
+        prob q = prob_make(big[i][0], big[i][1], big[i][2], 7100 + (unsigned)i, 0, 0);
+        prob_to7(&q);
+        q.epi = ERT_QEPI_F32, q.use_res = i % 2 == 0, q.lo = i == 1 ? 0.0f : -INFINITY;
+        check_all(&q, NULL);
+        q.epi = ERT_QEPI_U8;
+        check_all(&q, NULL);
+        prob_free(&q);
+    }
+}
+
+static void test_qgemm_7bit_saturation_edge(void)
+{
+    /* vpmaddubsw's worst case: X all 127 against W all 127 / all -127 / alternating, every
+     * pair sum +-2 * 127 * 127 = +-32258 (exact; 255 would saturate at 32767), z_x 0, 64,
+     * 127, at depths past every unroll (K = 1031: 257 groups and a short one). */
+    static const uint8_t zs[] = {0, 64, 127};
+    unsigned seed = 7500;
+    for (int wm = 1; wm <= 3; wm++)
+        for (int xm = 1; xm <= 3; xm++)
+            for (size_t z = 0; z < 3; z++)
+                for (size_t p = 1; p <= 19; p += 18) {
+                    prob q = prob_make(7, 1031, p, seed++, wm, xm);
+                    prob_to7(&q);
+                    q.z_x = zs[z];
+                    q.use_bias = false;
+                    q.epi = ERT_QEPI_F32;
+                    for (size_t i = 0; i < q.n; i++)
+                        q.scale[i] = 1.0f;
+                    check_all(&q, NULL);
+                    if (wm == 1 && xm == 1 && z == 0) { /* 1031 * 127 * 127 = 16628999 < 2^24: exact */
+                        float y[7 * 21];
+                        ert_error err;
+                        QT_ASSERT(run(ERT_QK_AUTO, &q, NULL, y, &err) == ERT_OK);
+                        QT_ASSERT(y[0] == 16628999.0f && y[q.ldc * 6 + q.p - 1] == 16628999.0f);
+                    }
+                    prob_free(&q);
+                }
+    /* The deepest K: 127 * 127 * 65535 = 1057014015, float 1057014016 (24 bits). */
+    prob q = prob_make(2, ERT_QGEMM_K_MAX, 3, 7900, 1, 1);
+    prob_to7(&q);
+    q.z_x = 0, q.use_bias = false, q.epi = ERT_QEPI_F32;
+    q.scale[0] = q.scale[1] = 1.0f;
+    check_all(&q, NULL);
+    float y[2 * 5];
+    ert_error err;
+    QT_ASSERT(run(ERT_QK_AUTO, &q, NULL, y, &err) == ERT_OK);
+    QT_ASSERT(y[0] == 1057014016.0f);
+    prob_free(&q);
+    ert_qgemm_force(ERT_QK_AUTO, NULL);
+}
+
+static void test_qgemm_7bit_threads_bit_identical(void)
+{
+    ert_pool *pool = NULL;
+    ert_error err;
+    QT_ASSERT(ert_pool_create(2, &pool, &err) == ERT_OK);
+    static const size_t shapes[][3] = {{70, 300, 250}, {200, 301, 1}, {190, 202, 20}, {64, 1155, 196}};
+    for (size_t i = 0; i < 4; i++) {
+        prob q = prob_make(shapes[i][0], shapes[i][1], shapes[i][2], 7700 + (unsigned)i, 0, 0);
+        prob_to7(&q);
+        q.epi = i == 1 ? ERT_QEPI_U8 : ERT_QEPI_F32;
+        q.use_res = i == 0;
+        check_all(&q, NULL); /* 1 thread */
+        check_all(&q, pool); /* 2 threads */
+        prob_free(&q);
+    }
+    ert_pool_destroy(pool);
+}
+
+static void test_qgemm_7bit_quantize_and_refusals(void)
+{
+    /* q_max 127: the rail moves, ties, NaN and the zero point do not */
+    const float x[] = {2.5f, 117.5f, 116.5f, NAN, INFINITY, -INFINITY, 1e30f, 200.0f, -10.5f, 0.0f};
+    const uint8_t want[] = {12, 127, 126, 10, 127, 0, 127, 127, 0, 10};
+    uint8_t q[10];
+    ert_qquantize_q(x, 10, 1.0f, 10, 127, q);
+    for (size_t i = 0; i < 10; i++)
+        QT_ASSERT(q[i] == want[i]);
+    ert_qquantize_q(x, 10, 1.0f, 10, 255, q); /* 255: ert_qquantize's bits */
+    uint8_t q8[10];
+    ert_qquantize(x, 10, 1.0f, 10, q8);
+    QT_ASSERT(memcmp(q, q8, 10) == 0 && q8[7] == 210);
+    /* a 7-bit product on weights packed for 8 bits (another kernel on x86) is refused */
+    ert_error err;
+    if (ert_qgemm_supported(ERT_QK_AVX2U7)) {
+        QT_ASSERT(ert_qgemm_force(ERT_QK_AVX2U7, &err) == ERT_OK);
+        int8_t w[4] = {1, 2, 3, 4};
+        uint8_t xs[4] = {1, 2, 3, 4}, buf[4096] __attribute__((aligned(64))), xw[4096] __attribute__((aligned(64)));
+        float scale[2] = {1, 1}, y[4];
+        QT_ASSERT(ert_qgemm_pack_q(w, 2, 2, 255, buf, sizeof buf, &err) == ERT_OK);
+        QT_ASSERT(ert_qgemm_pack_x_q(xs, 2, 2, 2, 127, xw, sizeof xw, &err) == ERT_OK);
+        ert_qgemm_call c = {.n = 2, .k = 2, .p = 2, .w = buf, .x = xw, .q_max = 127, .scale = scale, .y = y,
+                            .ldc = 2, .lo = -INFINITY, .hi = INFINITY};
+        QT_ASSERT(ert_qgemm(&c, &err) == ERT_EINVAL && strstr(err.msg, "'avx2' but the active kernel is 'avx2u7'"));
+        QT_ASSERT(ert_qgemm_pack_q(w, 2, 2, 127, buf, sizeof buf, &err) == ERT_OK);
+        QT_ASSERT(ert_qgemm(&c, &err) == ERT_OK);
+        QT_ASSERT(y[0] == 7.0f && y[1] == 10.0f && y[2] == 15.0f && y[3] == 22.0f); /* [1 2; 3 4] [1 2; 3 4] */
+    }
+    ert_qgemm_force(ERT_QK_AUTO, NULL);
+}
+
 static const qt_case qgemm_cases[] = {
     QT_CASE(test_qgemm_hand_computed),
     QT_CASE(test_qgemm_kernels_match_reference_over_shapes),
@@ -507,6 +672,10 @@ static const qt_case qgemm_cases[] = {
     QT_CASE(test_qgemm_quantize_edges),
     QT_CASE(test_qgemm_pack_x_f32_same_bytes_as_quantize_then_pack),
     QT_CASE(test_qgemm_refuses_bad_calls),
+    QT_CASE(test_qgemm_7bit_picks_avx2u7_and_matches_reference_over_shapes),
+    QT_CASE(test_qgemm_7bit_saturation_edge),
+    QT_CASE(test_qgemm_7bit_threads_bit_identical),
+    QT_CASE(test_qgemm_7bit_quantize_and_refusals),
     QT_END,
 };
 

@@ -4,10 +4,11 @@ Exports the full-size graphs once (cached), converts them, times all three, prin
 
 usage: /usr/bin/python3 tools/bench/bench.py [--threads 1,2] [--iterations 20] [--warmup 3] [--rounds R]
            [--models a,b] [--size full|small] [--embedrt PATH] [--ort-bench PATH] [--cache DIR]
-           [--no-ort] [--no-torch] [--no-embedrt] [--reexport] [--json FILE] [--int8]
+           [--no-ort] [--no-torch] [--no-embedrt] [--reexport] [--json FILE] [--int8] [--int8-bits 7|8]
 With --int8 each model is also converted with --quantize int8 (calibrated on 32 synthetic
 frames) and timed in the same rounds: a second table compares embedrt int8, embedrt fp32
-and ONNX Runtime fp32.
+and ONNX Runtime fp32. --int8-bits 7 converts with --activation-bits 7 (7-bit activations:
+the AVX2 vpmaddubsw kernel); the default 8 is the converter's default.
 See tools/bench/README.md for what each column means.
 """
 
@@ -148,14 +149,14 @@ def calibration_frames(cache, size):
     return d
 
 
-def embedrt_convert_int8(exe, onnx_path, erb, frames, meta):
+def embedrt_convert_int8(exe, onnx_path, erb, frames, meta, bits=8):
     if os.path.exists(erb) and os.path.getmtime(erb) > max(os.path.getmtime(onnx_path), os.path.getmtime(exe)):
         return
     # Inputs in [-1, 1] (TCN, mfTCN) are x * 2/255 - 1 of the frame: calibrate on that.
     signed = meta["inputs"][0].get("range", [0, 1])[0] < -0.5
     recipe = ["--preprocess", "scale=2/255,mean=1,1,1"] if signed else []
-    run_quiet([exe, "convert", onnx_path, "-o", erb, "--quantize", "int8", "--calibration", frames] + recipe,
-              "embedrt convert --quantize int8", 3600)
+    run_quiet([exe, "convert", onnx_path, "-o", erb, "--quantize", "int8", "--calibration", frames,
+               "--activation-bits", str(bits)] + recipe, "embedrt convert --quantize int8", 3600)
 
 
 def image_size(meta):
@@ -280,6 +281,8 @@ def main():
     ap.add_argument("--reexport", action="store_true", help="export the ONNX models again")
     ap.add_argument("--json", help="also write every measurement to this file")
     ap.add_argument("--int8", action="store_true", help="also time embedrt with --quantize int8 blobs")
+    ap.add_argument("--int8-bits", type=int, choices=[7, 8], default=8,
+                    help="--activation-bits of the int8 conversions (7: the AVX2 vpmaddubsw kernel; default 8)")
     args = ap.parse_args()
 
     try:
@@ -326,7 +329,7 @@ def main():
         inputs, outputs = case_files(case_dir, meta, "input"), case_files(case_dir, meta, "output")
         erb = os.path.join(args.cache, "erb", m + ".erb")
         ert_ok, ert_err = not args.no_embedrt, None
-        erb8 = os.path.join(args.cache, "erb", m + ".int8.erb")
+        erb8 = os.path.join(args.cache, "erb", m + (".int8.erb" if args.int8_bits == 8 else ".int8a7.erb"))
         q_ok, q_err = ert_ok and args.int8, None
         if ert_ok:
             os.makedirs(os.path.dirname(erb), exist_ok=True)
@@ -338,7 +341,8 @@ def main():
                 ert_ok = q_ok = False
         if q_ok:
             try:
-                embedrt_convert_int8(exe, onnx_path, erb8, calibration_frames(args.cache, image_size(meta)), meta)
+                embedrt_convert_int8(exe, onnx_path, erb8, calibration_frames(args.cache, image_size(meta)), meta,
+                                     args.int8_bits)
                 q_err = embedrt_check(exe, erb8, inputs, outputs, os.path.join(args.cache, "run8", m))
             except BenchError as e:
                 problems.append(f"{m} int8: {e}")
@@ -411,7 +415,8 @@ def main():
               f"{fmt(gflops, '.1f')} | {fmt(pct, '.0f')} | {fmt(r['embedrt_err'], '.1e')} | "
               f"{fmt(o and o.get('max_rel_err'), '.1e')} | {fmt(p and p['max_rel_err'], '.1e')} |")
     if args.int8:
-        print("\nint8 (--quantize int8, percentile calibration on 32 synthetic frames): int8/fp32 is the median "
+        print(f"\nint8 (--quantize int8 --activation-bits {args.int8_bits}, percentile calibration on 32 synthetic "
+              "frames): int8/fp32 is the median "
               "over rounds of `embedrt bench fp32.erb --compare int8.erb`'s median per-iteration ratio (one fp32 "
               "run and one int8 run alternate); int8/ORT the median of per-round ratios; err = max relative error "
               "vs PyTorch float32; size = int8 blob / fp32 blob; int8/fp32 CPU = the same ratio on process CPU "

@@ -86,7 +86,7 @@ static int run_qgemm(void *p)
 {
     qctx *q = p;
     ert_error err;
-    if (ert_qgemm_pack_x(q->x, q->s->k, q->s->p, q->s->p, q->ws, q->ws_size, &err) != ERT_OK ||
+    if (ert_qgemm_pack_x_q(q->x, q->s->k, q->s->p, q->s->p, q->call.q_max, q->ws, q->ws_size, &err) != ERT_OK ||
         ert_qgemm(&q->call, &err) != ERT_OK) {
         fprintf(stderr, "qgemm_bench: %s\n", err.msg);
         return 1;
@@ -98,7 +98,8 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: qgemm_bench [--threads N]... [--seconds S] [--no-ref] [--cpu-time]\n"
                "  Prints GOP/s (2*N*K*P per second) of ert_gemm (OpenBLAS sgemm) and of every int8 kernel this\n"
-               "  CPU runs (ref, avx2 / neon, sdot) on conv shapes, and int8 speed-up over sgemm.\n"
+               "  CPU runs (ref, avx2 / neon, sdot, avx2u7) on conv shapes, and int8 speed-up over sgemm;\n"
+               "  avx2u7 multiplies 7-bit activations (the same data masked to 0..127, q_max 127).\n"
                "  --threads N   thread counts to run (default: 1 and 2)\n"
                "  --seconds S   measuring time per cell (default 0.25)\n"
                "  --no-ref      skip the (slow) portable reference kernel\n"
@@ -135,9 +136,9 @@ int main(int argc, char **argv)
         threads[0] = 1, threads[1] = 2, nthreads = 2;
     ert_gemm_set_threads(1); /* embedrt owns the threads */
 
-    ert_qkernel kernels[4];
+    ert_qkernel kernels[5];
     int nk = 0;
-    for (int k = ERT_QK_REF; k <= ERT_QK_SDOT; k++)
+    for (int k = ERT_QK_REF; k <= ERT_QK_AVX2U7; k++)
         if (ert_qgemm_supported((ert_qkernel)k) && (with_ref || k != ERT_QK_REF))
             kernels[nk++] = (ert_qkernel)k;
     ert_qgemm_force(ERT_QK_AUTO, NULL);
@@ -155,7 +156,7 @@ int main(int argc, char **argv)
         size_t n = s->n, k = s->k, p = s->p;
         float *a = malloc(n * k * sizeof *a), *b = malloc(k * p * sizeof *b), *c = malloc(n * p * sizeof *c);
         int8_t *w = malloc(n * k);
-        uint8_t *x = malloc(k * p);
+        uint8_t *x = malloc(k * p), *x7 = malloc(k * p);
         float *scale = malloc(n * sizeof *scale);
         int32_t *bias = calloc(n, sizeof *bias);
         unsigned st = 7;
@@ -167,6 +168,7 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < k * p; i++) {
             st = st * 1103515245u + 12345u;
             x[i] = (uint8_t)(st >> 8);
+            x7[i] = x[i] & 127;
             b[i] = (float)x[i] / 255.0f;
         }
         for (size_t i = 0; i < n; i++)
@@ -186,15 +188,17 @@ int main(int argc, char **argv)
             double best = INFINITY;
             for (int ki = 0; ki < nk; ki++) {
                 ert_qgemm_force(kernels[ki], NULL);
-                size_t wsz = ert_qgemm_packed_size(n, k), xsz = ert_qgemm_x_size(k, p);
+                unsigned qm = kernels[ki] == ERT_QK_AVX2U7 ? 127 : 255;
+                size_t wsz = ert_qgemm_packed_size_q(n, k, qm), xsz = ert_qgemm_x_size_q(k, p, qm);
                 void *wp = aligned_alloc(64, (wsz + 63) / 64 * 64), *ws = aligned_alloc(64, (xsz + 63) / 64 * 64);
                 float *y = malloc(n * p * sizeof *y);
                 double tq = NAN;
-                if (ert_qgemm_pack(w, n, k, wp, wsz, &err) == ERT_OK) {
-                    qctx q = {s, {.n = n, .k = k, .p = p, .w = wp, .x = ws, .z_x = 128, .bias = bias,
+                if (ert_qgemm_pack_q(w, n, k, qm, wp, wsz, &err) == ERT_OK) {
+                    qctx q = {s, {.n = n, .k = k, .p = p, .w = wp, .x = ws, .z_x = (uint8_t)(qm / 2 + 1), .q_max = (uint8_t)qm,
+                                  .bias = bias,
                                   .epilogue = ERT_QEPI_F32, .scale = scale, .lo = 0.0f, .hi = INFINITY, .y = y,
                                   .ldc = p, .pool = pool},
-                              x, ws, xsz};
+                              qm == 127 ? x7 : x, ws, xsz};
                     double saved = min_seconds;
                     if (kernels[ki] == ERT_QK_REF)
                         min_seconds = 0.01; /* one or two calls: it is the yardstick for correctness */
@@ -213,7 +217,7 @@ int main(int argc, char **argv)
             ert_pool_set_active(pool, false);
             ert_pool_destroy(pool);
         }
-        free(a), free(b), free(c), free(w), free(x), free(scale), free(bias);
+        free(a), free(b), free(c), free(w), free(x), free(x7), free(scale), free(bias);
     }
     ert_qgemm_force(ERT_QK_AUTO, NULL);
     return 0;

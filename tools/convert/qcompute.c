@@ -207,7 +207,7 @@ ert_status ert_qc_rewrite(ert_graph *g, uint32_t node, const ert_qparams *xp, er
     uint32_t in[5] = {n->in[0], tq, tb, ts, r_in};
     uint32_t n_in = r_in != ERT_NO_TENSOR ? 5 : 4;
     uint32_t *nin = malloc(n_in * sizeof *nin);
-    int64_t *ints = malloc((conv ? n->n_ints + 1 : 1) * sizeof *ints);
+    int64_t *ints = malloc((conv ? n->n_ints + 2 : 2) * sizeof *ints);
     float inv = xp->inv_scale;
     if (!nin || !ints) {
         free(nin);
@@ -222,6 +222,8 @@ ert_status ert_qc_rewrite(ert_graph *g, uint32_t node, const ert_qparams *xp, er
         n_ints = n->n_ints;
     }
     ints[n_ints++] = xp->zero_point;
+    if (xp->q_max && xp->q_max != 255) /* 8-bit blobs keep today's params (q_max 255 implied) */
+        ints[n_ints++] = xp->q_max;
     ert_node saved = *n;
     n->def = qdef;
     n->in = nin;

@@ -71,23 +71,29 @@ void ert_qstats_hist(ert_qstats *s, const float *v, size_t n)
 
 ert_qparams ert_qparams_of(float lo, float hi)
 {
+    return ert_qparams_levels(lo, hi, 255);
+}
+
+ert_qparams ert_qparams_levels(float lo, float hi, uint8_t q_max)
+{
     if (!(lo <= 0.0f))
         lo = 0.0f;
     if (!(hi >= 0.0f))
         hi = 0.0f;
-    ert_qparams p = {.lo = lo, .hi = hi};
+    const float levels = (float)q_max;
+    ert_qparams p = {.lo = lo, .hi = hi, .q_max = q_max};
     float range = hi - lo;
-    if (!(range > 0.0f) || !isfinite(range) || !isfinite(255.0f / range)) {
+    if (!(range > 0.0f) || !isfinite(range) || !isfinite(levels / range)) {
         p.scale = 1.0f; /* constant zero (or degenerate): any scale represents it */
         p.inv_scale = 1.0f;
         p.zero_point = 0;
         p.lo = p.hi = 0.0f;
         return p;
     }
-    p.scale = range / 255.0f;
+    p.scale = range / levels;
     p.inv_scale = 1.0f / p.scale;
     float z = rintf(-lo / p.scale);
-    p.zero_point = (uint8_t)(z < 0 ? 0 : z > 255 ? 255 : z);
+    p.zero_point = (uint8_t)(z < 0 ? 0 : z > levels ? levels : z);
     return p;
 }
 

@@ -26,10 +26,11 @@ typedef struct ert_qstats {
     uint64_t bins[ERT_QHIST_BINS];
 } ert_qstats;
 
-/* uint8 parameters: q = clamp(rne(x * inv_scale) + zero_point, 0, 255), x ~ scale * (q - zero_point). */
+/* uint8 parameters: q = clamp(rne(x * inv_scale) + zero_point, 0, q_max), x ~ scale * (q - zero_point). */
 typedef struct ert_qparams {
     float scale, inv_scale;
     uint8_t zero_point;
+    uint8_t q_max;               /* 255 (8-bit activations) or 127 (7-bit) */
     float lo, hi;                /* the range it represents (lo <= 0 <= hi) */
 } ert_qparams;
 
@@ -47,5 +48,7 @@ void ert_qstats_hist(ert_qstats *s, const float *v, size_t n);
 ert_qparams ert_qstats_params(const ert_qstats *s, ert_calib_method m);
 /* Parameters of a given range [lo, hi] (lo <= 0 <= hi after widening to include 0). */
 ert_qparams ert_qparams_of(float lo, float hi);
+/* The same on q_max levels (255: ert_qparams_of; 127: 7-bit, scale = range / 127, z <= 127). */
+ert_qparams ert_qparams_levels(float lo, float hi, uint8_t q_max);
 
 #endif

@@ -136,6 +136,7 @@ static void to_pb(const ert_qreport *r, embedrt_v1_QuantReport *m)
     m->kept_fp32 = (pb_callback_t){.funcs.encode = enc_kept, .arg = (void *)(uintptr_t)r};
     m->forced = r->forced;
     m->gate_cosine = r->gate_cosine;
+    m->activation_bits = r->activation_bits;
 }
 
 ert_status ert_qreport_encode(const ert_qreport *r, uint8_t **out, size_t *len, ert_error *err)
@@ -240,6 +241,7 @@ ert_status ert_qreport_decode(const uint8_t *data, size_t len, ert_qreport *r, e
     r->heldout_frames = m.heldout_frames;
     r->forced = m.forced;
     r->gate_cosine = m.gate_cosine;
+    r->activation_bits = m.activation_bits;
     return ERT_OK;
 }
 
@@ -263,7 +265,8 @@ void ert_qreport_print(const ert_qreport *r, FILE *f, size_t max_layers)
 {
     fprintf(f, "quantization %s", r->mode);
     if (r->method[0])
-        fprintf(f, ", calibration %s on %u frames", r->method, r->calibration_frames);
+        fprintf(f, ", calibration %s on %u frames, %u-bit activations", r->method, r->calibration_frames,
+                r->activation_bits ? r->activation_bits : 8);
     if (r->heldout_frames)
         fprintf(f, ", accuracy vs float32 on %u held-out frames", r->heldout_frames);
     else

@@ -39,6 +39,7 @@ typedef struct ert_qreport {
     size_t n_kept;
     bool forced;
     double gate_cosine;
+    uint32_t activation_bits; /* int8: 8 or 7 (0 in older blobs: 8) */
 } ert_qreport;
 
 /* Growing the lists (malloc'd; ert_qreport_free releases them). */

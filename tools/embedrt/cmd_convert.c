@@ -28,7 +28,7 @@ static void usage(FILE *f)
 {
     fputs("usage: embedrt convert MODEL.onnx -o OUT.erb [--input-shape NAME=DIMS]... [--compress] [--preprocess RECIPE]\n"
           "               [--quantize int8|int8-weights [--calibration PATH] [--calibration-method M]\n"
-          "                [--calibration-frames N] [--keep-fp32 NODE,...] [--force]]\n"
+          "                [--calibration-frames N] [--activation-bits 7|8] [--keep-fp32 NODE,...] [--force]]\n"
           "       embedrt convert --family FAMILY --graph ROLE=MODEL.onnx... -o OUT.erb\n"
           "               [--preprocess ROLE:RECIPE]... [--param KEY=VALUE]... [--latent-stats FILE.npy]\n"
           "               [--window N] [--stride S] [--input-shape NAME=DIMS]... [--compress]\n"
@@ -55,6 +55,8 @@ static void usage(FILE *f)
           "  --calibration-frames N     use the first N frames (default: all)\n"
           "  --calibration-method M     int8 input ranges: minmax, percentile (99.99%, default) or\n"
           "                             entropy (the clipping that minimises KL divergence)\n"
+          "  --activation-bits 7|8      int8: quantized inputs on 255 levels (8, default) or 127 (7:\n"
+          "                             a little coarser, lets AVX2 use its faster exact vpmaddubsw kernel)\n"
           "  --keep-fp32 NODE,...       leave these nodes in float32; with int8, layers are also put\n"
           "                             back to float32 automatically (lowest output SQNR first)\n"
           "                             until every output's mean cosine reaches 0.99\n"
@@ -243,7 +245,7 @@ int ert_cmd_convert(int argc, char **argv)
             out = val;
         } else if (strcmp(a, "--quantize") == 0 || strcmp(a, "--calibration") == 0 ||
                    strcmp(a, "--calibration-frames") == 0 || strcmp(a, "--keep-fp32") == 0 ||
-                   strcmp(a, "--calibration-method") == 0) {
+                   strcmp(a, "--calibration-method") == 0 || strcmp(a, "--activation-bits") == 0) {
             if (ert_convert_quant_parse(&quant, a, val, &err) != ERT_OK) {
                 fprintf(stderr, "embedrt convert: %s\n", err.msg);
                 goto done;

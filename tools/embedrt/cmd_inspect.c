@@ -245,8 +245,10 @@ static void json_quant(const ert_blob_info *info, const ert_qreport *r)
     ert_cli_json_str(stdout, r->mode);
     printf(",\"method\":");
     ert_cli_json_str(stdout, r->method);
-    printf(",\"calibration_frames\":%u,\"heldout_frames\":%u,\"forced\":%s,\"gate_cosine\":%.17g,\"outputs\":[",
-           r->calibration_frames, r->heldout_frames, r->forced ? "true" : "false", r->gate_cosine);
+    printf(",\"calibration_frames\":%u,\"heldout_frames\":%u,\"forced\":%s,\"gate_cosine\":%.17g,"
+           "\"activation_bits\":%u,\"outputs\":[",
+           r->calibration_frames, r->heldout_frames, r->forced ? "true" : "false", r->gate_cosine,
+           strcmp(r->mode, "int8") == 0 ? (r->activation_bits ? r->activation_bits : 8) : 0);
     for (size_t i = 0; i < r->n_outputs; i++) {
         const ert_qr_output *o = &r->outputs[i];
         printf("%s{\"graph\":", i ? "," : "");

@@ -36,6 +36,10 @@ ert_status ert_convert_quant_parse(ert_convert_quant *q, const char *opt, const 
             return ert_fail(err, ERT_EINVAL, "--calibration-method '%s': expected minmax, percentile or entropy", val);
         q->method = (int)m;
         q->method_set = true;
+    } else if (strcmp(opt, "--activation-bits") == 0) {
+        if (strcmp(val, "7") != 0 && strcmp(val, "8") != 0)
+            return ert_fail(err, ERT_EINVAL, "--activation-bits '%s': expected 7 or 8", val);
+        q->act_bits = val[0] - '0';
     } else if (strcmp(opt, "--calibration") == 0) {
         q->calibration = val;
     } else if (strcmp(opt, "--calibration-frames") == 0) {
@@ -72,6 +76,9 @@ ert_status ert_convert_quant_check(const ert_convert_quant *q, ert_error *err)
     if (q->mode && strcmp(q->mode, "int8") == 0 && !q->calibration)
         return ert_fail(err, ERT_EINVAL, "--quantize int8 needs --calibration PATH (frames to measure activation "
                         "ranges on)");
+    if (q->act_bits && !(q->mode && strcmp(q->mode, "int8") == 0))
+        return ert_fail(err, ERT_EINVAL, "--activation-bits is for --quantize int8 (the bits of the quantized "
+                        "activations)");
     if (q->method_set && q->mode && strcmp(q->mode, "int8-weights") == 0)
         return ert_fail(err, ERT_EINVAL, "--calibration-method is for --quantize int8 (int8-weights has no "
                         "activation ranges)");
@@ -289,6 +296,8 @@ static ert_status quantize_int8(const char *out, ert_graph **gs, uint32_t n, ert
     bool *keep[8] = {0}, *wino[8] = {0};
     ert_calib_method method = q->method_set ? (ert_calib_method)q->method : ERT_CALIB_PERCENTILE;
     snprintf(r->method, sizeof r->method, "%s", ert_calib_method_name(method));
+    const int bits = q->act_bits ? q->act_bits : 8;
+    r->activation_bits = (uint32_t)bits;
     if (n > 8)
         return ert_fail(err, ERT_EINVAL, "quantize: at most 8 graphs");
     cc.n_nodes = calloc(n, sizeof *cc.n_nodes);
@@ -361,6 +370,8 @@ static ert_status quantize_int8(const char *out, ert_graph **gs, uint32_t n, ert
                 if (!cc.st[i][k].count_ok || keep[i][k])
                     continue;
                 ert_qparams xp = ert_qstats_params(&cc.st[i][k].s, method);
+                if (bits == 7) /* the same range on 127 levels: q_max 127 (vpmaddubsw-exact) */
+                    xp = ert_qparams_levels(xp.lo, xp.hi, 127);
                 ert_error e;
                 ert_status s2 = ert_qc_rewrite(work[i], k, &xp, &e);
                 if (s2 == ERT_EINVAL) { /* this node cannot (bias range...): it stays float32 */

@@ -16,6 +16,7 @@ typedef struct ert_convert_quant {
     const char *mode;        /* NULL: float32; "int8" (int8 compute) or "int8-weights" (int8 storage) */
     int method;              /* ert_calib_method (tools/convert/qrange.h); percentile unless set */
     bool method_set;
+    int act_bits;            /* --activation-bits: 8 (default, 0 = unset) or 7 (q_max 127) */
     const char *calibration; /* folder of images or .y4m */
     size_t frames;           /* --calibration-frames (0: all) */
     char keep[ERT_CONVERT_MAX_KEEP][257];
@@ -24,7 +25,7 @@ typedef struct ert_convert_quant {
 } ert_convert_quant;
 
 /* One option (--quantize, --calibration, --calibration-method, --calibration-frames,
- * --keep-fp32) and its value. */
+ * --activation-bits, --keep-fp32) and its value. */
 ert_status ert_convert_quant_parse(ert_convert_quant *q, const char *opt, const char *val, ert_error *err);
 /* After all options: the combinations make sense. */
 ert_status ert_convert_quant_check(const ert_convert_quant *q, ert_error *err);

@@ -26,7 +26,8 @@
 #include <immintrin.h>
 #endif
 
-/* ErtQConv ints: the window block of spatial.h, [17] group, [18] z_x. floats: [inv_s_x]. */
+/* ErtQConv ints: the window block of spatial.h, [17] group, [18] z_x, optional [19] q_max
+ * (127 or 255; absent: 255). floats: [inv_s_x]. */
 #define QC_GROUP ERT_SP_INTS
 #define QC_ZX (ERT_SP_INTS + 1)
 #define QC_INTS (ERT_SP_INTS + 2)
@@ -43,7 +44,7 @@ static size_t ru(size_t v, size_t a)
     return (v + a - 1) / a * a;
 }
 
-/* Upper bound of ert_qgemm_x_size(k, p) over every kernel (ref, avx2, neon, sdot): the
+/* Upper bound of ert_qgemm_x_size_q(k, p, *) over every kernel (ref, avx2, avx2u7, neon, sdot): the
  * scratch is sized when the blob is planned, maybe on another machine than the one that
  * runs it. 0 on overflow. */
 static size_t xbound(size_t k, size_t p)
@@ -78,16 +79,23 @@ static const char *act_name(ert_act a)
     return (unsigned)a < sizeof names / sizeof names[0] ? names[a] : "unknown";
 }
 
-/* Checks shared by both ops: params, quantization parameters, activation. */
-static ert_status check_q_params(const ert_node *n, uint32_t n_ints, size_t zx_slot, float *lo, float *hi,
-                                 ert_error *err)
+/* Checks shared by both ops: params (n_ints, or n_ints + 1 with q_max last), quantization
+ * parameters, activation. */
+static ert_status check_q_params(const ert_node *n, uint32_t n_ints, size_t zx_slot, uint8_t *qmax, float *lo,
+                                 float *hi, ert_error *err)
 {
-    if (n->n_ints != n_ints || !n->ints || n->n_floats != 1 || !n->floats)
-        return ert_node_fail(err, n, ERT_EFORMAT, "has %u int / %u float params, expected %u / 1 (z_x, inv_s_x)",
-                             n->n_ints, n->n_floats, n_ints);
+    if ((n->n_ints != n_ints && n->n_ints != n_ints + 1) || !n->ints || n->n_floats != 1 || !n->floats)
+        return ert_node_fail(err, n, ERT_EFORMAT, "has %u int / %u float params, expected %u or %u / 1 (z_x[, q_max], "
+                             "inv_s_x)", n->n_ints, n->n_floats, n_ints, n_ints + 1);
+    int64_t qm = n->n_ints > n_ints ? n->ints[n_ints] : 255;
+    if (qm != 127 && qm != 255)
+        return ert_node_fail(err, n, ERT_EFORMAT, "activation maximum q_max = %lld must be 127 (7-bit) or 255 (8-bit)",
+                             (long long)qm);
+    *qmax = (uint8_t)qm;
     int64_t zx = n->ints[zx_slot];
-    if (zx < 0 || zx > 255)
-        return ert_node_fail(err, n, ERT_EFORMAT, "input zero point z_x = %lld is outside [0, 255]", (long long)zx);
+    if (zx < 0 || zx > qm)
+        return ert_node_fail(err, n, ERT_EFORMAT, "input zero point z_x = %lld is outside [0, q_max = %lld]",
+                             (long long)zx, (long long)qm);
     float inv = n->floats[0];
     if (!(inv > 0.0f) || !isfinite(inv))
         return ert_node_fail(err, n, ERT_EFORMAT, "input scale inverse inv_s_x = %g must be finite and > 0",
@@ -145,7 +153,7 @@ static ert_status kernel_usable(const ert_node *n, ert_error *err)
 typedef struct qc_plan {
     ert_sp_geom g;
     size_t N, C, M, group, Cg, Mg, K, S, IS;
-    uint8_t zx;
+    uint8_t zx, qmax;  /* quantized input in [0, qmax] */
     float inv, lo, hi;
     bool direct;      /* 1x1, stride 1, no pads: pack straight from the quantized input */
     bool narrow;      /* one (image, group) at a time, product split by ert_qgemm */
@@ -167,7 +175,7 @@ static ert_status qc_plan_make(const ert_graph *gr, const ert_node *n, qc_plan *
     if (n->n_in < 4 || n->n_in > 5 || n->n_out != 1)
         return ert_node_fail(err, n, ERT_EFORMAT, "needs inputs (X, Wq, Bq or none, S[, R]) and one output, got %u "
                              "inputs and %u outputs", n->n_in, n->n_out);
-    ert_status st = check_q_params(n, QC_INTS, QC_ZX, &p->lo, &p->hi, err);
+    ert_status st = check_q_params(n, QC_INTS, QC_ZX, &p->qmax, &p->lo, &p->hi, err);
     if (st == ERT_OK)
         st = ert_sp_check(n, n->ints, false, err);
     if (st != ERT_OK)
@@ -293,7 +301,7 @@ static size_t qc_workspace(const ert_graph *gr, const ert_node *n)
 
 static size_t qc_wpack(const qc_plan *p)
 {
-    size_t b = ert_qgemm_packed_size(p->Mg, p->K);
+    size_t b = ert_qgemm_packed_size_q(p->Mg, p->K, p->qmax);
     return b ? ru(b, 64) : 0;
 }
 
@@ -322,7 +330,7 @@ static void qc_prepare(const ert_graph *gr, const ert_node *n, void *out)
     }
     size_t per = qc_wpack(&p);
     for (size_t gi = 0; gi < p.group; gi++)
-        if (ert_qgemm_pack(w + gi * p.Mg * p.K, p.Mg, p.K, (char *)out + gi * per, per, NULL) != ERT_OK)
+        if (ert_qgemm_pack_q(w + gi * p.Mg * p.K, p.Mg, p.K, p.qmax, (char *)out + gi * per, per, NULL) != ERT_OK)
             memset((char *)out + gi * per, 0, per); /* bad magic: ert_qgemm reports it at run */
 }
 
@@ -410,10 +418,10 @@ static void qc_im2col(const uint8_t *restrict x, const qc_plan *p, size_t c0, si
  * stays the portable form (and does the tail). */
 #if defined(__x86_64__)
 __attribute__((target("avx2"))) static void quantize_avx2(const float *x, size_t count, float inv, uint8_t z,
-                                                        uint8_t *q)
+                                                        uint8_t qmax, uint8_t *q)
 {
     const __m256 iv = _mm256_set1_ps(inv), lo = _mm256_set1_ps(-Q_CLAMP), hi = _mm256_set1_ps(Q_CLAMP);
-    const __m256i zv = _mm256_set1_epi32(z), zero = _mm256_setzero_si256(), top = _mm256_set1_epi32(255);
+    const __m256i zv = _mm256_set1_epi32(z), zero = _mm256_setzero_si256(), top = _mm256_set1_epi32(qmax);
     const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
     size_t i = 0;
 #define QUANT8(p)                                                                                                   \
@@ -447,12 +455,12 @@ __attribute__((target("avx2"))) static void quantize_avx2(const float *x, size_t
         }
     }
 #undef QUANT8
-    ert_qquantize(x + i, count - i, inv, z, q + i);
+    ert_qquantize_q(x + i, count - i, inv, z, qmax, q + i);
 }
 #endif
 
-/* X -> uint8 (ert_qquantize's bits, faster where the CPU allows). */
-static void quantize(const float *x, size_t count, float inv, uint8_t z, uint8_t *q)
+/* X -> uint8 in [0, qmax] (ert_qquantize_q's bits, faster where the CPU allows). */
+static void quantize(const float *x, size_t count, float inv, uint8_t z, uint8_t qmax, uint8_t *q)
 {
 #if defined(__x86_64__)
     static int avx2 = -1;
@@ -461,11 +469,11 @@ static void quantize(const float *x, size_t count, float inv, uint8_t z, uint8_t
         avx2 = __builtin_cpu_supports("avx2") ? 1 : 0;
     }
     if (avx2) {
-        quantize_avx2(x, count, inv, z, q);
+        quantize_avx2(x, count, inv, z, qmax, q);
         return;
     }
 #endif
-    ert_qquantize(x, count, inv, z, q);
+    ert_qquantize_q(x, count, inv, z, qmax, q);
 }
 
 typedef struct qc_job {
@@ -491,7 +499,7 @@ static void qc_quant_part(void *arg, size_t begin, size_t end, int worker)
     qc_job *j = arg;
     const size_t chunk = 16384;
     size_t lo = begin * chunk, hi = end * chunk < j->p->xq_bytes ? end * chunk : j->p->xq_bytes;
-    quantize(j->x + lo, hi - lo, j->p->inv, j->p->zx, (uint8_t *)j->xq + lo);
+    quantize(j->x + lo, hi - lo, j->p->inv, j->p->zx, j->p->qmax, (uint8_t *)j->xq + lo);
 }
 
 /* Direct path: quantizes columns [c0, c1) of every input row of (image bn, group gi) into
@@ -503,11 +511,12 @@ static void qc_quant_cols(const qc_job *j, size_t bn, size_t gi, size_t c0, size
     const qc_plan *p = j->p;
     size_t base = (bn * p->C + gi * p->Cg) * p->IS;
     if (c0 == 0 && c1 == p->IS) {
-        quantize(j->x + base, p->Cg * p->IS, p->inv, p->zx, (uint8_t *)j->xq + base);
+        quantize(j->x + base, p->Cg * p->IS, p->inv, p->zx, p->qmax, (uint8_t *)j->xq + base);
         return;
     }
     for (size_t k = 0; k < p->Cg; k++)
-        quantize(j->x + base + k * p->IS + c0, c1 - c0, p->inv, p->zx, (uint8_t *)j->xq + base + k * p->IS + c0);
+        quantize(j->x + base + k * p->IS + c0, c1 - c0, p->inv, p->zx, p->qmax,
+                 (uint8_t *)j->xq + base + k * p->IS + c0);
 }
 
 /* Direct path: packs columns [c0, c1) of (image bn, group gi) into pk, from the float input
@@ -518,10 +527,10 @@ static ert_status qc_pack_direct(const qc_job *j, size_t bn, size_t gi, size_t c
     const qc_plan *p = j->p;
     size_t base = (bn * p->C + gi * p->Cg) * p->IS;
     if (j->fused && c1 - c0 >= 2)
-        return ert_qgemm_pack_x_f32(j->x + base + c0, p->K, c1 - c0, p->IS, p->inv, p->zx, pk, cap, err);
+        return ert_qgemm_pack_x_f32(j->x + base + c0, p->K, c1 - c0, p->IS, p->inv, p->zx, p->qmax, pk, cap, err);
     if (j->lazy)
         qc_quant_cols(j, bn, gi, c0, c1);
-    return ert_qgemm_pack_x(j->xq + base + c0, p->K, c1 - c0, p->IS, pk, cap, err);
+    return ert_qgemm_pack_x_q(j->xq + base + c0, p->K, c1 - c0, p->IS, p->qmax, pk, cap, err);
 }
 
 /* The product of columns [p0, p0 + t) of (image bn, group gi), packed in pk. */
@@ -535,6 +544,7 @@ static ert_status qc_product(qc_job *j, size_t bn, size_t gi, size_t p0, size_t 
         .w = j->wp + gi * p->wpack,
         .x = pk,
         .z_x = p->zx,
+        .q_max = p->qmax,
         .bias = j->b ? j->b + gi * p->Mg : NULL,
         .epilogue = ERT_QEPI_F32,
         .scale = j->s + gi * p->Mg,
@@ -560,7 +570,7 @@ static ert_status qc_block(qc_job *j, size_t bn, size_t gi, size_t p0, size_t t,
         st = qc_pack_direct(j, bn, gi, p0, p0 + t, pk, p->pk_bytes, err);
     } else {
         qc_im2col(xg, p, 0, p->Cg, p0, p0 + t, col);
-        st = ert_qgemm_pack_x(col, p->K, t, t, pk, p->pk_bytes, err);
+        st = ert_qgemm_pack_x_q(col, p->K, t, t, p->qmax, pk, p->pk_bytes, err);
     }
     return st != ERT_OK ? st : qc_product(j, bn, gi, p0, t, pk, pool, err);
 }
@@ -582,7 +592,7 @@ static void qc_pack_part(void *arg, size_t begin, size_t end, int worker)
     const qc_plan *p = j->p;
     uint8_t *col = j->ctx->scratch, *pk = col + p->col_bytes;
     size_t c0 = begin * 16, c1 = end == j->chunks ? p->S : end * 16;
-    size_t off = ert_qgemm_x_size(p->K, c0); /* 0 for c0 = 0 */
+    size_t off = ert_qgemm_x_size_q(p->K, c0, p->qmax); /* 0 for c0 = 0 */
     const uint8_t *src = p->direct ? j->xq + (j->bn * p->C + j->gi * p->Cg) * p->IS + c0 : col + c0;
     ert_error e;
     ert_status st;
@@ -592,7 +602,7 @@ static void qc_pack_part(void *arg, size_t begin, size_t end, int worker)
         if (p->direct)
             st = qc_pack_direct(j, j->bn, j->gi, c0, c1, pk + off, p->pk_bytes - off, &e);
         else
-            st = ert_qgemm_pack_x(src, p->K, c1 - c0, p->S, pk + off, p->pk_bytes - off, &e);
+            st = ert_qgemm_pack_x_q(src, p->K, c1 - c0, p->S, p->qmax, pk + off, p->pk_bytes - off, &e);
     }
     if (st != ERT_OK && !j->failed) {
         j->err = e;
@@ -656,7 +666,8 @@ static void qc_naive(const qc_plan *p, const float *x, const int8_t *w, const in
                                 uint8_t q = p->zx;
                                 if (id >= 0 && id < g->in[0] && ih >= 0 && ih < g->in[1] && iw >= 0 && iw < g->in[2]) {
                                     size_t off = ((size_t)id * (size_t)g->in[1] + (size_t)ih) * (size_t)g->in[2] + (size_t)iw;
-                                    ert_qquantize(x + (bn * p->C + gi * p->Cg + c) * p->IS + off, 1, p->inv, p->zx, &q);
+                                    ert_qquantize_q(x + (bn * p->C + gi * p->Cg + c) * p->IS + off, 1, p->inv, p->zx,
+                                                    p->qmax, &q);
                                 }
                                 acc += (uint32_t)(((int32_t)q - (int32_t)p->zx) * (int32_t)wm[k]);
                             }
@@ -708,7 +719,7 @@ static ert_status qc_run(const ert_ctx *ctx, const ert_graph *gr, const ert_node
     /* 1. Quantize X once, in chunks of 16 kB over the threads; 1x1 convolutions instead
      * quantize each block of columns right before packing it (qc_quant_cols). */
     j.lazy = p.direct && !wino_ok;
-    j.fused = j.lazy && ert_qgemm_has_pack_x_f32();
+    j.fused = j.lazy && ert_qgemm_has_pack_x_f32(p.qmax);
     if (!j.lazy)
         ert_pool_run(pool, (p.xq_bytes + 16383) / 16384, 1, qc_quant_part, &j);
     if (wino_ok) {
@@ -788,10 +799,11 @@ static ert_status qc_run(const ert_ctx *ctx, const ert_graph *gr, const ert_node
 
 /* ======================================================================== ErtQGemm */
 
-/* ErtQGemm ints: [0] z_x. floats: [inv_s_x]. X [R, K] float32, Wq [N, K] int8. */
+/* ErtQGemm ints: [0] z_x, optional [1] q_max (127 or 255; absent: 255). floats: [inv_s_x].
+ * X [R, K] float32, Wq [N, K] int8. */
 typedef struct qg_plan {
     size_t R, K, N;
-    uint8_t zx;
+    uint8_t zx, qmax;
     float inv, lo, hi;
     size_t xq_off, xt_off, pk_off, c_off, scratch;
 } qg_plan;
@@ -802,7 +814,7 @@ static ert_status qg_plan_make(const ert_graph *gr, const ert_node *n, qg_plan *
     if (n->n_in != 4 || n->n_out != 1)
         return ert_node_fail(err, n, ERT_EFORMAT, "needs inputs (X, Wq, Bq or none, S) and one output, got %u inputs "
                              "and %u outputs", n->n_in, n->n_out);
-    ert_status st = check_q_params(n, 1, 0, &p->lo, &p->hi, err);
+    ert_status st = check_q_params(n, 1, 0, &p->qmax, &p->lo, &p->hi, err);
     if (st != ERT_OK)
         return st;
     const ert_tensor *x = ert_node_input(gr, n, 0), *w = ert_node_input(gr, n, 1);
@@ -861,7 +873,7 @@ static size_t qg_scratch(const ert_graph *gr, const ert_node *n)
 static size_t qg_prepare_bytes(const ert_graph *gr, const ert_node *n)
 {
     qg_plan p;
-    return qg_plan_make(gr, n, &p, false, NULL) == ERT_OK ? ert_qgemm_packed_size(p.N, p.K) : 0;
+    return qg_plan_make(gr, n, &p, false, NULL) == ERT_OK ? ert_qgemm_packed_size_q(p.N, p.K, p.qmax) : 0;
 }
 
 static void qg_prepare(const ert_graph *gr, const ert_node *n, void *out)
@@ -869,8 +881,8 @@ static void qg_prepare(const ert_graph *gr, const ert_node *n, void *out)
     qg_plan p;
     if (qg_plan_make(gr, n, &p, false, NULL) != ERT_OK)
         return;
-    size_t bytes = ert_qgemm_packed_size(p.N, p.K);
-    if (ert_qgemm_pack(ert_node_input(gr, n, 1)->data, p.N, p.K, out, bytes, NULL) != ERT_OK)
+    size_t bytes = ert_qgemm_packed_size_q(p.N, p.K, p.qmax);
+    if (ert_qgemm_pack_q(ert_node_input(gr, n, 1)->data, p.N, p.K, p.qmax, out, bytes, NULL) != ERT_OK)
         memset(out, 0, bytes < ERT_QW_HEADER ? bytes : ERT_QW_HEADER);
 }
 
@@ -895,7 +907,7 @@ static ert_status qg_run(const ert_ctx *ctx, const ert_graph *gr, const ert_node
                 uint32_t acc = b ? (uint32_t)b[o] : 0u;
                 for (size_t k = 0; k < p.K; k++) {
                     uint8_t q;
-                    ert_qquantize(x + r * p.K + k, 1, p.inv, p.zx, &q);
+                    ert_qquantize_q(x + r * p.K + k, 1, p.inv, p.zx, p.qmax, &q);
                     acc += (uint32_t)(((int32_t)q - (int32_t)p.zx) * (int32_t)w[o * p.K + k]);
                 }
                 y[r * p.N + o] = epi_f32_one((int32_t)acc, s[o], NULL, p.lo, p.hi);
@@ -906,7 +918,7 @@ static ert_status qg_run(const ert_ctx *ctx, const ert_graph *gr, const ert_node
         return ert_node_fail(err, n, ERT_EINTERNAL, "scratch of %zu bytes given, %zu needed", ctx->scratch_bytes,
                              p.scratch);
     uint8_t *scr = ctx->scratch, *xq = scr + p.xq_off, *xt = scr + p.xt_off, *pk = scr + p.pk_off;
-    quantize(x, p.R * p.K, p.inv, p.zx, xq);
+    quantize(x, p.R * p.K, p.inv, p.zx, p.qmax, xq);
     if (p.R > 1) {
         for (size_t r = 0; r < p.R; r++)
             for (size_t k = 0; k < p.K; k++)
@@ -914,12 +926,12 @@ static ert_status qg_run(const ert_ctx *ctx, const ert_graph *gr, const ert_node
     } else {
         xt = xq;
     }
-    if ((st = ert_qgemm_pack_x(xt, p.K, p.R, p.R, pk, p.c_off - p.pk_off, err)) != ERT_OK)
+    if ((st = ert_qgemm_pack_x_q(xt, p.K, p.R, p.R, p.qmax, pk, p.c_off - p.pk_off, err)) != ERT_OK)
         return ert_error_prefix(err, "node '%s' (ErtQGemm)", n->name);
     float *c = p.R > 1 ? (float *)(scr + p.c_off) : y;
     double macs = (double)p.R * (double)p.N * (double)p.K;
     ert_qgemm_call call = {
-        .n = p.N, .k = p.K, .p = p.R, .w = ctx->prepared, .x = pk, .z_x = p.zx, .bias = b,
+        .n = p.N, .k = p.K, .p = p.R, .w = ctx->prepared, .x = pk, .z_x = p.zx, .q_max = p.qmax, .bias = b,
         .epilogue = ERT_QEPI_F32, .scale = s, .lo = p.lo, .hi = p.hi, .y = c, .ldc = p.R,
         .pool = macs < 2e6 ? NULL : ctx->pool,
     };

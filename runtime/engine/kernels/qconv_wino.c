@@ -76,7 +76,7 @@ bool ert_qwino_wanted(const ert_qwino *w)
         return false;
     if (e && strcmp(e, "on") == 0)
         return true; /* any kernel: others than AVX2 run the portable tile (tests) */
-    return ert_qgemm_kernel() == ERT_QK_AVX2 && w->C >= QW_MIN_C;
+    return ert_qk_is_avx2(ert_qgemm_kernel()) && w->C >= QW_MIN_C;
 }
 
 static size_t panel_elems(const ert_qwino *w)
@@ -406,7 +406,7 @@ void ert_qwino_block(const ert_qwino *w, const void *prepared, const uint8_t *xq
     const int16_t *U = (const int16_t *)((const char *)prepared + QW_HDR);
     void (*tile)(const void *, const void *, size_t, int32_t *) = NULL;
 #if defined(__x86_64__)
-    if (ert_qgemm_kernel() == ERT_QK_AVX2)
+    if (ert_qk_is_avx2(ert_qgemm_kernel())) /* avx2u7 too: V is int16 whatever the input's bits */
         tile = ert_qk_avx2.tile;
 #endif
     transform_input(w, xq, zx, t0, nt, V);

@@ -24,12 +24,23 @@ typedef enum ert_qkernel {
     ERT_QK_AVX2,     /* x86-64 with AVX2 */
     ERT_QK_NEON,     /* aarch64 NEON, widening multiply-accumulate (SMLAL) */
     ERT_QK_SDOT,     /* aarch64 with the dot-product extension (SDOT) */
+    ERT_QK_AVX2U7,   /* AVX2, plus vpmaddubsw for 7-bit activations (q_max <= 127): the x86 default */
 } ert_qkernel;
 
-/* Name of the kernel in use ("ref", "avx2", "neon", "sdot"). The first call picks it: the
- * best the CPU supports, or the one named in the environment variable ERT_QGEMM_KERNEL
- * (ref|avx2|neon|sdot); an unknown or unsupported name there makes every packing and
- * product call fail with a message saying so. */
+/* The largest activation value a product may see: 255 (8-bit, the default) or 127 (7-bit).
+ * With 7-bit activations the AVX2 CPU runs a vpmaddubsw kernel (its int16 pair sums, at most
+ * 2 * 127 * 127, cannot saturate); every other kernel computes the same exact sums. Packed
+ * weights and activations are specific to the kernel picked for a q_max (see the _q
+ * functions); the product names q_max in ert_qgemm_call. */
+#define ERT_QMAX_8BIT 255u
+#define ERT_QMAX_7BIT 127u
+
+/* Name of the kernel in use ("ref", "avx2", "neon", "sdot", "avx2u7"). The first call picks
+ * it: the best the CPU supports, or the one named in the environment variable
+ * ERT_QGEMM_KERNEL (ref|avx2|neon|sdot|avx2u7); an unknown or unsupported name there makes
+ * every packing and product call fail with a message saying so. "avx2u7" runs 8-bit
+ * products on the avx2 kernel and 7-bit ones on the vpmaddubsw kernel; "avx2" runs both
+ * on the vpmaddwd kernel (same bits, for comparisons). */
 const char *ert_qgemm_kernel_name(void);
 ert_qkernel ert_qgemm_kernel(void);
 /* Whether kernel k can run on this CPU (ERT_QK_AUTO and ERT_QK_REF always can). */
@@ -51,22 +62,32 @@ size_t ert_qgemm_packed_size(size_t n, size_t k);
  * in the kernel's panel layout (qgemm_impl.h). Refuses -128, K > ERT_QGEMM_K_MAX, a
  * too-small or misaligned dst. */
 ert_status ert_qgemm_pack(const int8_t *w, size_t n, size_t k, void *dst, size_t cap, ert_error *err);
+/* The same for products whose activations are at most q_max (1..255; 0 means 255). */
+size_t ert_qgemm_packed_size_q(size_t n, size_t k, unsigned q_max);
+ert_status ert_qgemm_pack_q(const int8_t *w, size_t n, size_t k, unsigned q_max, void *dst, size_t cap,
+                            ert_error *err);
 
 /* ---- activations: packed per product into a caller workspace ---- */
 
 /* Bytes of workspace ert_qgemm_pack_x needs for a K x P activation matrix with the current
  * kernel (0 on overflow or K > ERT_QGEMM_K_MAX). */
 size_t ert_qgemm_x_size(size_t k, size_t p);
-/* Whether the current kernel packs float activations directly (ert_qgemm_pack_x_f32). */
-bool ert_qgemm_has_pack_x_f32(void);
-/* ert_qgemm_pack_x of ert_qquantize(x, inv_s, z) (K x P floats, row stride ldx), the same
- * bytes, in one pass; P >= 2 and a kernel with ert_qgemm_has_pack_x_f32(), else an error. */
-ert_status ert_qgemm_pack_x_f32(const float *x, size_t k, size_t p, size_t ldx, float inv_s, uint8_t z, void *ws,
-                                size_t cap, ert_error *err);
+size_t ert_qgemm_x_size_q(size_t k, size_t p, unsigned q_max);
+/* Whether the kernel for q_max packs float activations directly (ert_qgemm_pack_x_f32). */
+bool ert_qgemm_has_pack_x_f32(unsigned q_max);
+/* ert_qgemm_pack_x_q of ert_qquantize_q(x, inv_s, z, q_max) (K x P floats, row stride ldx),
+ * the same bytes, in one pass; P >= 2 and a kernel with ert_qgemm_has_pack_x_f32(), else
+ * an error. z <= q_max. */
+ert_status ert_qgemm_pack_x_f32(const float *x, size_t k, size_t p, size_t ldx, float inv_s, uint8_t z,
+                                unsigned q_max, void *ws, size_t cap, ert_error *err);
 /* Packs X (K x P row-major uint8, row stride ldx >= P) into ws (cap bytes) for the current
  * kernel. Allocates nothing. */
 ert_status ert_qgemm_pack_x(const uint8_t *x, size_t k, size_t p, size_t ldx, void *ws, size_t cap,
                             ert_error *err);
+/* The same for the kernel of q_max; every value of X must be <= q_max (the 7-bit kernel's
+ * sums are exact only then; the engine's own quantizers guarantee it). */
+ert_status ert_qgemm_pack_x_q(const uint8_t *x, size_t k, size_t p, size_t ldx, unsigned q_max, void *ws,
+                              size_t cap, ert_error *err);
 
 /* ---- the product ---- */
 
@@ -80,6 +101,7 @@ typedef struct ert_qgemm_call {
     const void *w;        /* from ert_qgemm_pack (same kernel, same n and k) */
     const void *x;        /* from ert_qgemm_pack_x (same kernel, same k and p) */
     uint8_t z_x;          /* activation zero point */
+    uint8_t q_max;        /* activations' maximum as packed (0 = 255; 127: 7-bit), picks the kernel */
     const int32_t *bias;  /* int32[N], NULL for none */
     ert_qepilogue epilogue;
     /* ERT_QEPI_F32 */
@@ -105,6 +127,8 @@ ert_status ert_qgemm(const ert_qgemm_call *c, ert_error *err);
 /* q[i] = clamp(rne(x[i] * inv_s) + z, 0, 255), NaN -> z (vectorized, bit-identical to the
  * scalar formula). inv_s is 1/s as stored by the converter: multiply, never divide. */
 void ert_qquantize(const float *x, size_t count, float inv_s, uint8_t z, uint8_t *q);
+/* The same clamped to [0, q_max] (7-bit activations: q_max = 127; z <= q_max). */
+void ert_qquantize_q(const float *x, size_t count, float inv_s, uint8_t z, uint8_t q_max, uint8_t *q);
 /* y[i] = (float)(q[i] - z) * s. */
 void ert_qdequantize(const uint8_t *q, size_t count, float s, uint8_t z, float *y);
 
