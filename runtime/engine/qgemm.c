@@ -295,6 +295,23 @@ ert_status ert_qgemm_pack_q(const int8_t *w, size_t n, size_t k, unsigned q_max,
     return ERT_OK;
 }
 
+/* The checks both activation packers make after their own K/P minimum: pointers, stride,
+ * workspace size. */
+static ert_status check_x_args(const ert_qk *kd, const void *x, size_t k, size_t p, size_t ldx, const void *ws,
+                               size_t cap, ert_error *err)
+{
+    if (!x || !ws)
+        return ert_fail(err, ERT_EINVAL, "qgemm: NULL activations or workspace");
+    if (ldx < p)
+        return ert_fail(err, ERT_EINVAL, "qgemm: activation row stride %zu is below P = %zu", ldx, p);
+    size_t need = x_size_for(kd, k, p);
+    if (need == 0)
+        return ert_fail(err, ERT_EINVAL, "qgemm: activation matrix %zu x %zu is too large", k, p);
+    if (cap < need)
+        return ert_fail(err, ERT_EINVAL, "qgemm: activation workspace too small (%zu bytes, need %zu)", cap, need);
+    return ERT_OK;
+}
+
 ert_status ert_qgemm_pack_x(const uint8_t *x, size_t k, size_t p, size_t ldx, void *ws, size_t cap, ert_error *err)
 {
     return ert_qgemm_pack_x_q(x, k, p, ldx, ERT_QMAX_8BIT, ws, cap, err);
@@ -314,15 +331,9 @@ ert_status ert_qgemm_pack_x_q(const uint8_t *x, size_t k, size_t p, size_t ldx, 
                         ERT_QGEMM_K_MAX);
     if (k == 0 || p == 0)
         return ert_fail(err, ERT_EINVAL, "qgemm: empty activation matrix (K = %zu, P = %zu)", k, p);
-    if (!x || !ws)
-        return ert_fail(err, ERT_EINVAL, "qgemm: NULL activations or workspace");
-    if (ldx < p)
-        return ert_fail(err, ERT_EINVAL, "qgemm: activation row stride %zu is below P = %zu", ldx, p);
-    size_t need = x_size_for(kd, k, p);
-    if (need == 0)
-        return ert_fail(err, ERT_EINVAL, "qgemm: activation matrix %zu x %zu is too large", k, p);
-    if (cap < need)
-        return ert_fail(err, ERT_EINVAL, "qgemm: activation workspace too small (%zu bytes, need %zu)", cap, need);
+    st = check_x_args(kd, x, k, p, ldx, ws, cap, err);
+    if (st != ERT_OK)
+        return st;
     if (!kd) {
         uint8_t *d = ws;
         for (size_t i = 0; i < k; i++)
@@ -357,15 +368,9 @@ ert_status ert_qgemm_pack_x_f32(const float *x, size_t k, size_t p, size_t ldx, 
                         ERT_QGEMM_K_MAX);
     if (k == 0 || p < 2)
         return ert_fail(err, ERT_EINVAL, "qgemm: float packing needs K >= 1 and P >= 2 (K = %zu, P = %zu)", k, p);
-    if (!x || !ws)
-        return ert_fail(err, ERT_EINVAL, "qgemm: NULL activations or workspace");
-    if (ldx < p)
-        return ert_fail(err, ERT_EINVAL, "qgemm: activation row stride %zu is below P = %zu", ldx, p);
-    size_t need = x_size_for(kd, k, p);
-    if (need == 0)
-        return ert_fail(err, ERT_EINVAL, "qgemm: activation matrix %zu x %zu is too large", k, p);
-    if (cap < need)
-        return ert_fail(err, ERT_EINVAL, "qgemm: activation workspace too small (%zu bytes, need %zu)", cap, need);
+    st = check_x_args(kd, x, k, p, ldx, ws, cap, err);
+    if (st != ERT_OK)
+        return st;
     if (q_max == 0 || q_max > 255)
         q_max = 255;
     if (z > q_max)

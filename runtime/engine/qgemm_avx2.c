@@ -199,14 +199,13 @@ __attribute__((always_inline)) AVX2 static inline void epi_f32_8(__m256i a, __m2
     _mm256_storeu_ps(y, v);
 }
 
-/* A full 6 x 16 tile (rows n0.., columns p0..) with the fp32 epilogue applied from the
- * registers: the bits of tile() followed by epi_row() on each row, without the int32
- * round trip through memory and six calls. */
-AVX2 static void tile_f32(const void *wp, const void *xp, size_t kp, const epi_ctx *e, size_t n0, size_t p0)
+/* The fp32 epilogue of a full 6 x 16 tile (rows n0.., columns p0..) from its accumulator
+ * registers: the bits of epi_row() on each row, without the int32 round trip through memory
+ * and six calls. Shared by both tile kernels. */
+AVX2 static inline __attribute__((always_inline)) void tile_epi(const __m256i *acc, const epi_ctx *e, size_t n0,
+                                                                size_t p0)
 {
     const ert_qgemm_call *c = e->c;
-    __m256i acc[12];
-    tile_core(wp, xp, kp, acc);
     const __m256 lov = _mm256_set1_ps(c->lo), hiv = _mm256_set1_ps(c->hi);
     for (size_t r = 0; r < MR; r++) {
         size_t n = n0 + r;
@@ -217,6 +216,15 @@ AVX2 static void tile_f32(const void *wp, const void *xp, size_t kp, const epi_c
         epi_f32_8(acc[2 * r], ov, sv, lov, hiv, res, y);
         epi_f32_8(acc[2 * r + 1], ov, sv, lov, hiv, res ? res + 8 : NULL, y + 8);
     }
+}
+
+/* A full 6 x 16 tile with the fp32 epilogue applied from the registers: tile() then
+ * epi_row() on each row, the same bits. */
+AVX2 static void tile_f32(const void *wp, const void *xp, size_t kp, const epi_ctx *e, size_t n0, size_t p0)
+{
+    __m256i acc[12];
+    tile_core(wp, xp, kp, acc);
+    tile_epi(acc, e, n0, p0);
 }
 
 AVX2 static void gemv(const void *wp, const void *xp, size_t kp, int32_t *acc)
@@ -481,19 +489,9 @@ AVX2 static void tile7(const void *wp, const void *xp, size_t kp, int32_t *acc)
 /* tile7() then epi_row() per row, from the registers (as tile_f32). */
 AVX2 static void tile_f32_7(const void *wp, const void *xp, size_t kp, const epi_ctx *e, size_t n0, size_t p0)
 {
-    const ert_qgemm_call *c = e->c;
     __m256i acc[12];
     tile_core7(wp, xp, kp, acc);
-    const __m256 lov = _mm256_set1_ps(c->lo), hiv = _mm256_set1_ps(c->hi);
-    for (size_t r = 0; r < MR; r++) {
-        size_t n = n0 + r;
-        const __m256i ov = _mm256_set1_epi32((int32_t)ert_q_offset(e, n));
-        const __m256 sv = _mm256_set1_ps(c->scale[n]);
-        const float *res = c->residual ? c->residual + n * c->ldr + p0 : NULL;
-        float *y = c->y + n * c->ldc + p0;
-        epi_f32_8(acc[2 * r], ov, sv, lov, hiv, res, y);
-        epi_f32_8(acc[2 * r + 1], ov, sv, lov, hiv, res ? res + 8 : NULL, y + 8);
-    }
+    tile_epi(acc, e, n0, p0);
 }
 
 AVX2 static void gemv7(const void *wp, const void *xp, size_t kp, int32_t *acc)
