@@ -88,18 +88,6 @@ AVX2 static void pack_x(const uint8_t *x, size_t k, size_t p, size_t ldx, size_t
     }
 }
 
-/* ert_qquantize_q's steps on 8 floats (the same sequence as ErtQConv's quantize_avx2):
- * max/min_ps clamp to +-Q_CLAMP, cvtps2dq rounds to nearest-even, NaN lanes take z. */
-AVX2 static inline __m256i quant8(const float *p, __m256 iv, __m256i zv, __m256i top)
-{
-    __m256 v = _mm256_mul_ps(_mm256_loadu_ps(p), iv);
-    __m256 nan = _mm256_cmp_ps(v, v, _CMP_UNORD_Q);
-    v = _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(-Q_CLAMP)), _mm256_set1_ps(Q_CLAMP));
-    __m256i t = _mm256_add_epi32(_mm256_cvtps_epi32(v), zv);
-    t = _mm256_min_epi32(_mm256_max_epi32(t, _mm256_setzero_si256()), top);
-    return _mm256_blendv_epi8(t, zv, _mm256_castps_si256(nan));
-}
-
 /* pack_x(ert_qquantize(x)) for p >= 2: a full panel's row pair is 4 x 8 quantized int32
  * lanes in [0, 255], and lane i | lane i' << 16 is the int16 pair (row 2j, row 2j + 1) of
  * column i that pack_x stores; edges (a short last panel, an odd last row) go through
@@ -117,8 +105,10 @@ AVX2 static void pack_x_f32(const float *x, size_t k, size_t p, size_t ldx, size
         if (2 * j + 1 < k) {
             const float *r0 = x + 2 * j * ldx, *r1 = r0 + ldx;
             for (; pi < full; pi++, d += pstride) {
-                __m256i a0 = quant8(r0 + pi * NR, iv, zv, top), a1 = quant8(r0 + pi * NR + 8, iv, zv, top);
-                __m256i b0 = quant8(r1 + pi * NR, iv, zv, top), b1 = quant8(r1 + pi * NR + 8, iv, zv, top);
+                __m256i a0 = ert_q_quant8_avx2(r0 + pi * NR, iv, zv, top);
+                __m256i a1 = ert_q_quant8_avx2(r0 + pi * NR + 8, iv, zv, top);
+                __m256i b0 = ert_q_quant8_avx2(r1 + pi * NR, iv, zv, top);
+                __m256i b1 = ert_q_quant8_avx2(r1 + pi * NR + 8, iv, zv, top);
                 _mm256_storeu_si256((__m256i *)d, _mm256_or_si256(a0, _mm256_slli_epi32(b0, 16)));
                 _mm256_storeu_si256((__m256i *)(d + NR), _mm256_or_si256(a1, _mm256_slli_epi32(b1, 16)));
             }
@@ -417,8 +407,8 @@ AVX2 static void pack_x_f32_7(const float *x, size_t k, size_t p, size_t ldx, si
             for (; pi < full; pi++, d += pstride)
                 for (size_t h = 0; h < 2; h++) {
                     size_t o = pi * NR + 8 * h;
-                    __m256i a = quant8(r0 + o, iv, zv, top), b = quant8(r1 + o, iv, zv, top);
-                    __m256i c = quant8(r2 + o, iv, zv, top), e = quant8(r3 + o, iv, zv, top);
+                    __m256i a = ert_q_quant8_avx2(r0 + o, iv, zv, top), b = ert_q_quant8_avx2(r1 + o, iv, zv, top);
+                    __m256i c = ert_q_quant8_avx2(r2 + o, iv, zv, top), e = ert_q_quant8_avx2(r3 + o, iv, zv, top);
                     __m256i v = _mm256_or_si256(_mm256_or_si256(a, _mm256_slli_epi32(b, 8)),
                                                 _mm256_or_si256(_mm256_slli_epi32(c, 16), _mm256_slli_epi32(e, 24)));
                     _mm256_storeu_si256((__m256i *)(d + 32 * h), v);

@@ -140,4 +140,22 @@ static inline uint8_t epi_u8_one(int32_t acc, float mult, int32_t zy, int32_t ql
     return (uint8_t)(q > qhi ? qhi : q);
 }
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+/* AVX2 form of ert_qquantize_q for 8 floats: int32 lanes in [0, q_max] (top = q_max), NaN
+ * -> z. The one vector quantize step of the int8 path (the op's quantize pass and the
+ * packers that quantize floats straight into panels). */
+__attribute__((target("avx2"))) static inline __m256i ert_q_quant8_avx2(const float *p, __m256 iv, __m256i zv,
+                                                                       __m256i top)
+{
+    __m256 v = _mm256_mul_ps(_mm256_loadu_ps(p), iv);
+    __m256 nan = _mm256_cmp_ps(v, v, _CMP_UNORD_Q);
+    v = _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(-Q_CLAMP)), _mm256_set1_ps(Q_CLAMP));
+    __m256i t = _mm256_add_epi32(_mm256_cvtps_epi32(v), zv);
+    t = _mm256_min_epi32(_mm256_max_epi32(t, _mm256_setzero_si256()), top);
+    return _mm256_blendv_epi8(t, zv, _mm256_castps_si256(nan));
+}
+#endif
+
 #endif

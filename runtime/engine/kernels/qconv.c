@@ -420,23 +420,14 @@ static void qc_im2col(const uint8_t *restrict x, const qc_plan *p, size_t c0, si
 __attribute__((target("avx2"))) static void quantize_avx2(const float *x, size_t count, float inv, uint8_t z,
                                                         uint8_t qmax, uint8_t *q)
 {
-    const __m256 iv = _mm256_set1_ps(inv), lo = _mm256_set1_ps(-Q_CLAMP), hi = _mm256_set1_ps(Q_CLAMP);
-    const __m256i zv = _mm256_set1_epi32(z), zero = _mm256_setzero_si256(), top = _mm256_set1_epi32(qmax);
+    const __m256 iv = _mm256_set1_ps(inv);
+    const __m256i zv = _mm256_set1_epi32(z), top = _mm256_set1_epi32(qmax);
     const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
     size_t i = 0;
-#define QUANT8(p)                                                                                                   \
-    ({                                                                                                              \
-        __m256 v = _mm256_mul_ps(_mm256_loadu_ps(p), iv);                                                           \
-        __m256 nan = _mm256_cmp_ps(v, v, _CMP_UNORD_Q);                                                             \
-        v = _mm256_min_ps(_mm256_max_ps(v, lo), hi);                                                                \
-        __m256i t = _mm256_add_epi32(_mm256_cvtps_epi32(v), zv);                                                    \
-        t = _mm256_min_epi32(_mm256_max_epi32(t, zero), top);                                                       \
-        _mm256_blendv_epi8(t, zv, _mm256_castps_si256(nan));                                                        \
-    })
     for (; i + 32 <= count; i += 32) {
         __m256i r[4];
         for (int j = 0; j < 4; j++)
-            r[j] = QUANT8(x + i + 8 * (size_t)j);
+            r[j] = ert_q_quant8_avx2(x + i + 8 * (size_t)j, iv, zv, top);
         __m256i b = _mm256_packus_epi16(_mm256_packus_epi32(r[0], r[1]), _mm256_packus_epi32(r[2], r[3]));
         _mm256_storeu_si256((__m256i *)(q + i), _mm256_permutevar8x32_epi32(b, order));
     }
@@ -446,7 +437,7 @@ __attribute__((target("avx2"))) static void quantize_avx2(const float *x, size_t
         for (;;) {
             if (i + 8 > count)
                 i = count - 8;
-            __m256i t = QUANT8(x + i);
+            __m256i t = ert_q_quant8_avx2(x + i, iv, zv, top);
             __m128i w = _mm_packus_epi32(_mm256_castsi256_si128(t), _mm256_extracti128_si256(t, 1));
             _mm_storel_epi64((__m128i *)(q + i), _mm_packus_epi16(w, w));
             i += 8;
@@ -454,7 +445,6 @@ __attribute__((target("avx2"))) static void quantize_avx2(const float *x, size_t
                 return;
         }
     }
-#undef QUANT8
     ert_qquantize_q(x + i, count - i, inv, z, qmax, q + i);
 }
 #endif
