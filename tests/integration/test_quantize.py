@@ -4,8 +4,9 @@ frames written here (smooth random images, a held-out share never calibrated on)
 - int8 (int8 compute): every output's mean cosine against float32 on the held-out frames
   >= 0.995 (from the report the converter stores), the int8 blob runs (`embedrt run`) and
   agrees with the float32 blob on the fixture's own input, blob size <= 0.3 x float32 for
-  the conv models, every calibration method works; the same gate with 7-bit activations
-  (`--activation-bits 7`, q_max 127: the AVX2 vpmaddubsw kernel), both cosines printed;
+  the conv models, every calibration method works; the same 0.995 with 7-bit activations
+  (`--activation-bits 7`, q_max 127: the AVX2 vpmaddubsw kernel; layers the converter put
+  back on 8 bits to reach it are listed in the report's kept_8bit), both cosines printed;
 - int8-weights (int8 storage): 4x smaller weights, the same outputs within the weights' own
   quantization error;
 - the report in `embedrt inspect --json`, --keep-fp32, the accuracy gate (a model built to
@@ -142,13 +143,14 @@ for case, size in cases.items():
     cos7 = [o["cosine_mean"] for o in rep7.get("outputs", [])]
     print(f"  info  {case}: int8 mean cosine vs fp32 (held-out), lowest output: 8-bit {min(cos or [0]):.6f}, "
           f"7-bit {min(cos7 or [0]):.6f}", flush=True)
-    # mftcn_trunk_64 is the one fixture below 0.995 at 7 bits (0.99374 here; 0.99480 with minmax,
-    # 0.99350 entropy; 8 bits: 0.99591): it is held to the converter's own gate, 0.99, and the
-    # gap is reported in tools/bench/README.md (Q12).
-    gate7 = 0.99 if case == "mftcn_trunk_64" else 0.995
-    check(f"{case}_int8_7bit_cosine_ge_{gate7}", r7.returncode == 0 and cos7 and min(cos7) >= gate7 and
-          rep7.get("activation_bits") == 7 and rep.get("activation_bits") == 8 and not rep7.get("forced"),
-          r7.stderr[-400:] + json.dumps(rep7.get("outputs")))
+    # mftcn_trunk_64 is the one fixture below 0.995 with every layer on 7 bits (0.99373; 8 bits:
+    # 0.99591): the converter puts its earliest layers back on 8 bits until 0.995 holds (5 of
+    # them here, 0.99521); the others need none.
+    check(f"{case}_int8_7bit_cosine_ge_0.995", r7.returncode == 0 and cos7 and min(cos7) >= 0.995 and
+          rep7.get("activation_bits") == 7 and rep.get("activation_bits") == 8 and not rep7.get("forced") and
+          not rep7.get("kept_fp32") and rep.get("kept_8bit") == [] and
+          (len(rep7.get("kept_8bit", [])) in range(1, 9) if case == "mftcn_trunk_64" else rep7.get("kept_8bit") == []),
+          r7.stderr[-400:] + json.dumps(rep7.get("outputs")) + json.dumps(rep7.get("kept_8bit")))
     got7, why7 = run_blob(q7, case)
     check(f"{case}_int8_7bit_runs_like_fp32", got7 is not None and ref is not None and
           all(cosine(got7[k], ref[k]) >= 0.99 for k in ref), why7 or str({k: cosine(got7[k], ref[k]) for k in ref}))

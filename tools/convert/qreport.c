@@ -51,12 +51,24 @@ ert_status ert_qreport_add_reward(ert_qreport *r, const char *name, double value
     return st;
 }
 
+typedef char node_name[257];
+
+static ert_status add_name(node_name **list, size_t *n, const char *node, ert_error *err)
+{
+    ert_status st = grow((void **)list, *n, sizeof **list, err);
+    if (st == ERT_OK)
+        ert_str_copy((*list)[(*n)++], sizeof **list, node);
+    return st;
+}
+
 ert_status ert_qreport_add_kept(ert_qreport *r, const char *node, ert_error *err)
 {
-    ert_status st = grow((void **)&r->kept, r->n_kept, sizeof *r->kept, err);
-    if (st == ERT_OK)
-        ert_str_copy(r->kept[r->n_kept++], sizeof r->kept[0], node);
-    return st;
+    return add_name(&r->kept, &r->n_kept, node, err);
+}
+
+ert_status ert_qreport_add_kept8(ert_qreport *r, const char *node, ert_error *err)
+{
+    return add_name(&r->kept8, &r->n_kept8, node, err);
 }
 
 void ert_qreport_free(ert_qreport *r)
@@ -65,6 +77,7 @@ void ert_qreport_free(ert_qreport *r)
     free(r->layers);
     free(r->rewards);
     free(r->kept);
+    free(r->kept8);
     memset(r, 0, sizeof *r);
 }
 
@@ -114,13 +127,24 @@ static bool enc_rewards(pb_ostream_t *s, const pb_field_iter_t *f, void *const *
     return true;
 }
 
+static bool enc_names(pb_ostream_t *s, const pb_field_iter_t *f, const node_name *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!pb_encode_tag_for_field(s, f) || !pb_encode_string(s, (const pb_byte_t *)list[i], strlen(list[i])))
+            return false;
+    return true;
+}
+
 static bool enc_kept(pb_ostream_t *s, const pb_field_iter_t *f, void *const *arg)
 {
     const ert_qreport *r = *arg;
-    for (size_t i = 0; i < r->n_kept; i++)
-        if (!pb_encode_tag_for_field(s, f) || !pb_encode_string(s, (const pb_byte_t *)r->kept[i], strlen(r->kept[i])))
-            return false;
-    return true;
+    return enc_names(s, f, r->kept, r->n_kept);
+}
+
+static bool enc_kept8(pb_ostream_t *s, const pb_field_iter_t *f, void *const *arg)
+{
+    const ert_qreport *r = *arg;
+    return enc_names(s, f, r->kept8, r->n_kept8);
 }
 
 static void to_pb(const ert_qreport *r, embedrt_v1_QuantReport *m)
@@ -134,6 +158,7 @@ static void to_pb(const ert_qreport *r, embedrt_v1_QuantReport *m)
     m->layers = (pb_callback_t){.funcs.encode = enc_layers, .arg = (void *)(uintptr_t)r};
     m->rewards = (pb_callback_t){.funcs.encode = enc_rewards, .arg = (void *)(uintptr_t)r};
     m->kept_fp32 = (pb_callback_t){.funcs.encode = enc_kept, .arg = (void *)(uintptr_t)r};
+    m->kept_8bit = (pb_callback_t){.funcs.encode = enc_kept8, .arg = (void *)(uintptr_t)r};
     m->forced = r->forced;
     m->gate_cosine = r->gate_cosine;
     m->activation_bits = r->activation_bits;
@@ -204,18 +229,20 @@ static bool dec_rewards(pb_istream_t *s, const pb_field_iter_t *f, void **arg)
     return !(d->failed = ert_qreport_add_reward(d->r, m.name, m.value, d->err) != ERT_OK);
 }
 
-static bool dec_kept(pb_istream_t *s, const pb_field_iter_t *f, void **arg)
+/* One node name (bounded like the lists' entries) into the list of f's field. */
+static bool dec_name(pb_istream_t *s, const pb_field_iter_t *f, void **arg)
 {
-    (void)f;
     dctx *d = *arg;
-    char name[257];
+    node_name name;
     if (s->bytes_left >= sizeof name)
         return false;
     size_t n = s->bytes_left;
     if (!pb_read(s, (pb_byte_t *)name, n))
         return false;
     name[n] = '\0';
-    return !(d->failed = ert_qreport_add_kept(d->r, name, d->err) != ERT_OK);
+    ert_status st = f->tag == embedrt_v1_QuantReport_kept_8bit_tag ? ert_qreport_add_kept8(d->r, name, d->err)
+                                                                  : ert_qreport_add_kept(d->r, name, d->err);
+    return !(d->failed = st != ERT_OK);
 }
 
 ert_status ert_qreport_decode(const uint8_t *data, size_t len, ert_qreport *r, ert_error *err)
@@ -226,7 +253,8 @@ ert_status ert_qreport_decode(const uint8_t *data, size_t len, ert_qreport *r, e
     m.outputs = (pb_callback_t){.funcs.decode = dec_outputs, .arg = &d};
     m.layers = (pb_callback_t){.funcs.decode = dec_layers, .arg = &d};
     m.rewards = (pb_callback_t){.funcs.decode = dec_rewards, .arg = &d};
-    m.kept_fp32 = (pb_callback_t){.funcs.decode = dec_kept, .arg = &d};
+    m.kept_fp32 = (pb_callback_t){.funcs.decode = dec_name, .arg = &d};
+    m.kept_8bit = (pb_callback_t){.funcs.decode = dec_name, .arg = &d};
     pb_istream_t s = pb_istream_from_buffer(data, len);
     if (!pb_decode(&s, embedrt_v1_QuantReport_fields, &m)) {
         ert_status st = d.failed ? err->code
@@ -259,6 +287,16 @@ static int by_sqnr(const void *a, const void *b)
 {
     double x = ((const ert_qr_layer *)a)->sqnr_db, y = ((const ert_qr_layer *)b)->sqnr_db;
     return (x > y) - (x < y);
+}
+
+static void print_names(FILE *f, const char *what, const node_name *list, size_t n)
+{
+    if (!n)
+        return;
+    fprintf(f, "  %s:", what);
+    for (size_t i = 0; i < n; i++)
+        fprintf(f, "%s %s", i ? "," : "", list[i]);
+    fputc('\n', f);
 }
 
 void ert_qreport_print(const ert_qreport *r, FILE *f, size_t max_layers)
@@ -294,10 +332,6 @@ void ert_qreport_print(const ert_qreport *r, FILE *f, size_t max_layers)
             fprintf(f, "    %s/%s (%s): %.1f dB\n", ls[i].graph, ls[i].node, ls[i].what, ls[i].sqnr_db);
         free(sorted);
     }
-    if (r->n_kept) {
-        fprintf(f, "  kept in float32:");
-        for (size_t i = 0; i < r->n_kept; i++)
-            fprintf(f, "%s %s", i ? "," : "", r->kept[i]);
-        fputc('\n', f);
-    }
+    print_names(f, "kept in float32", r->kept, r->n_kept);
+    print_names(f, "inputs on 8 bits (accuracy fallback from 7)", r->kept8, r->n_kept8);
 }

@@ -40,6 +40,8 @@ typedef struct ert_qreport {
     bool forced;
     double gate_cosine;
     uint32_t activation_bits; /* int8: 8 or 7 (0 in older blobs: 8) */
+    char (*kept8)[257];       /* activation_bits 7: nodes put back on 8-bit activations */
+    size_t n_kept8;
 } ert_qreport;
 
 /* Growing the lists (malloc'd; ert_qreport_free releases them). */
@@ -47,6 +49,7 @@ ert_status ert_qreport_add_output(ert_qreport *r, const ert_qr_output *o, ert_er
 ert_status ert_qreport_add_layer(ert_qreport *r, const ert_qr_layer *l, ert_error *err);
 ert_status ert_qreport_add_reward(ert_qreport *r, const char *name, double value, ert_error *err);
 ert_status ert_qreport_add_kept(ert_qreport *r, const char *node, ert_error *err);
+ert_status ert_qreport_add_kept8(ert_qreport *r, const char *node, ert_error *err);
 void ert_qreport_free(ert_qreport *r);
 
 ert_status ert_qreport_encode(const ert_qreport *r, uint8_t **out, size_t *len, ert_error *err);

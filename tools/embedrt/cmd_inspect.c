@@ -234,6 +234,16 @@ static void print_tensors(const char *what, const ert_graph *g, const uint32_t *
 }
 
 /* The quantization report the converter stored (NULL report: none or unreadable). */
+static void json_names(const char (*list)[257], size_t n)
+{
+    printf("[");
+    for (size_t i = 0; i < n; i++) {
+        printf("%s", i ? "," : "");
+        ert_cli_json_str(stdout, list[i]);
+    }
+    printf("]");
+}
+
 static void json_quant(const ert_blob_info *info, const ert_qreport *r)
 {
     printf(",\"quantized_constants\":%u,\"quantization\":", info->quantized_constants);
@@ -278,12 +288,11 @@ static void json_quant(const ert_blob_info *info, const ert_qreport *r)
         ert_cli_json_str(stdout, r->rewards[i].name);
         printf(",\"value\":%.17g}", r->rewards[i].value);
     }
-    printf("],\"kept_fp32\":[");
-    for (size_t i = 0; i < r->n_kept; i++) {
-        printf("%s", i ? "," : "");
-        ert_cli_json_str(stdout, r->kept[i]);
-    }
-    printf("]}");
+    printf("],\"kept_fp32\":");
+    json_names(r->kept, r->n_kept);
+    printf(",\"kept_8bit\":");
+    json_names(r->kept8, r->n_kept8);
+    printf("}");
 }
 
 static void print_text(const ert_blob_info *info, ert_blob *b, const ert_family_param_set *ps,
