@@ -164,8 +164,9 @@ typedef struct qc_plan {
     size_t dscratch;  /* the direct path's */
     size_t xq_bytes;  /* quantized input, N x C x IS, in the workspace */
     size_t wpack;     /* bytes per group of packed weights (current kernel), 64-aligned */
-    bool wino_shape;  /* the int8 Winograd F(2x2,3x3) path can run this shape (qconv_wino.h) */
-    ert_qwino wg;
+    bool wino_shape;  /* the int8 Winograd paths can run this shape (qconv_wino.h) */
+    ert_qwino wg;     /* F(2x2,3x3); in qc_run, the prepared tile size's */
+    ert_qwino wg4;    /* F(4x4,3x3) */
     ert_shape out;
 } qc_plan;
 
@@ -263,16 +264,23 @@ static ert_status qc_plan_make(const ert_graph *gr, const ert_node *n, qc_plan *
         return ert_node_fail(err, n, ERT_EINVAL, "column buffer size overflows");
     /* Scratch for either path: the choice is made at bind time, maybe on another CPU. */
     p->dscratch = p->scratch;
-    p->wino_shape = ert_qwino_init(&p->wg, g, p->C, p->M, p->group);
+    p->wino_shape = ert_qwino_init(&p->wg, g, p->C, p->M, p->group, 2);
     if (p->wino_shape && ert_qwino_scratch(&p->wg) > p->scratch)
         p->scratch = ert_qwino_scratch(&p->wg);
+    /* F(4x4) within that scratch (its block lowered to fit), or its 16-tile minimum on
+     * small maps (below the scratch of any larger node of a blob planned before it). */
+    if (p->wino_shape && ert_qwino_init(&p->wg4, g, p->C, p->M, p->group, 4) && !ert_qwino_fit(&p->wg4, p->scratch))
+        p->scratch = ert_qwino_scratch(&p->wg4);
     return ERT_OK;
 }
 
-/* Whether this bind takes the int8 Winograd path (shape, kernel, switch, measured rule). */
-static bool qc_wino(const qc_plan *p)
+/* The int8 Winograd tile size this bind takes (shape, kernel, switch, measured rule, the
+ * F(4x4) bound on the weights w): 2, 4, or 0 for the direct path. */
+static size_t qc_wino(const qc_plan *p, const int8_t *w)
 {
-    return p->wino_shape && ert_qwino_wanted(&p->wg);
+    if (!p->wino_shape || !ert_qwino_wanted(&p->wg))
+        return 0;
+    return ert_qwino_pick(&p->wg, &p->wg4, w, p->zx, p->qmax);
 }
 
 static ert_status qc_infer(ert_graph *gr, ert_node *n, ert_error *err)
@@ -311,8 +319,9 @@ static size_t qc_prepare_bytes(const ert_graph *gr, const ert_node *n)
     size_t per, total;
     if (qc_plan_make(gr, n, &p, false, NULL) != ERT_OK)
         return 0;
-    if (qc_wino(&p))
-        return ert_qwino_prepared_bytes(&p.wg);
+    size_t wn = qc_wino(&p, ert_node_input(gr, n, 1)->data);
+    if (wn)
+        return ert_qwino_prepared_bytes(wn == 4 ? &p.wg4 : &p.wg);
     if (!(per = qc_wpack(&p)) || !ert_mul_size(per, p.group, &total))
         return 0;
     return total;
@@ -324,8 +333,9 @@ static void qc_prepare(const ert_graph *gr, const ert_node *n, void *out)
     if (qc_plan_make(gr, n, &p, false, NULL) != ERT_OK)
         return;
     const int8_t *w = ert_node_input(gr, n, 1)->data;
-    if (qc_wino(&p)) {
-        ert_qwino_prepare(&p.wg, w, out);
+    size_t wn = qc_wino(&p, w);
+    if (wn) {
+        ert_qwino_prepare(wn == 4 ? &p.wg4 : &p.wg, w, out);
         return;
     }
     size_t per = qc_wpack(&p);
@@ -693,6 +703,8 @@ static ert_status qc_run(const ert_ctx *ctx, const ert_graph *gr, const ert_node
     }
     j.wp = ctx->prepared;
     bool wino_ok = false;
+    if (p.wino_shape && ert_qwino_prepared_n(j.wp) == 4)
+        p.wg = p.wg4;
     if (p.wino_shape && ert_qwino_is_prepared(j.wp, &p.wg, &wino_ok) && !wino_ok)
         return ert_node_fail(err, n, ERT_EINVAL, "weights were prepared for the int8 Winograd path of another int8 "
                              "kernel than the active '%s'; bind the model again", ert_qgemm_kernel_name());
