@@ -614,7 +614,8 @@ static void test_qconv_int8_winograd_border_groups_match_direct(void)
  * 5x5, 10x13, 14x14, 17x19 and 20x74 (whole 8-tile groups inside the map), pads 0/1/2/3
  * and asymmetric, one channel, C not a multiple of 8, bias, residual, Relu/Clip, z_x 0 /
  * 77 / 128 / 255 (8-bit) and 0 / 64 / 127 (7-bit, q_max 127), batch 2, threads 1 and 2
- * (check_qconv); the weights prepared are F(4x4)'s. */
+ * (check_qconv), one block split over the threads by output channels; the weights
+ * prepared are F(4x4)'s. */
 static void test_qconv_int8_winograd4_same_bits_as_reference_and_direct(void)
 {
     qcfg cs[] = {
@@ -636,6 +637,9 @@ static void test_qconv_int8_winograd4_same_bits_as_reference_and_direct(void)
          .pads = {1, 1, 1, 1}, .bias = true, .resid = true, .zx = 128, .inv = 100.0f},
         {.nsp = 2, .N = 1, .C = 9, .M = 6, .group = 1, .in = {3, 3}, .k = {3, 3}, .s = {1, 1}, .d = {1, 1},
          .pads = {3, 3, 3, 3}, .bias = true, .zx = 128, .inv = 100.0f},
+        /* one 16-tile block (14x14) on 2 threads: its 8 channel panels split between them */
+        {.nsp = 2, .N = 1, .C = 64, .M = 47, .group = 1, .in = {14, 14}, .k = {3, 3}, .s = {1, 1}, .d = {1, 1},
+         .pads = {1, 1, 1, 1}, .bias = true, .resid = true, .act = ERT_ACT_RELU, .zx = 128, .inv = 100.0f},
     };
     for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++) {
         setenv("ERT_QCONV_WINOGRAD", "f4", 1);
@@ -695,8 +699,9 @@ static void test_qconv_int8_winograd4_refused_beyond_its_bound(void)
     unsetenv("ERT_QCONV_WINOGRAD");
 }
 
-/* The default rule on AVX2: Winograd from 32 input channels, F(4x4) where both output
- * sides reach QW4_MIN_SIDE (qconv_wino.c) and the bound holds, else F(2x2). */
+/* The default rule on AVX2: Winograd from 32 input channels, F(4x4) where its 16-tile
+ * panels are at most a third of F(2x2)'s (qconv_wino.c; 20x20: 2 vs 7, 7x7: 1 vs 1) and the
+ * bound holds, else F(2x2); ERT_QCONV_WINOGRAD=f2 keeps F(2x2). */
 static void test_qconv_int8_winograd_default_rule_picks_tile_size(void)
 {
     if (ert_qgemm_kernel() != ERT_QK_AVX2 && ert_qgemm_kernel() != ERT_QK_AVX2U7)

@@ -486,6 +486,7 @@ typedef struct qc_job {
     const uint8_t *wp; /* prepared: group blocks of p->wpack bytes */
     float *y;
     size_t tiles, span;
+    size_t mparts;         /* int8 Winograd: parts of the output channels per tile block */
     size_t bn, gi, chunks; /* narrow path with threads: the (image, group) in progress */
     bool lazy;             /* direct path: each packing quantizes its own columns first */
     bool fused;            /* ... straight into the packed panels (ert_qgemm_pack_x_f32) */
@@ -627,18 +628,21 @@ static void qc_units(void *arg, size_t begin, size_t end, int worker)
     }
 }
 
-/* int8 Winograd: units are (image, block of j->span tiles), each in its worker's scratch. */
+/* int8 Winograd: units are (image, block of j->span tiles, part of the 6-channel panels),
+ * each in its worker's scratch. */
 static void qc_wino_units(void *arg, size_t begin, size_t end, int worker)
 {
     qc_job *j = arg;
     const qc_plan *p = j->p;
     void *scr = ert_ctx_scratch(j->ctx, worker);
+    const size_t rps = (p->M + 5) / 6, parts = j->mparts;
     for (size_t u = begin; u < end; u++) {
-        size_t bn = u / j->tiles, t0 = u % j->tiles * j->span;
+        size_t part = u % parts, bt = u / parts;
+        size_t bn = bt / j->tiles, t0 = bt % j->tiles * j->span;
         size_t nt = p->wg.T - t0 < j->span ? p->wg.T - t0 : j->span;
         size_t yo = bn * p->M * p->S;
-        ert_qwino_block(&p->wg, j->wp, j->xq + bn * p->C * p->IS, p->zx, t0, nt, j->b, j->s, j->r ? j->r + yo : NULL,
-                        p->lo, p->hi, j->y + yo, scr);
+        ert_qwino_block(&p->wg, j->wp, j->xq + bn * p->C * p->IS, p->zx, t0, nt, part * rps / parts,
+                        (part + 1) * rps / parts, j->b, j->s, j->r ? j->r + yo : NULL, p->lo, p->hi, j->y + yo, scr);
     }
 }
 
@@ -743,7 +747,14 @@ static ert_status qc_run(const ert_ctx *ctx, const ert_graph *gr, const ert_node
         }
         j.span = span < p.wg.tb ? span : p.wg.tb;
         j.tiles = (p.wg.T + j.span - 1) / j.span;
-        ert_pool_run(pool, p.N * j.tiles, 1, qc_wino_units, &j);
+        /* Fewer blocks than keep every thread busy (F(4x4) on 14x14: one block): each block
+         * also splits its output channels over the threads, every part transforming the
+         * same input tiles (a small share: the products are split). */
+        size_t units = p.N * j.tiles, th = (size_t)threads;
+        j.mparts = 1;
+        if (th > 1 && units % th && units < 4 * th && (p.M + 5) / 6 >= th)
+            j.mparts = th;
+        ert_pool_run(pool, units * j.mparts, 1, qc_wino_units, &j);
         return ERT_OK;
     }
     if (p.narrow) {

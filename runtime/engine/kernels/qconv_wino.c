@@ -72,9 +72,6 @@ bool ert_qwino_init(ert_qwino *w, const ert_sp_geom *g, size_t C, size_t M, size
  * 0.63 vs 0.57 / 0.62). Fewer channels (not measured) keep the direct path. */
 #define QW_MIN_C 32
 
-/* F(4x4) where both output sides are at least this (measured: see below). */
-#define QW4_MIN_SIDE 14
-
 /* ERT_QCONV_WINOGRAD: 0 unset (or unknown), 1 off, 2 on, 3 f2, 4 f4. */
 static int qw_switch(void)
 {
@@ -98,10 +95,20 @@ bool ert_qwino_wanted(const ert_qwino *w)
     return ert_qk_is_avx2(ert_qgemm_kernel()) && w->C >= QW_MIN_C;
 }
 
-/* F(4x4) instead of F(2x2) by the measured rule (qconv_bench, see QW4_MIN_SIDE). */
+/* F(4x4) instead of F(2x2): the kernel runs whole 16-tile panels, so a block costs about
+ * np x panels tile products (F(2x2) 16 x ceil(T2 / 16), F(4x4) 36 x ceil(T4 / 16)) plus
+ * transforms; F(4x4) when its panels are at most a third of F(2x2)'s (products <= 0.75x).
+ * Measured (qconv_bench --paths --cpu-time --threads 1, int8/fp32, F(2x2) vs F(4x4), 2-core
+ * AMD EPYC): 64->64 @56x56 0.74 vs 0.55 (panels 49 vs 13), 128->128 @28x28 0.78 vs 0.67
+ * (13 vs 4), 256->256 @14x14 0.49 vs 0.31 (4 vs 1), 256->256 @12x12 0.49 vs 0.41 (3 vs 1),
+ * 80->192 @71x71 0.64 vs 0.48, 64->96 / 96->96 @35x35 0.73 / 0.79 vs 0.59 / 0.57, 288->512
+ * @35x35 0.51 vs 0.45, 32->32 / 32->64 @147x147 0.64 / 0.66 vs 0.46 / 0.46 (direct 0.62 /
+ * 0.60); F(2x2) keeps 256->256 @10x10 0.36 vs 0.44 (2 vs 1) and @7x7 0.32 vs 0.71 (1 vs 1). */
 static bool qw_rule4(const ert_qwino *w4)
 {
-    return w4->OH >= QW4_MIN_SIDE && w4->OW >= QW4_MIN_SIDE;
+    size_t t2 = ((w4->OH + 1) / 2) * ((w4->OW + 1) / 2);
+    size_t p2 = (t2 + QW_NR - 1) / QW_NR, p4 = (w4->T + QW_NR - 1) / QW_NR;
+    return 3 * p4 <= p2;
 }
 
 bool ert_qwino_exact4(const ert_qwino *w, const int8_t *wq, uint8_t zx, uint8_t qmax)
@@ -680,7 +687,7 @@ __attribute__((target("avx2"))) static void out_row4_avx2(const ert_qwino *w, co
 #endif
 
 void ert_qwino_block(const ert_qwino *w, const void *prepared, const uint8_t *xq, uint8_t zx, size_t t0, size_t nt,
-                     const int32_t *bias, const float *scale, const float *res, float lo, float hi, float *y,
+                     size_t r0, size_t r1, const int32_t *bias, const float *scale, const float *res, float lo, float hi, float *y,
                      void *scratch)
 {
     const size_t kp = w->kp, vs = v_elems(w), pe = panel_elems(w), panel = (kp / 2) * 32;
@@ -700,7 +707,9 @@ void ert_qwino_block(const ert_qwino *w, const void *prepared, const uint8_t *xq
 #endif
     transform_input(w, tf, xq, zx, t0, nt, V);
     const size_t rps = (w->M + QW_MR - 1) / QW_MR, cps = (nt + QW_NR - 1) / QW_NR, np = w->np;
-    for (size_t rp = 0; rp < rps; rp++) {
+    if (r1 > rps)
+        r1 = rps;
+    for (size_t rp = r0; rp < r1; rp++) {
         size_t rows = w->M - rp * QW_MR < QW_MR ? w->M - rp * QW_MR : QW_MR;
         const int16_t *ur = U + rp * np * pe;
         for (size_t cp = 0; cp < cps; cp++) {
