@@ -699,6 +699,35 @@ static void test_qconv_int8_winograd4_refused_beyond_its_bound(void)
     unsetenv("ERT_QCONV_WINOGRAD");
 }
 
+/* F(4x4) never grows a shape's planned scratch (blobs planned before it must still load):
+ * 512->512 @35x35 plans 442368 bytes (the direct path's 32-column tile: 4608 x 32 uint8 +
+ * 4608 x 32 int16), less than F(4x4)'s 16 tiles (36 x 16 x 512 int16 + 36 x 6 x 16 int32 =
+ * 603648), so F(2x2) is prepared there; ERT_QCONV_WINOGRAD=f4 plans the 603648 instead. */
+static void test_qconv_int8_winograd4_keeps_the_planned_scratch(void)
+{
+    qcfg c = {.nsp = 2, .N = 1, .C = 512, .M = 6, .group = 1, .in = {35, 35}, .k = {3, 3}, .s = {1, 1},
+              .d = {1, 1}, .pads = {1, 1, 1, 1}, .bias = true, .zx = 0, .inv = 100.0f};
+    qdata d;
+    qdata_make(&c, 970, &d);
+    for (size_t i = 0; i < d.nw; i++) /* well inside the F(4x4) bound */
+        d.w[i] = (int8_t)(i % 3 - 1);
+    const char *modes[2] = {"on", "f4"};
+    const size_t scratch[2] = {442368, 603648}, n[2] = {2, 4};
+    for (int i = 0; i < 2; i++) {
+        setenv("ERT_QCONV_WINOGRAD", modes[i], 1);
+        ert_error err;
+        uint32_t node;
+        ert_graph *g = qconv_graph(&c, &d, false, &node, &err);
+        ert_node *nd = &g->nodes[node];
+        CU_ASSERT_EQUAL_FATAL(nd->def->infer(g, nd, &err), ERT_OK);
+        CU_ASSERT_EQUAL(nd->def->scratch(g, nd), scratch[i]);
+        CU_ASSERT_EQUAL(nd->def->prepare_bytes(g, nd), wino_bytes(n[i], 512, 6));
+        ert_graph_free(g);
+    }
+    unsetenv("ERT_QCONV_WINOGRAD");
+    qdata_free(&d);
+}
+
 /* The default rule on AVX2: Winograd from 32 input channels, F(4x4) where its 16-tile
  * panels are at most a third of F(2x2)'s (qconv_wino.c; 20x20: 2 vs 7, 7x7: 1 vs 1) and the
  * bound holds, else F(2x2); ERT_QCONV_WINOGRAD=f2 keeps F(2x2). */
@@ -1318,6 +1347,7 @@ static const ert_test_case cases[] = {
     ERT_TEST(test_qconv_int8_winograd_border_groups_match_direct),
     ERT_TEST(test_qconv_int8_winograd4_same_bits_as_reference_and_direct),
     ERT_TEST(test_qconv_int8_winograd4_refused_beyond_its_bound),
+    ERT_TEST(test_qconv_int8_winograd4_keeps_the_planned_scratch),
     ERT_TEST(test_qconv_int8_winograd_default_rule_picks_tile_size),
     ERT_TEST(test_qconv_int8_winograd_fits_smaller_scratch),
     ERT_TEST(test_qconv_int8_winograd_portable_tile_same_bits),

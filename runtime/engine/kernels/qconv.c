@@ -164,9 +164,10 @@ typedef struct qc_plan {
     size_t dscratch;  /* the direct path's */
     size_t xq_bytes;  /* quantized input, N x C x IS, in the workspace */
     size_t wpack;     /* bytes per group of packed weights (current kernel), 64-aligned */
-    bool wino_shape;  /* the int8 Winograd paths can run this shape (qconv_wino.h) */
-    ert_qwino wg;     /* F(2x2,3x3); in qc_run, the prepared tile size's */
-    ert_qwino wg4;    /* F(4x4,3x3) */
+    bool wino_shape;  /* the int8 Winograd F(2x2,3x3) path can run this shape (qconv_wino.h) */
+    bool wino4_shape; /* ... and F(4x4,3x3) too, within the planned scratch */
+    ert_qwino wg;     /* F(2x2); in qc_run, the prepared tile size's */
+    ert_qwino wg4;    /* F(4x4) */
     ert_shape out;
 } qc_plan;
 
@@ -267,10 +268,10 @@ static ert_status qc_plan_make(const ert_graph *gr, const ert_node *n, qc_plan *
     p->wino_shape = ert_qwino_init(&p->wg, g, p->C, p->M, p->group, 2);
     if (p->wino_shape && ert_qwino_scratch(&p->wg) > p->scratch)
         p->scratch = ert_qwino_scratch(&p->wg);
-    /* F(4x4) within that scratch (its block lowered to fit), or its 16-tile minimum on
-     * small maps (below the scratch of any larger node of a blob planned before it). */
-    if (p->wino_shape && ert_qwino_init(&p->wg4, g, p->C, p->M, p->group, 4) && !ert_qwino_fit(&p->wg4, p->scratch))
-        p->scratch = ert_qwino_scratch(&p->wg4);
+    /* F(4x4) within that scratch (ert_qwino_plan4): blobs planned before it load and plan
+     * the same. */
+    p->wino4_shape = p->wino_shape && ert_qwino_init(&p->wg4, g, p->C, p->M, p->group, 4) &&
+                     ert_qwino_plan4(&p->wg4, &p->scratch);
     return ERT_OK;
 }
 
@@ -280,7 +281,7 @@ static size_t qc_wino(const qc_plan *p, const int8_t *w)
 {
     if (!p->wino_shape || !ert_qwino_wanted(&p->wg))
         return 0;
-    return ert_qwino_pick(&p->wg, &p->wg4, w, p->zx, p->qmax);
+    return ert_qwino_pick(&p->wg, p->wino4_shape ? &p->wg4 : NULL, w, p->zx, p->qmax);
 }
 
 static ert_status qc_infer(ert_graph *gr, ert_node *n, ert_error *err)
@@ -707,8 +708,12 @@ static ert_status qc_run(const ert_ctx *ctx, const ert_graph *gr, const ert_node
     }
     j.wp = ctx->prepared;
     bool wino_ok = false;
-    if (p.wino_shape && ert_qwino_prepared_n(j.wp) == 4)
+    if (p.wino_shape && ert_qwino_prepared_n(j.wp) == 4) {
+        if (!p.wino4_shape)
+            return ert_node_fail(err, n, ERT_EINVAL, "weights were prepared for the int8 Winograd F(4x4) path, "
+                                 "which this shape's scratch plan does not hold; bind the model again");
         p.wg = p.wg4;
+    }
     if (p.wino_shape && ert_qwino_is_prepared(j.wp, &p.wg, &wino_ok) && !wino_ok)
         return ert_node_fail(err, n, ERT_EINVAL, "weights were prepared for the int8 Winograd path of another int8 "
                              "kernel than the active '%s'; bind the model again", ert_qgemm_kernel_name());

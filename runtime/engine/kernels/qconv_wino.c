@@ -161,6 +161,16 @@ bool ert_qwino_fit(ert_qwino *w, size_t bytes)
     return ert_qwino_scratch(w) <= bytes;
 }
 
+bool ert_qwino_plan4(ert_qwino *w4, size_t *scratch)
+{
+    if (ert_qwino_fit(w4, *scratch))
+        return true;
+    if (qw_switch() != 4)
+        return false;
+    *scratch = ert_qwino_scratch(w4); /* w4->tb is 16 now */
+    return true;
+}
+
 void ert_qwino_prepare(const ert_qwino *w, const int8_t *wq, void *out)
 {
     qw_hdr h = {QW_MAGIC, (uint32_t)ert_qgemm_kernel(), w->C, w->M, w->kp, w->n};

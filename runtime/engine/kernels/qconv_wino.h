@@ -22,7 +22,8 @@
  * other kernels keep the direct path. The environment variable ERT_QCONV_WINOGRAD, read
  * when the model is bound: off disables it; on takes it for every eligible shape with any
  * kernel (others than AVX2 run a portable C tile on the same panels: tests), the tile size
- * by the rule; f2 as on, always F(2x2); f4 as on, F(4x4) wherever its bound holds. */
+ * by the rule; f2 as on, always F(2x2); f4 as on, F(4x4) wherever its bound holds, its
+ * scratch planned even where the other paths need less (ert_qwino_plan4; tests). */
 #ifndef ERT_QCONV_WINO_H
 #define ERT_QCONV_WINO_H
 
@@ -67,6 +68,11 @@ size_t ert_qwino_scratch(const ert_qwino *w);
  * this path existed); false when not even 16 tiles fit. */
 bool ert_qwino_fit(ert_qwino *w, size_t bytes);
 void ert_qwino_prepare(const ert_qwino *w, const int8_t *wq, void *out);
+/* F(4x4) in a shape's planned scratch (*scratch: the direct and F(2x2) paths' need): its
+ * block lowered to fit; false when not even 16 tiles fit (small maps with many channels:
+ * growing the plan would refuse blobs planned before F(4x4)), except under
+ * ERT_QCONV_WINOGRAD=f4, which grows *scratch to F(4x4)'s 16 tiles instead (tests). */
+bool ert_qwino_plan4(ert_qwino *w4, size_t *scratch);
 
 /* The tile size (2 or 4) prepared holds Winograd weights for, 0 when it holds none. */
 size_t ert_qwino_prepared_n(const void *prepared);
