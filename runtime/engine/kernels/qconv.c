@@ -708,12 +708,8 @@ static ert_status qc_run(const ert_ctx *ctx, const ert_graph *gr, const ert_node
     }
     j.wp = ctx->prepared;
     bool wino_ok = false;
-    if (p.wino_shape && ert_qwino_prepared_n(j.wp) == 4) {
-        if (!p.wino4_shape)
-            return ert_node_fail(err, n, ERT_EINVAL, "weights were prepared for the int8 Winograd F(4x4) path, "
-                                 "which this shape's scratch plan does not hold; bind the model again");
-        p.wg = p.wg4;
-    }
+    if (p.wino_shape && ert_qwino_prepared_n(j.wp) == 4)
+        p.wg = p.wg4; /* its block fitted to the scratch given below */
     if (p.wino_shape && ert_qwino_is_prepared(j.wp, &p.wg, &wino_ok) && !wino_ok)
         return ert_node_fail(err, n, ERT_EINVAL, "weights were prepared for the int8 Winograd path of another int8 "
                              "kernel than the active '%s'; bind the model again", ert_qgemm_kernel_name());

@@ -18,6 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
 #define QW_MAGIC 0x57575145u /* "EQWW" */
 #define QW_HDR 64
 #define QW_MR 6
@@ -478,6 +482,18 @@ static inline v4f f4_sel(v4i m, v4f a, v4f b)
     return (v4f)((m & (v4i)a) | (~m & (v4i)b));
 }
 
+/* lo > v ? lo : v, then hi < v ? hi : v (NaN stays NaN): on x86 exactly maxps(lo, v) and
+ * minps(hi, v), which return their second operand when the first is not greater / less. */
+static inline v4f clamp4(v4f v, v4f lov, v4f hiv)
+{
+#if defined(__x86_64__)
+    return (v4f)_mm_min_ps((__m128)hiv, _mm_max_ps((__m128)lov, (__m128)v));
+#else
+    v = f4_sel(lov > v, lov, v);
+    return f4_sel(hiv < v, hiv, v);
+#endif
+}
+
 /* Output positions of the n x n outputs (q = row * n + column) of tiles tg .. tg + 15 (S:
  * outside the map or past cols). */
 static void out_pos(const ert_qwino *w, size_t tg, size_t cols, size_t pos[16][QW_NR])
@@ -487,9 +503,12 @@ static void out_pos(const ert_qwino *w, size_t tg, size_t cols, size_t pos[16][Q
     for (size_t tt = 0; tt < QW_NR; tt++, tx++) {
         if (tx == w->tw)
             tx = 0, ty++;
-        for (size_t q = 0; q < n * n; q++) {
-            size_t yy = n * ty + q / n, xx = n * tx + q % n;
-            pos[q][tt] = tt < cols && yy < w->OH && xx < w->OW ? yy * w->OW + xx : S;
+        for (size_t r = 0, q = 0; r < n; r++) {
+            size_t yy = n * ty + r;
+            for (size_t c = 0; c < n; c++, q++) {
+                size_t xx = n * tx + c;
+                pos[q][tt] = tt < cols && yy < w->OH && xx < w->OW ? yy * w->OW + xx : S;
+            }
         }
     }
 }
@@ -637,7 +656,7 @@ static inline __attribute__((always_inline)) void out_row4_body(const ert_qwino 
             v8u32 s26 = (yv[q] >> 6) * 0x38E38E39u;
             v8u32 a = (v8u32)((int32_t __attribute__((vector_size(32))))(s26 << 6) >> 6) + bv;
             for (size_t h = 0; h < 8; h += 4) {
-                v4i ah = {(int32_t)a[h], (int32_t)a[h + 1], (int32_t)a[h + 2], (int32_t)a[h + 3]};
+                v4i ah = h ? (v4i)__builtin_shufflevector(a, a, 4, 5, 6, 7) : (v4i)__builtin_shufflevector(a, a, 0, 1, 2, 3);
                 v4f v = __builtin_convertvector(ah, v4f) * sv;
                 ERT_Q_NOFUSE(v);
                 if (rm) {
@@ -647,8 +666,7 @@ static inline __attribute__((always_inline)) void out_row4_body(const ert_qwino 
                     v = v + rr;
                     ERT_Q_NOFUSE(v);
                 }
-                v = f4_sel(lov > v, lov, v);
-                v = f4_sel(hiv < v, hiv, v);
+                v = clamp4(v, lov, hiv);
                 memcpy(&f[q][l + h], &v, sizeof v);
             }
         }
