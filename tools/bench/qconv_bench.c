@@ -240,8 +240,9 @@ int main(int argc, char **argv)
                    "  every worker's time, waiting included: not a latency).\n"
                    "  --paths times each 3x3 stride-1 shape's int8 three ways, bound with\n"
                    "  ERT_QCONV_WINOGRAD=off (direct), f2 (Winograd F(2x2)) and f4 (F(4x4)), each against\n"
-                   "  fp32 (ratios int8/fp32); F(4x4) marked * where the weights fail its exactness bound\n"
-                   "  (it then runs F(2x2)). Other shapes are skipped.\n");
+                   "  fp32 (ratios int8/fp32). F(4x4) falls back to F(2x2) where the weights fail its\n"
+                   "  exactness bound (marked *) or its 16-tile block exceeds the node's planned scratch\n"
+                   "  (512->512 @35x35). Other shapes are skipped.\n");
             return 0;
         } else {
             fprintf(stderr, "qconv_bench: unknown argument '%s' (see --help)\n", argv[i]);
