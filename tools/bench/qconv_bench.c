@@ -241,8 +241,8 @@ int main(int argc, char **argv)
                    "  --paths times each 3x3 stride-1 shape's int8 three ways, bound with\n"
                    "  ERT_QCONV_WINOGRAD=off (direct), f2 (Winograd F(2x2)) and f4 (F(4x4)), each against\n"
                    "  fp32 (ratios int8/fp32). F(4x4) falls back to F(2x2) where the weights fail its\n"
-                   "  exactness bound (marked *) or its 16-tile block exceeds the node's planned scratch\n"
-                   "  (512->512 @35x35). Other shapes are skipped.\n");
+                   "  exactness bound (marked *); f4 plans its scratch even where the default does not\n"
+                   "  take it (512->512 @35x35 keeps F(2x2) in blobs). Other shapes are skipped.\n");
             return 0;
         } else {
             fprintf(stderr, "qconv_bench: unknown argument '%s' (see --help)\n", argv[i]);
