@@ -614,8 +614,8 @@ static void test_qconv_int8_winograd_border_groups_match_direct(void)
  * 5x5, 10x13, 14x14, 17x19 and 20x74 (whole 8-tile groups inside the map), pads 0/1/2/3
  * and asymmetric, one channel, C not a multiple of 8, bias, residual, Relu/Clip, z_x 0 /
  * 77 / 128 / 255 (8-bit) and 0 / 64 / 127 (7-bit, q_max 127), batch 2, threads 1 and 2
- * (check_qconv), one block split over the threads by output channels; the weights
- * prepared are F(4x4)'s. */
+ * (check_qconv; batch 2 and one block split over the threads by output channels on the
+ * pool); the weights prepared are F(4x4)'s. */
 static void test_qconv_int8_winograd4_same_bits_as_reference_and_direct(void)
 {
     qcfg cs[] = {
@@ -637,6 +637,9 @@ static void test_qconv_int8_winograd4_same_bits_as_reference_and_direct(void)
          .pads = {1, 1, 1, 1}, .bias = true, .resid = true, .zx = 128, .inv = 100.0f},
         {.nsp = 2, .N = 1, .C = 9, .M = 6, .group = 1, .in = {3, 3}, .k = {3, 3}, .s = {1, 1}, .d = {1, 1},
          .pads = {3, 3, 3, 3}, .bias = true, .zx = 128, .inv = 100.0f},
+        /* batch 2 large enough for the pool (2 x 20 x 667 x 360 MACs), 7-bit, z_x 0 */
+        {.nsp = 2, .N = 2, .C = 40, .M = 20, .group = 1, .in = {23, 29}, .k = {3, 3}, .s = {1, 1}, .d = {1, 1},
+         .pads = {1, 1, 1, 1}, .bias = true, .resid = true, .zx = 0, .inv = 60.0f, .qmax = 127},
         /* one 16-tile block (14x14) on 2 threads: its 8 channel panels split between them */
         {.nsp = 2, .N = 1, .C = 64, .M = 47, .group = 1, .in = {14, 14}, .k = {3, 3}, .s = {1, 1}, .d = {1, 1},
          .pads = {1, 1, 1, 1}, .bias = true, .resid = true, .act = ERT_ACT_RELU, .zx = 128, .inv = 100.0f},
