@@ -731,9 +731,9 @@ static void test_qconv_int8_winograd4_keeps_the_planned_scratch(void)
     qdata_free(&d);
 }
 
-/* The default rule on AVX2: Winograd from 32 input channels, F(4x4) where its 16-tile
- * panels are at most a third of F(2x2)'s (qconv_wino.c; 20x20: 2 vs 7, 7x7: 1 vs 1) and the
- * bound holds, else F(2x2); ERT_QCONV_WINOGRAD=f2 keeps F(2x2). */
+/* The default rule on AVX2: Winograd from 32 input channels, F(4x4) where 5 x its 16-tile
+ * panels are at most 2 x F(2x2)'s (qconv_wino.c; 20x20: 2 vs 7, 7x7: 1 vs 1) and the bound
+ * holds, else F(2x2); ERT_QCONV_WINOGRAD=f2 keeps F(2x2). */
 static void test_qconv_int8_winograd_default_rule_picks_tile_size(void)
 {
     if (ert_qgemm_kernel() != ERT_QK_AVX2 && ert_qgemm_kernel() != ERT_QK_AVX2U7)
