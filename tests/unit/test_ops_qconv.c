@@ -498,8 +498,8 @@ static size_t wino_bytes(size_t n, size_t C, size_t M)
     return 64 + (M + 5) / 6 * (n + 2) * (n + 2) * 6 * ((C + 7) / 8 * 8) * 2;
 }
 
-/* int8 Winograd F(2x2,3x3) (qconv_wino.h) against the int64 reference, bit for bit: edge
- * tiles (odd maps), pads 0/1/2 and asymmetric, one channel, C not a multiple of 8,
+/* int8 Winograd F(2x2,3x3) (qconv_wino.h; forced by =f2) against the int64 reference, bit
+ * for bit: edge tiles (odd maps), pads 0/1/2 and asymmetric, one channel, C not a multiple of 8,
  * residual, Relu/Clip, z_x 0/128/255, batch 2, threads 1 and 2 (check_qconv); extreme
  * values (all weights +-127, inputs clamped to 0 or 255) up to C = 1841, the largest
  * channel count whose 4 x sum fits int32; with AVX2 it must be the path taken, and the
@@ -519,7 +519,7 @@ static void test_qconv_int8_winograd_same_bits_as_direct(void)
          .pads = {3, 3, 3, 3}, .bias = true, .zx = 128, .inv = 100.0f},
     };
     bool avx2 = ert_qgemm_kernel() == ERT_QK_AVX2 || ert_qgemm_kernel() == ERT_QK_AVX2U7;
-    setenv("ERT_QCONV_WINOGRAD", "on", 1); /* also below 32 channels */
+    setenv("ERT_QCONV_WINOGRAD", "f2", 1); /* also below 32 channels, F(2x2) only */
     for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++) {
         check_qconv(&cs[i], 500 + (unsigned)i);
         qdata d;
@@ -528,7 +528,7 @@ static void test_qconv_int8_winograd_same_bits_as_direct(void)
         setenv("ERT_QCONV_WINOGRAD", "off", 1);
         size_t off = qconv_prepared_bytes(&cs[i], &d);
         float *direct = run_qconv_model(&cs[i], &d, 2);
-        setenv("ERT_QCONV_WINOGRAD", "on", 1);
+        setenv("ERT_QCONV_WINOGRAD", "f2", 1);
         float *wino = run_qconv_model(&cs[i], &d, 2);
         CU_ASSERT(same_bits(wino, direct, d.ny, "winograd vs direct"));
         if (avx2)
@@ -580,7 +580,8 @@ static void test_qconv_int8_winograd_border_groups_match_direct(void)
     /* Groups of 8 tiles that touch a map border or span two tile rows are read through
      * per-row runs (qconv_wino.c load_d8): tile rows of 7 (14x14), 29 (58 wide, a group
      * starting on every residue), asymmetric pads that cut the first or last column, an
-     * odd output size with a half tile, at 1 and 2 threads, against the direct path. */
+     * odd output size with a half tile, at 1 and 2 threads, against the direct path; for
+     * F(2x2) (=f2) and F(4x4) (=f4, tf4_body's groups of 8 tiles at stride 4). */
     qcfg cs[] = {
         {.nsp = 2, .N = 1, .C = 33, .M = 14, .group = 1, .in = {14, 14}, .k = {3, 3}, .s = {1, 1}, .d = {1, 1},
          .pads = {1, 1, 1, 1}, .bias = true, .resid = true, .zx = 128, .inv = 100.0f},
@@ -591,16 +592,19 @@ static void test_qconv_int8_winograd_border_groups_match_direct(void)
         {.nsp = 2, .N = 1, .C = 5, .M = 6, .group = 1, .in = {20, 41}, .k = {3, 3}, .s = {1, 1}, .d = {1, 1},
          .pads = {2, 2, 1, 1}, .resid = true, .zx = 0, .inv = 100.0f},
     };
-    setenv("ERT_QCONV_WINOGRAD", "on", 1);
-    for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++) {
-        check_qconv(&cs[i], 550 + (unsigned)i);
+    for (size_t i = 0; i < 2 * sizeof cs / sizeof cs[0]; i++) {
+        const char *mode = i & 1 ? "f4" : "f2";
+        const qcfg *c = &cs[i / 2];
+        setenv("ERT_QCONV_WINOGRAD", mode, 1);
+        check_qconv(c, 550 + (unsigned)i);
         qdata d;
-        qdata_make(&cs[i], 550 + (unsigned)i, &d);
+        qdata_make(c, 550 + (unsigned)i, &d);
+        CU_ASSERT_EQUAL(qconv_prepared_bytes(c, &d), wino_bytes(i & 1 ? 4 : 2, c->C, c->M));
         for (int t = 1; t <= 2; t++) {
             setenv("ERT_QCONV_WINOGRAD", "off", 1);
-            float *direct = run_qconv_model(&cs[i], &d, t);
-            setenv("ERT_QCONV_WINOGRAD", "on", 1);
-            float *wino = run_qconv_model(&cs[i], &d, t);
+            float *direct = run_qconv_model(c, &d, t);
+            setenv("ERT_QCONV_WINOGRAD", mode, 1);
+            float *wino = run_qconv_model(c, &d, t);
             CU_ASSERT(same_bits(wino, direct, d.ny, "winograd vs direct at a border"));
             free(direct), free(wino);
         }

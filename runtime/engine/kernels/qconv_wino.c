@@ -660,7 +660,8 @@ static inline __attribute__((always_inline)) void out_row4_body(const ert_qwino 
             v8u32 s26 = (yv[q] >> 6) * 0x38E38E39u;
             v8u32 a = (v8u32)((int32_t __attribute__((vector_size(32))))(s26 << 6) >> 6) + bv;
             for (size_t h = 0; h < 8; h += 4) {
-                v4i ah = h ? (v4i)__builtin_shufflevector(a, a, 4, 5, 6, 7) : (v4i)__builtin_shufflevector(a, a, 0, 1, 2, 3);
+                v4i ah = h ? (v4i)__builtin_shufflevector(a, a, 4, 5, 6, 7)
+                           : (v4i)__builtin_shufflevector(a, a, 0, 1, 2, 3);
                 v4f v = __builtin_convertvector(ah, v4f) * sv;
                 ERT_Q_NOFUSE(v);
                 if (rm) {
@@ -719,7 +720,8 @@ __attribute__((target("avx2"))) static void out_row4_avx2(const ert_qwino *w, co
 #endif
 
 void ert_qwino_block(const ert_qwino *w, const void *prepared, const uint8_t *xq, uint8_t zx, size_t t0, size_t nt,
-                     size_t r0, size_t r1, const int32_t *bias, const float *scale, const float *res, float lo, float hi, float *y,
+                     size_t r0, size_t r1, const int32_t *bias, const float *scale, const float *res, float lo, float hi,
+                     float *y,
                      void *scratch)
 {
     const size_t kp = w->kp, vs = v_elems(w), pe = panel_elems(w), panel = (kp / 2) * 32;

@@ -83,7 +83,8 @@ bool ert_qwino_is_prepared(const void *prepared, const ert_qwino *w, bool *ok);
 /* Tiles [t0, t0 + nt) of one image (nt <= w->tb), output channels [6 r0, 6 r1) (to M): xq
  * C x H x W uint8, y and res M x OH x OW. */
 void ert_qwino_block(const ert_qwino *w, const void *prepared, const uint8_t *xq, uint8_t zx, size_t t0, size_t nt,
-                     size_t r0, size_t r1, const int32_t *bias, const float *scale, const float *res, float lo, float hi, float *y,
+                     size_t r0, size_t r1, const int32_t *bias, const float *scale, const float *res, float lo, float hi,
+                     float *y,
                      void *scratch);
 
 #endif
