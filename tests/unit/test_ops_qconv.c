@@ -491,8 +491,15 @@ static size_t qconv_prepared_bytes(const qcfg *c, const qdata *d)
     return b;
 }
 
-/* int8 Winograd F(2x2,3x3) (qconv_wino.h) against the int64 reference, bit for bit: edge
- * tiles (odd maps), pads 0/1/2 and asymmetric, one channel, C not a multiple of 8,
+/* Bytes of int8 Winograd F(n x n, 3x3) weights (qconv_wino.c): a 64-byte header, then per
+ * 6 output channels (n + 2)^2 panels of 6 x C int16, C rounded up to 8. */
+static size_t wino_bytes(size_t n, size_t C, size_t M)
+{
+    return 64 + (M + 5) / 6 * (n + 2) * (n + 2) * 6 * ((C + 7) / 8 * 8) * 2;
+}
+
+/* int8 Winograd F(2x2,3x3) (qconv_wino.h; forced by =f2) against the int64 reference, bit
+ * for bit: edge tiles (odd maps), pads 0/1/2 and asymmetric, one channel, C not a multiple of 8,
  * residual, Relu/Clip, z_x 0/128/255, batch 2, threads 1 and 2 (check_qconv); extreme
  * values (all weights +-127, inputs clamped to 0 or 255) up to C = 1841, the largest
  * channel count whose 4 x sum fits int32; with AVX2 it must be the path taken, and the
@@ -512,7 +519,7 @@ static void test_qconv_int8_winograd_same_bits_as_direct(void)
          .pads = {3, 3, 3, 3}, .bias = true, .zx = 128, .inv = 100.0f},
     };
     bool avx2 = ert_qgemm_kernel() == ERT_QK_AVX2 || ert_qgemm_kernel() == ERT_QK_AVX2U7;
-    setenv("ERT_QCONV_WINOGRAD", "on", 1); /* also below 32 channels */
+    setenv("ERT_QCONV_WINOGRAD", "f2", 1); /* also below 32 channels, F(2x2) only */
     for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++) {
         check_qconv(&cs[i], 500 + (unsigned)i);
         qdata d;
@@ -521,7 +528,7 @@ static void test_qconv_int8_winograd_same_bits_as_direct(void)
         setenv("ERT_QCONV_WINOGRAD", "off", 1);
         size_t off = qconv_prepared_bytes(&cs[i], &d);
         float *direct = run_qconv_model(&cs[i], &d, 2);
-        setenv("ERT_QCONV_WINOGRAD", "on", 1);
+        setenv("ERT_QCONV_WINOGRAD", "f2", 1);
         float *wino = run_qconv_model(&cs[i], &d, 2);
         CU_ASSERT(same_bits(wino, direct, d.ny, "winograd vs direct"));
         if (avx2)
@@ -573,7 +580,8 @@ static void test_qconv_int8_winograd_border_groups_match_direct(void)
     /* Groups of 8 tiles that touch a map border or span two tile rows are read through
      * per-row runs (qconv_wino.c load_d8): tile rows of 7 (14x14), 29 (58 wide, a group
      * starting on every residue), asymmetric pads that cut the first or last column, an
-     * odd output size with a half tile, at 1 and 2 threads, against the direct path. */
+     * odd output size with a half tile, at 1 and 2 threads, against the direct path; for
+     * F(2x2) (=f2) and F(4x4) (=f4, tf4_body's groups of 8 tiles at stride 4). */
     qcfg cs[] = {
         {.nsp = 2, .N = 1, .C = 33, .M = 14, .group = 1, .in = {14, 14}, .k = {3, 3}, .s = {1, 1}, .d = {1, 1},
          .pads = {1, 1, 1, 1}, .bias = true, .resid = true, .zx = 128, .inv = 100.0f},
@@ -584,16 +592,19 @@ static void test_qconv_int8_winograd_border_groups_match_direct(void)
         {.nsp = 2, .N = 1, .C = 5, .M = 6, .group = 1, .in = {20, 41}, .k = {3, 3}, .s = {1, 1}, .d = {1, 1},
          .pads = {2, 2, 1, 1}, .resid = true, .zx = 0, .inv = 100.0f},
     };
-    setenv("ERT_QCONV_WINOGRAD", "on", 1);
-    for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++) {
-        check_qconv(&cs[i], 550 + (unsigned)i);
+    for (size_t i = 0; i < 2 * sizeof cs / sizeof cs[0]; i++) {
+        const char *mode = i & 1 ? "f4" : "f2";
+        const qcfg *c = &cs[i / 2];
+        setenv("ERT_QCONV_WINOGRAD", mode, 1);
+        check_qconv(c, 550 + (unsigned)i);
         qdata d;
-        qdata_make(&cs[i], 550 + (unsigned)i, &d);
+        qdata_make(c, 550 + (unsigned)i, &d);
+        CU_ASSERT_EQUAL(qconv_prepared_bytes(c, &d), wino_bytes(i & 1 ? 4 : 2, c->C, c->M));
         for (int t = 1; t <= 2; t++) {
             setenv("ERT_QCONV_WINOGRAD", "off", 1);
-            float *direct = run_qconv_model(&cs[i], &d, t);
-            setenv("ERT_QCONV_WINOGRAD", "on", 1);
-            float *wino = run_qconv_model(&cs[i], &d, t);
+            float *direct = run_qconv_model(c, &d, t);
+            setenv("ERT_QCONV_WINOGRAD", mode, 1);
+            float *wino = run_qconv_model(c, &d, t);
             CU_ASSERT(same_bits(wino, direct, d.ny, "winograd vs direct at a border"));
             free(direct), free(wino);
         }
@@ -602,12 +613,163 @@ static void test_qconv_int8_winograd_border_groups_match_direct(void)
     unsetenv("ERT_QCONV_WINOGRAD");
 }
 
-/* A blob planned before the int8 Winograd path gives less scratch: the op lowers its tile
- * block to fit (same bits), and refuses with a message when not even 16 tiles fit. */
-static void test_qconv_int8_winograd_fits_smaller_scratch(void)
+/* int8 Winograd F(4x4,3x3) (ERT_QCONV_WINOGRAD=f4: any kernel, wherever its bound holds)
+ * against the int64 reference and the direct path, bit for bit: output maps 1x1, 3x5, 5x4,
+ * 5x5, 10x13, 14x14, 17x19 and 20x74 (whole 8-tile groups inside the map), pads 0/1/2/3
+ * and asymmetric, one channel, C not a multiple of 8, bias, residual, Relu/Clip, z_x 0 /
+ * 77 / 128 / 255 (8-bit) and 0 / 64 / 127 (7-bit, q_max 127), batch 2, threads 1 and 2
+ * (check_qconv; batch 2 and one block split over the threads by output channels on the
+ * pool); the weights prepared are F(4x4)'s. */
+static void test_qconv_int8_winograd4_same_bits_as_reference_and_direct(void)
+{
+    qcfg cs[] = {
+        {.nsp = 2, .N = 1, .C = 40, .M = 13, .group = 1, .in = {1, 1}, .k = {3, 3}, .s = {1, 1}, .d = {1, 1},
+         .pads = {1, 1, 1, 1}, .bias = true, .zx = 128, .inv = 100.0f},
+        {.nsp = 2, .N = 2, .C = 13, .M = 7, .group = 1, .in = {3, 5}, .k = {3, 3}, .s = {1, 1}, .d = {1, 1},
+         .pads = {1, 1, 1, 1}, .resid = true, .act = ERT_ACT_RELU, .zx = 0, .inv = 90.0f},
+        {.nsp = 2, .N = 1, .C = 33, .M = 19, .group = 1, .in = {5, 4}, .k = {3, 3}, .s = {1, 1}, .d = {1, 1},
+         .pads = {1, 1, 1, 1}, .act = ERT_ACT_CLIP, .alpha = -0.25f, .beta = 0.5f, .zx = 255, .inv = 80.0f},
+        {.nsp = 2, .N = 2, .C = 8, .M = 6, .group = 1, .in = {7, 7}, .k = {3, 3}, .s = {1, 1}, .d = {1, 1},
+         .bias = true, .resid = true, .zx = 77, .inv = 120.0f},
+        {.nsp = 2, .N = 1, .C = 70, .M = 33, .group = 1, .in = {9, 13}, .k = {3, 3}, .s = {1, 1}, .d = {1, 1},
+         .pads = {2, 0, 1, 2}, .bias = true, .resid = true, .zx = 64, .inv = 60.0f, .qmax = 127},
+        {.nsp = 2, .N = 1, .C = 1, .M = 7, .group = 1, .in = {14, 14}, .k = {3, 3}, .s = {1, 1}, .d = {1, 1},
+         .pads = {1, 1, 1, 1}, .bias = true, .zx = 0, .inv = 60.0f, .qmax = 127},
+        {.nsp = 2, .N = 1, .C = 21, .M = 14, .group = 1, .in = {17, 19}, .k = {3, 3}, .s = {1, 1}, .d = {1, 1},
+         .pads = {1, 1, 1, 1}, .resid = true, .act = ERT_ACT_RELU, .zx = 127, .inv = 60.0f, .qmax = 127},
+        {.nsp = 2, .N = 1, .C = 16, .M = 7, .group = 1, .in = {20, 74}, .k = {3, 3}, .s = {1, 1}, .d = {1, 1},
+         .pads = {1, 1, 1, 1}, .bias = true, .resid = true, .zx = 128, .inv = 100.0f},
+        {.nsp = 2, .N = 1, .C = 9, .M = 6, .group = 1, .in = {3, 3}, .k = {3, 3}, .s = {1, 1}, .d = {1, 1},
+         .pads = {3, 3, 3, 3}, .bias = true, .zx = 128, .inv = 100.0f},
+        /* batch 2 large enough for the pool (2 x 20 x 667 x 360 MACs), 7-bit, z_x 0 */
+        {.nsp = 2, .N = 2, .C = 40, .M = 20, .group = 1, .in = {23, 29}, .k = {3, 3}, .s = {1, 1}, .d = {1, 1},
+         .pads = {1, 1, 1, 1}, .bias = true, .resid = true, .zx = 0, .inv = 60.0f, .qmax = 127},
+        /* one 16-tile block (14x14) on 2 threads: its 8 channel panels split between them */
+        {.nsp = 2, .N = 1, .C = 64, .M = 47, .group = 1, .in = {14, 14}, .k = {3, 3}, .s = {1, 1}, .d = {1, 1},
+         .pads = {1, 1, 1, 1}, .bias = true, .resid = true, .act = ERT_ACT_RELU, .zx = 128, .inv = 100.0f},
+    };
+    for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++) {
+        setenv("ERT_QCONV_WINOGRAD", "f4", 1);
+        check_qconv(&cs[i], 900 + (unsigned)i);
+        qdata d;
+        qdata_make(&cs[i], 900 + (unsigned)i, &d);
+        CU_ASSERT_EQUAL(qconv_prepared_bytes(&cs[i], &d), wino_bytes(4, cs[i].C, cs[i].M));
+        float *wino = run_qconv_model(&cs[i], &d, 2);
+        setenv("ERT_QCONV_WINOGRAD", "off", 1);
+        float *direct = run_qconv_model(&cs[i], &d, 2);
+        CU_ASSERT(same_bits(wino, direct, d.ny, "winograd F(4x4) vs direct"));
+        free(direct), free(wino);
+        qdata_free(&d);
+    }
+    unsetenv("ERT_QCONV_WINOGRAD");
+}
+
+/* F(4x4) recovers S from 576 S modulo 2^32 while |S| < 2^25: every weight +-127 and every
+ * input at the far end from z_x put the centre sum at 9 C 127 max(z_x, q_max - z_x), so
+ * F(4x4) is taken up to C = 115 (8-bit: 33518475 < 2^25) and 231 (7-bit), refused from
+ * 116 and 232 where F(2x2) runs; every case the reference's bits. */
+static void test_qconv_int8_winograd4_refused_beyond_its_bound(void)
+{
+    const struct {
+        size_t C;
+        int qmax;
+        size_t n;
+    } cases[] = {{115, 0, 4}, {116, 0, 2}, {231, 127, 4}, {232, 127, 2}};
+    setenv("ERT_QCONV_WINOGRAD", "f4", 1);
+    for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++)
+        for (int sign = 0; sign < 2; sign++) {
+            int top = cases[ci].qmax ? cases[ci].qmax : 255;
+            qcfg c = {.nsp = 2, .N = 1, .C = cases[ci].C, .M = 2, .group = 1, .in = {5, 4}, .k = {3, 3},
+                      .s = {1, 1}, .d = {1, 1}, .pads = {1, 0, 0, 1}, .bias = true, .zx = sign ? top : 0,
+                      .inv = 100.0f, .qmax = cases[ci].qmax};
+            qdata d;
+            qdata_make(&c, 950, &d);
+            for (size_t i = 0; i < d.nw; i++)
+                d.w[i] = (int8_t)(i < d.nw / 2 ? 127 : -127);
+            for (size_t i = 0; i < d.nx; i++)
+                d.x[i] = sign ? -10.0f : 10.0f;
+            for (size_t m = 0; m < c.M; m++)
+                d.s[m] = 1.0f, d.b[m] = 0;
+            CU_ASSERT_EQUAL(qconv_prepared_bytes(&c, &d), wino_bytes(cases[ci].n, c.C, c.M));
+            float *want = malloc(d.ny * sizeof *want);
+            ref_qconv(&c, d.x, d.w, d.b, d.s, NULL, want);
+            for (int t = 1; t <= 2; t++) {
+                float *got = run_qconv_model(&c, &d, t);
+                CU_ASSERT(same_bits(got, want, d.ny, "F(4x4) bound"));
+                free(got);
+            }
+            /* the centre output of channel 0: +-9 C 127 top, exactly (float of an int32) */
+            CU_ASSERT_EQUAL(fabs((double)want[1 * 3 + 1]), (double)(float)(9.0 * (double)c.C * 127 * top));
+            free(want);
+            qdata_free(&d);
+        }
+    unsetenv("ERT_QCONV_WINOGRAD");
+}
+
+/* F(4x4) never grows a shape's planned scratch (blobs planned before it must still load):
+ * 512->512 @35x35 plans 442368 bytes (the direct path's 32-column tile: 4608 x 32 uint8 +
+ * 4608 x 32 int16), less than F(4x4)'s 16 tiles (36 x 16 x 512 int16 + 36 x 6 x 16 int32 =
+ * 603648), so F(2x2) is prepared there; ERT_QCONV_WINOGRAD=f4 plans the 603648 instead. */
+static void test_qconv_int8_winograd4_keeps_the_planned_scratch(void)
+{
+    qcfg c = {.nsp = 2, .N = 1, .C = 512, .M = 6, .group = 1, .in = {35, 35}, .k = {3, 3}, .s = {1, 1},
+              .d = {1, 1}, .pads = {1, 1, 1, 1}, .bias = true, .zx = 0, .inv = 100.0f};
+    qdata d;
+    qdata_make(&c, 970, &d);
+    for (size_t i = 0; i < d.nw; i++) /* well inside the F(4x4) bound */
+        d.w[i] = (int8_t)(i % 3 - 1);
+    const char *modes[2] = {"on", "f4"};
+    const size_t scratch[2] = {442368, 603648}, n[2] = {2, 4};
+    for (int i = 0; i < 2; i++) {
+        setenv("ERT_QCONV_WINOGRAD", modes[i], 1);
+        ert_error err;
+        uint32_t node;
+        ert_graph *g = qconv_graph(&c, &d, false, &node, &err);
+        ert_node *nd = &g->nodes[node];
+        CU_ASSERT_EQUAL_FATAL(nd->def->infer(g, nd, &err), ERT_OK);
+        CU_ASSERT_EQUAL(nd->def->scratch(g, nd), scratch[i]);
+        CU_ASSERT_EQUAL(nd->def->prepare_bytes(g, nd), wino_bytes(n[i], 512, 6));
+        ert_graph_free(g);
+    }
+    unsetenv("ERT_QCONV_WINOGRAD");
+    qdata_free(&d);
+}
+
+/* The default rule on AVX2: Winograd from 32 input channels, F(4x4) where 5 x its 16-tile
+ * panels are at most 2 x F(2x2)'s (qconv_wino.c; 20x20: 2 vs 7, 7x7: 1 vs 1) and the bound
+ * holds, else F(2x2); ERT_QCONV_WINOGRAD=f2 keeps F(2x2). */
+static void test_qconv_int8_winograd_default_rule_picks_tile_size(void)
 {
     if (ert_qgemm_kernel() != ERT_QK_AVX2 && ert_qgemm_kernel() != ERT_QK_AVX2U7)
         return;
+    unsetenv("ERT_QCONV_WINOGRAD");
+    qcfg big = {.nsp = 2, .N = 1, .C = 32, .M = 8, .group = 1, .in = {20, 20}, .k = {3, 3}, .s = {1, 1},
+                .d = {1, 1}, .pads = {1, 1, 1, 1}, .bias = true, .zx = 128, .inv = 100.0f};
+    qcfg small = big;
+    small.in[0] = small.in[1] = 7;
+    qdata d1, d2;
+    qdata_make(&big, 960, &d1), qdata_make(&small, 961, &d2);
+    CU_ASSERT_EQUAL(qconv_prepared_bytes(&big, &d1), wino_bytes(4, 32, 8));
+    CU_ASSERT_EQUAL(qconv_prepared_bytes(&small, &d2), wino_bytes(2, 32, 8));
+    qcfg deep = big; /* past the bound (9 x 120 x 127 x 255 >= 2^25): F(2x2) */
+    deep.C = 120, deep.zx = 0;
+    qdata d3;
+    qdata_make(&deep, 962, &d3);
+    for (size_t i = 0; i < d3.nw; i++)
+        d3.w[i] = 127;
+    CU_ASSERT_EQUAL(qconv_prepared_bytes(&deep, &d3), wino_bytes(2, 120, 8));
+    setenv("ERT_QCONV_WINOGRAD", "f2", 1);
+    CU_ASSERT_EQUAL(qconv_prepared_bytes(&big, &d1), wino_bytes(2, 32, 8));
+    unsetenv("ERT_QCONV_WINOGRAD");
+    qdata_free(&d1), qdata_free(&d2), qdata_free(&d3);
+}
+
+/* A blob planned before the int8 Winograd path gives less scratch: the op lowers its tile
+ * block to fit (same bits), and refuses with a message when not even 16 tiles fit; F(2x2)
+ * and F(4x4) (36 positions per tile). */
+static void fits_smaller_scratch(const char *mode, size_t np)
+{
+    setenv("ERT_QCONV_WINOGRAD", mode, 1);
     qcfg c = {.nsp = 2, .N = 1, .C = 64, .M = 20, .group = 1, .in = {40, 37}, .k = {3, 3}, .s = {1, 1},
               .d = {1, 1}, .pads = {1, 1, 1, 1}, .bias = true, .resid = true, .zx = 128, .inv = 100.0f};
     qdata d;
@@ -620,7 +782,7 @@ static void test_qconv_int8_winograd_fits_smaller_scratch(void)
     ert_node *nd = &g->nodes[node];
     CU_ASSERT_EQUAL_FATAL(ert_node_eval(g, node, &err), ERT_OK);
     size_t pb = nd->def->prepare_bytes(g, nd), wb = nd->def->workspace(g, nd), full = nd->def->scratch(g, nd);
-    size_t small = 16 * 16 * 64 * 2 + 16 * 6 * 16 * 4; /* 16 tiles: V (16 x kp x 16 int16) + sums */
+    size_t small = np * 16 * 64 * 2 + np * 6 * 16 * 4; /* 16 tiles: V (np x kp x 16 int16) + sums */
     CU_ASSERT_FATAL(full > small);
     void *prep = aligned_alloc(64, (pb + 63) / 64 * 64), *ws = aligned_alloc(64, (wb + 63) / 64 * 64);
     void *scr = aligned_alloc(64, full);
@@ -648,13 +810,22 @@ static void test_qconv_int8_winograd_fits_smaller_scratch(void)
     CU_ASSERT_EQUAL(nd->def->run(&ctx, g, nd, &err), ERT_EINVAL);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "than the active 'ref'; bind the model again"));
     ert_qgemm_force(ERT_QK_AUTO, &err);
+    unsetenv("ERT_QCONV_WINOGRAD");
     free(prep), free(ws), free(scr), free(want);
     ert_graph_free(g);
     qdata_free(&d);
 }
 
-/* ERT_QCONV_WINOGRAD=on with the reference kernel: the portable C tile (the path other
- * CPUs would take) on the same panels, the same bits as the direct path. */
+static void test_qconv_int8_winograd_fits_smaller_scratch(void)
+{
+    if (ert_qgemm_kernel() != ERT_QK_AVX2 && ert_qgemm_kernel() != ERT_QK_AVX2U7)
+        return;
+    fits_smaller_scratch("f2", 16);
+    fits_smaller_scratch("f4", 36);
+}
+
+/* ERT_QCONV_WINOGRAD=f2 / f4 with the reference kernel: the portable C tile and transforms
+ * (the path other CPUs would take) on the same panels, the same bits as the direct path. */
 static void test_qconv_int8_winograd_portable_tile_same_bits(void)
 {
     qcfg cs[] = {
@@ -664,19 +835,21 @@ static void test_qconv_int8_winograd_portable_tile_same_bits(void)
          .pads = {2, 0, 1, 2}, .act = ERT_ACT_CLIP, .alpha = -0.25f, .beta = 0.5f, .zx = 255, .inv = 80.0f},
     };
     ert_error err;
-    for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++) {
+    for (size_t i = 0; i < 2 * sizeof cs / sizeof cs[0]; i++) {
+        size_t n = i & 1 ? 4 : 2;
+        const qcfg *c = &cs[i / 2];
         qdata d;
-        qdata_make(&cs[i], 800 + (unsigned)i, &d);
+        qdata_make(c, 800 + (unsigned)i, &d);
         setenv("ERT_QCONV_WINOGRAD", "off", 1);
-        float *direct = run_qconv_model(&cs[i], &d, 2);
+        float *direct = run_qconv_model(c, &d, 2);
         CU_ASSERT_EQUAL_FATAL(ert_qgemm_force(ERT_QK_REF, &err), ERT_OK);
-        size_t off = qconv_prepared_bytes(&cs[i], &d);
-        setenv("ERT_QCONV_WINOGRAD", "on", 1);
-        CU_ASSERT_NOT_EQUAL(qconv_prepared_bytes(&cs[i], &d), off); /* Winograd weights prepared */
-        float *wino = run_qconv_model(&cs[i], &d, 2);
+        size_t off = qconv_prepared_bytes(c, &d);
+        setenv("ERT_QCONV_WINOGRAD", n == 4 ? "f4" : "f2", 1);
+        CU_ASSERT_EQUAL(qconv_prepared_bytes(c, &d), wino_bytes(n, c->C, c->M)); /* Winograd weights prepared */
+        float *wino = run_qconv_model(c, &d, 2);
         CU_ASSERT(same_bits(wino, direct, d.ny, "portable winograd tile vs direct"));
         setenv("ERT_QCONV_WINOGRAD", "off", 1);
-        CU_ASSERT_EQUAL(qconv_prepared_bytes(&cs[i], &d), off);
+        CU_ASSERT_EQUAL(qconv_prepared_bytes(c, &d), off);
         ert_qgemm_force(ERT_QK_AUTO, &err);
         unsetenv("ERT_QCONV_WINOGRAD");
         free(direct), free(wino);
@@ -1179,6 +1352,10 @@ static const ert_test_case cases[] = {
     ERT_TEST(test_qconv_1x1_quantizes_per_column_block_exactly),
     ERT_TEST(test_qconv_int8_winograd_same_bits_as_direct),
     ERT_TEST(test_qconv_int8_winograd_border_groups_match_direct),
+    ERT_TEST(test_qconv_int8_winograd4_same_bits_as_reference_and_direct),
+    ERT_TEST(test_qconv_int8_winograd4_refused_beyond_its_bound),
+    ERT_TEST(test_qconv_int8_winograd4_keeps_the_planned_scratch),
+    ERT_TEST(test_qconv_int8_winograd_default_rule_picks_tile_size),
     ERT_TEST(test_qconv_int8_winograd_fits_smaller_scratch),
     ERT_TEST(test_qconv_int8_winograd_portable_tile_same_bits),
     ERT_TEST(test_qconv_reference_kernel_and_simd_kernel_same_bits),

@@ -2,7 +2,8 @@
  * shared workspace, the pool), fp32 Conv (OpenBLAS im2col/1x1 gemm, or Winograd on 3x3
  * stride-1 maps of 14x14 and more) against ErtQConv (int8, quantizing its float input every
  * run), on the convolution shapes of grasp2vec_224 (ResNet-50-like) and the 3x3 ones of tcn_299, at
- * 1 and 2 threads. */
+ * 1 and 2 threads; --paths times ErtQConv's three 3x3 paths (direct, int8 Winograd F(2x2) and
+ * F(4x4), chosen through ERT_QCONV_WINOGRAD) side by side. */
 #include "../../runtime/engine/op.h"
 #include "embedrt/model.h"
 #include "embedrt/plan.h"
@@ -39,6 +40,12 @@ static const shape shapes[] = {
     {96, 96, 35, 3, 1, "tcn 3x3 96->96 @35x35"},
     {288, 512, 35, 3, 1, "tcn 3x3 288->512 @35x35"},
     {512, 512, 35, 3, 1, "tcn 3x3 512->512 @35x35"},
+    /* small maps, for the int8 Winograd F(4x4)/F(2x2) rule (qconv_wino.c) */
+    {256, 256, 7, 3, 1, "rule 3x3 256->256 @7x7"},
+    {256, 256, 10, 3, 1, "rule 3x3 256->256 @10x10"},
+    {256, 256, 12, 3, 1, "rule 3x3 256->256 @12x12"},
+    {128, 128, 21, 3, 1, "rule 3x3 128->128 @21x21"},
+    {16, 16, 56, 3, 1, "rule 3x3 16->16 @56x56"},
 };
 
 static double min_seconds = 0.3;
@@ -48,6 +55,10 @@ static unsigned next(unsigned *s)
     *s = *s * 1103515245u + 12345u;
     return *s >> 8;
 }
+
+/* Whether the last ErtQConv built passes the int8 Winograd F(4x4) bound (qconv_wino.h):
+ * max_m sum |Wq_m| * max(z_x, 255 - z_x) < 2^25 (else ERT_QCONV_WINOGRAD=f4 runs F(2x2)). */
+static bool last_f4_exact;
 
 /* One node, x a graph input, ReLU fused; quantized = ErtQConv with per-channel int8
  * weights of the same float weights, else Conv. */
@@ -84,6 +95,14 @@ static ert_model *make_model(const shape *sh, bool quantized, int threads, const
                 wq[m * K + k] = (int8_t)lrintf(w[m * K + k] / sw);
             s[m] = sw / inv;
             bq[m] = (int32_t)lrintf(b[m] / s[m]);
+        }
+        last_f4_exact = true;
+        for (size_t m = 0; m < M; m++) {
+            long sum = 0;
+            for (size_t k = 0; k < K; k++)
+                sum += labs((long)wq[m * K + k]);
+            if (sum * 128 >= 1L << 25)
+                last_f4_exact = false;
         }
         ert_graph_add_tensor(g, "wq", ERT_DT_I8, &ws, wq, true, &wt, &err);
         ert_graph_add_tensor(g, "bq", ERT_DT_I32, &bs, bq, true, &bt, &err);
@@ -152,11 +171,49 @@ static int cmp_d(const void *a, const void *b)
 
 #define ROUNDS 5
 
+/* --paths: fp32 and the three int8 paths (bound under ERT_QCONV_WINOGRAD = off, f2, f4)
+ * alternate ROUNDS times; medians, and the median per-round int8/fp32 ratios. */
+static void time_paths(const shape *sh, int threads, const float *w, const float *b)
+{
+    static const char *const modes[3] = {"off", "f2", "f4"};
+    const char *saved = getenv("ERT_QCONV_WINOGRAD");
+    ert_model *f = make_model(sh, false, threads, w, b), *q[3];
+    for (int i = 0; i < 3; i++) {
+        setenv("ERT_QCONV_WINOGRAD", modes[i], 1);
+        q[i] = make_model(sh, true, threads, w, b);
+    }
+    if (saved)
+        setenv("ERT_QCONV_WINOGRAD", saved, 1);
+    else
+        unsetenv("ERT_QCONV_WINOGRAD");
+    double tf[ROUNDS], tq[3][ROUNDS], ratio[3][ROUNDS];
+    time_batch(f, 0.02);
+    for (int i = 0; i < 3; i++)
+        time_batch(q[i], 0.02);
+    for (int r = 0; r < ROUNDS; r++) {
+        tf[r] = time_batch(f, min_seconds / ROUNDS);
+        for (int i = 0; i < 3; i++) {
+            tq[i][r] = time_batch(q[i], min_seconds / ROUNDS);
+            ratio[i][r] = tq[i][r] / tf[r];
+        }
+    }
+    qsort(tf, ROUNDS, sizeof tf[0], cmp_d);
+    for (int i = 0; i < 3; i++)
+        qsort(tq[i], ROUNDS, sizeof tq[i][0], cmp_d), qsort(ratio[i], ROUNDS, sizeof ratio[i][0], cmp_d);
+    printf("%-26s %7d %9.3f %9.3f %9.3f %8.3f%s %7.2f %7.2f %7.2f\n", sh->what, threads, tf[ROUNDS / 2] * 1e3,
+           tq[0][ROUNDS / 2] * 1e3, tq[1][ROUNDS / 2] * 1e3, tq[2][ROUNDS / 2] * 1e3, last_f4_exact ? " " : "*",
+           ratio[0][ROUNDS / 2], ratio[1][ROUNDS / 2], ratio[2][ROUNDS / 2]);
+    fflush(stdout);
+    ert_model_free(f);
+    for (int i = 0; i < 3; i++)
+        ert_model_free(q[i]);
+}
+
 int main(int argc, char **argv)
 {
     int threads[4] = {1, 2};
     int nthreads = 2;
-    bool user_threads = false;
+    bool user_threads = false, paths = false;
     const char *only = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc && nthreads < 4) {
@@ -167,10 +224,12 @@ int main(int argc, char **argv)
             only = argv[++i];
         } else if (strcmp(argv[i], "--cpu-time") == 0) {
             cpu_time = true;
+        } else if (strcmp(argv[i], "--paths") == 0) {
+            paths = true;
         } else if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) {
             min_seconds = atof(argv[++i]);
         } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-            printf("usage: qconv_bench [--threads N]... [--seconds S] [--only TEXT] [--cpu-time]\n"
+            printf("usage: qconv_bench [--threads N]... [--seconds S] [--only TEXT] [--cpu-time] [--paths]\n"
                    "  Times one Conv node (fp32: OpenBLAS, Winograd on 3x3 stride-1 maps >= 14x14) against\n"
                    "  ErtQConv (int8, input quantized every run) through ert_model on the grasp2vec_224\n"
                    "  convolution shapes, with ReLU fused. Default threads 1 and 2, ~S seconds per side and\n"
@@ -179,7 +238,12 @@ int main(int argc, char **argv)
                    "  runs, or the one named by ERT_QGEMM_KERNEL.\n"
                    "  --cpu-time measures the process's CPU time instead of wall time: with --threads 1 the\n"
                    "  op's own time, unaffected by other jobs taking the CPU (with more threads it adds up\n"
-                   "  every worker's time, waiting included: not a latency).\n");
+                   "  every worker's time, waiting included: not a latency).\n"
+                   "  --paths times each 3x3 stride-1 shape's int8 three ways, bound with\n"
+                   "  ERT_QCONV_WINOGRAD=off (direct), f2 (Winograd F(2x2)) and f4 (F(4x4)), each against\n"
+                   "  fp32 (ratios int8/fp32). F(4x4) falls back to F(2x2) where the weights fail its\n"
+                   "  exactness bound (marked *); f4 plans its scratch even where the default does not\n"
+                   "  take it (512->512 @35x35 keeps F(2x2) in blobs). Other shapes are skipped.\n");
             return 0;
         } else {
             fprintf(stderr, "qconv_bench: unknown argument '%s' (see --help)\n", argv[i]);
@@ -187,7 +251,11 @@ int main(int argc, char **argv)
         }
     }
     printf("int8 kernel: %s\n", ert_qgemm_kernel_name());
-    printf("%-26s %7s %10s %10s %7s\n", "shape", "threads", "fp32 ms", "int8 ms", "ratio");
+    if (paths)
+        printf("%-26s %7s %9s %9s %9s %9s %7s %7s %7s\n", "shape", "threads", "fp32 ms", "direct", "F(2x2)", "F(4x4)",
+               "direct", "F(2x2)", "F(4x4)");
+    else
+        printf("%-26s %7s %10s %10s %7s\n", "shape", "threads", "fp32 ms", "int8 ms", "ratio");
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
         const shape *sh = &shapes[i];
         if (only && !strstr(sh->what, only))
@@ -199,6 +267,13 @@ int main(int argc, char **argv)
             w[j] = ((float)(next(&seed) % 2001) / 1000.0f - 1.0f) / sqrtf((float)K);
         for (size_t j = 0; j < M; j++)
             b[j] = (float)(next(&seed) % 201) / 1000.0f - 0.1f;
+        if (paths) {
+            if (sh->k == 3 && sh->s == 1)
+                for (int t = 0; t < nthreads; t++)
+                    time_paths(sh, threads[t], w, b);
+            free(w), free(b);
+            continue;
+        }
         for (int t = 0; t < nthreads; t++) {
             ert_model *f = make_model(sh, false, threads[t], w, b), *q = make_model(sh, true, threads[t], w, b);
             /* fp32 and int8 alternate ROUNDS times, so a neighbour's burst of load lands on

@@ -165,7 +165,9 @@ typedef struct qc_plan {
     size_t xq_bytes;  /* quantized input, N x C x IS, in the workspace */
     size_t wpack;     /* bytes per group of packed weights (current kernel), 64-aligned */
     bool wino_shape;  /* the int8 Winograd F(2x2,3x3) path can run this shape (qconv_wino.h) */
-    ert_qwino wg;
+    bool wino4_shape; /* ... and F(4x4,3x3) too, within the planned scratch */
+    ert_qwino wg;     /* F(2x2); in qc_run, the prepared tile size's */
+    ert_qwino wg4;    /* F(4x4) */
     ert_shape out;
 } qc_plan;
 
@@ -263,16 +265,23 @@ static ert_status qc_plan_make(const ert_graph *gr, const ert_node *n, qc_plan *
         return ert_node_fail(err, n, ERT_EINVAL, "column buffer size overflows");
     /* Scratch for either path: the choice is made at bind time, maybe on another CPU. */
     p->dscratch = p->scratch;
-    p->wino_shape = ert_qwino_init(&p->wg, g, p->C, p->M, p->group);
+    p->wino_shape = ert_qwino_init(&p->wg, g, p->C, p->M, p->group, 2);
     if (p->wino_shape && ert_qwino_scratch(&p->wg) > p->scratch)
         p->scratch = ert_qwino_scratch(&p->wg);
+    /* F(4x4) within that scratch (ert_qwino_plan4): blobs planned before it load and plan
+     * the same. */
+    p->wino4_shape = p->wino_shape && ert_qwino_init(&p->wg4, g, p->C, p->M, p->group, 4) &&
+                     ert_qwino_plan4(&p->wg4, &p->scratch);
     return ERT_OK;
 }
 
-/* Whether this bind takes the int8 Winograd path (shape, kernel, switch, measured rule). */
-static bool qc_wino(const qc_plan *p)
+/* The int8 Winograd tile size this bind takes (shape, kernel, switch, measured rule, the
+ * F(4x4) bound on the weights w): 2, 4, or 0 for the direct path. */
+static size_t qc_wino(const qc_plan *p, const int8_t *w)
 {
-    return p->wino_shape && ert_qwino_wanted(&p->wg);
+    if (!p->wino_shape || !ert_qwino_wanted(&p->wg))
+        return 0;
+    return ert_qwino_pick(&p->wg, p->wino4_shape ? &p->wg4 : NULL, w, p->zx, p->qmax);
 }
 
 static ert_status qc_infer(ert_graph *gr, ert_node *n, ert_error *err)
@@ -311,8 +320,9 @@ static size_t qc_prepare_bytes(const ert_graph *gr, const ert_node *n)
     size_t per, total;
     if (qc_plan_make(gr, n, &p, false, NULL) != ERT_OK)
         return 0;
-    if (qc_wino(&p))
-        return ert_qwino_prepared_bytes(&p.wg);
+    size_t wn = qc_wino(&p, ert_node_input(gr, n, 1)->data);
+    if (wn)
+        return ert_qwino_prepared_bytes(wn == 4 ? &p.wg4 : &p.wg);
     if (!(per = qc_wpack(&p)) || !ert_mul_size(per, p.group, &total))
         return 0;
     return total;
@@ -324,8 +334,9 @@ static void qc_prepare(const ert_graph *gr, const ert_node *n, void *out)
     if (qc_plan_make(gr, n, &p, false, NULL) != ERT_OK)
         return;
     const int8_t *w = ert_node_input(gr, n, 1)->data;
-    if (qc_wino(&p)) {
-        ert_qwino_prepare(&p.wg, w, out);
+    size_t wn = qc_wino(&p, w);
+    if (wn) {
+        ert_qwino_prepare(wn == 4 ? &p.wg4 : &p.wg, w, out);
         return;
     }
     size_t per = qc_wpack(&p);
@@ -476,6 +487,7 @@ typedef struct qc_job {
     const uint8_t *wp; /* prepared: group blocks of p->wpack bytes */
     float *y;
     size_t tiles, span;
+    size_t mparts;         /* int8 Winograd: parts of the output channels per tile block */
     size_t bn, gi, chunks; /* narrow path with threads: the (image, group) in progress */
     bool lazy;             /* direct path: each packing quantizes its own columns first */
     bool fused;            /* ... straight into the packed panels (ert_qgemm_pack_x_f32) */
@@ -617,18 +629,21 @@ static void qc_units(void *arg, size_t begin, size_t end, int worker)
     }
 }
 
-/* int8 Winograd: units are (image, block of j->span tiles), each in its worker's scratch. */
+/* int8 Winograd: units are (image, block of j->span tiles, part of the 6-channel panels),
+ * each in its worker's scratch. */
 static void qc_wino_units(void *arg, size_t begin, size_t end, int worker)
 {
     qc_job *j = arg;
     const qc_plan *p = j->p;
     void *scr = ert_ctx_scratch(j->ctx, worker);
+    const size_t rps = (p->M + 5) / 6, parts = j->mparts;
     for (size_t u = begin; u < end; u++) {
-        size_t bn = u / j->tiles, t0 = u % j->tiles * j->span;
+        size_t part = u % parts, bt = u / parts;
+        size_t bn = bt / j->tiles, t0 = bt % j->tiles * j->span;
         size_t nt = p->wg.T - t0 < j->span ? p->wg.T - t0 : j->span;
         size_t yo = bn * p->M * p->S;
-        ert_qwino_block(&p->wg, j->wp, j->xq + bn * p->C * p->IS, p->zx, t0, nt, j->b, j->s, j->r ? j->r + yo : NULL,
-                        p->lo, p->hi, j->y + yo, scr);
+        ert_qwino_block(&p->wg, j->wp, j->xq + bn * p->C * p->IS, p->zx, t0, nt, part * rps / parts,
+                        (part + 1) * rps / parts, j->b, j->s, j->r ? j->r + yo : NULL, p->lo, p->hi, j->y + yo, scr);
     }
 }
 
@@ -693,6 +708,8 @@ static ert_status qc_run(const ert_ctx *ctx, const ert_graph *gr, const ert_node
     }
     j.wp = ctx->prepared;
     bool wino_ok = false;
+    if (p.wino_shape && ert_qwino_prepared_n(j.wp) == 4)
+        p.wg = p.wg4; /* its block fitted to the scratch given below */
     if (p.wino_shape && ert_qwino_is_prepared(j.wp, &p.wg, &wino_ok) && !wino_ok)
         return ert_node_fail(err, n, ERT_EINVAL, "weights were prepared for the int8 Winograd path of another int8 "
                              "kernel than the active '%s'; bind the model again", ert_qgemm_kernel_name());
@@ -731,7 +748,14 @@ static ert_status qc_run(const ert_ctx *ctx, const ert_graph *gr, const ert_node
         }
         j.span = span < p.wg.tb ? span : p.wg.tb;
         j.tiles = (p.wg.T + j.span - 1) / j.span;
-        ert_pool_run(pool, p.N * j.tiles, 1, qc_wino_units, &j);
+        /* Fewer blocks than keep every thread busy (F(4x4) on 14x14: one block): each block
+         * also splits its output channels over the threads, every part transforming the
+         * same input tiles (a small share: the products are split). */
+        size_t units = p.N * j.tiles, th = (size_t)threads;
+        j.mparts = 1;
+        if (th > 1 && units % th && units < 4 * th && (p.M + 5) / 6 >= th)
+            j.mparts = th;
+        ert_pool_run(pool, units * j.mparts, 1, qc_wino_units, &j);
         return ERT_OK;
     }
     if (p.narrow) {
